@@ -1,0 +1,62 @@
+"""`seqnet-eval`: test a checkpoint on its data set (or another one) without its training config.
+
+    seqnet-eval ckpt_path=logs/japanese_vowels/runs/<time>/checkpoints/best.ckpt
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig
+
+from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.overrides import check_overrides_or_exit
+from seqnet.cli.train import instantiate_group
+
+
+def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
+    """The "seqnet" entry of a checkpoint: format version, task class and training config."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; pass ckpt_path=<run>/checkpoints/best.ckpt")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    meta = checkpoint.get("seqnet")
+    if not meta or "task" not in meta:
+        raise ValueError(f"{path} was not written by seqnet-train (no 'seqnet' metadata)")
+    return meta
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics."""
+    meta = read_checkpoint_metadata(cfg.ckpt_path)
+    task_class = get_class(meta["task"])
+    model = task_class.load_from_checkpoint(cfg.ckpt_path, map_location="cpu")
+    data_config = cfg.get("data") or meta.get("config", {}).get("data")
+    if not data_config:
+        raise ValueError("the checkpoint holds no data config; pass data=<name> on the command line")
+    datamodule = instantiate(data_config)
+    trainer: L.Trainer = instantiate(cfg.trainer, logger=instantiate_group(cfg.get("logger")) or False)
+    results = trainer.test(model, datamodule=datamodule)
+    metrics = {k: float(v) for k, v in results[0].items()}
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    print(f"\nmetrics written to {output_dir / 'metrics.json'}")
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
+def _run(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+def main() -> None:
+    """Console script `seqnet-eval`."""
+    check_overrides_or_exit("eval", "seqnet-eval")
+    _run()

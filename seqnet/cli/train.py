@@ -1,0 +1,94 @@
+"""`seqnet-train`: fit a task on a data set, test the best checkpoint, record the run.
+
+    seqnet-train                                        # the default experiment (JapaneseVowels)
+    seqnet-train model/encoder=gru model.encoder.bidirectional=true
+    seqnet-train debug=fast                             # one batch of train/val/test
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from seqnet.callbacks import CheckpointConfig, ConfigText
+from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.overrides import OverrideError, check_overrides_or_exit
+from seqnet.cli.run_record import write_run_record
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit and test the run that `cfg` describes; return its final metrics (val and test).
+
+    The run directory (`cfg.paths.output_dir`) receives checkpoints, TensorBoard events,
+    config_resolved.yaml, metrics.json and environment.json.
+    """
+    check_run_config(cfg)
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    model = instantiate(
+        cfg.model, spec=datamodule.spec.to_dict(), _recursive_=False, _convert_="all"
+    )
+    config = OmegaConf.to_container(cfg, resolve=True)
+    callbacks = [*instantiate_group(cfg.get("callbacks")), ConfigText(OmegaConf.to_yaml(config)),
+                 CheckpointConfig(config)]
+    loggers = instantiate_group(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if cfg.get("test"):
+        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        metrics.update({k: float(v) for k, v in results[0].items()})
+    if trainer.is_global_zero:
+        run_dir = Path(cfg.paths.output_dir)
+        write_run_record(run_dir, cfg, metrics)
+        report(run_dir, best, metrics)
+    return metrics
+
+
+def check_run_config(cfg: DictConfig) -> None:
+    """Refuse combinations that would only fail (or silently misbehave) later."""
+    if cfg.trainer.get("gradient_clip_val"):
+        raise OverrideError(
+            "trainer.gradient_clip_val is not used by seqnet: clipping is configured once on the "
+            "task so manual-optimisation tasks honour it too; set model.gradient_clip_val instead"
+        )
+
+
+def instantiate_group(group: DictConfig | None) -> list:
+    """Instantiate every entry of a config group such as `callbacks` or `logger` (None entries skip)."""
+    if not group:
+        return []
+    return [instantiate(entry) for entry in group.values() if entry and "_target_" in entry]
+
+
+def report(run_dir: Path, best_checkpoint: str, metrics: dict[str, float]) -> None:
+    lines = ["", f"run directory:   {run_dir}"]
+    if best_checkpoint:
+        lines.append(f"best checkpoint: {best_checkpoint}")
+    tests = {k: v for k, v in sorted(metrics.items()) if k.startswith("test/")}
+    lines += [f"  {k:<20} {v:.4f}" for k, v in tests.items()]
+    lines.append(f"TensorBoard:     tensorboard --logdir {run_dir.parent.parent}")
+    print("\n".join(lines))
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def _run(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    return metrics.get(cfg.get("optimized_metric") or "", None)
+
+
+def main() -> None:
+    """Console script `seqnet-train`."""
+    check_overrides_or_exit("train", "seqnet-train")
+    _run()

@@ -1,0 +1,130 @@
+"""UCR/UEA time-series classification archive (`.ts` files), read offline.
+
+Files are looked up in `data_dir` when given, else in the sktime wheel, which ships GunPoint,
+ItalyPowerDemand, ArrowHead, BasicMotions, JapaneseVowels, OSULeaf, PLAID and others. sktime is only
+located, never imported, so `pip install --no-deps sktime==1.2.0` is all it takes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.ts_format import TsData, read_ts
+
+MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
+SKTIME_INSTALL = "pip install --no-deps sktime==1.2.0"
+
+
+class UCRSource:
+    """One UCR/UEA data set with its official train/test split.
+
+    Args:
+        name: the archive's name, e.g. "JapaneseVowels" or "ItalyPowerDemand".
+        data_dir: folder holding `<name>_TRAIN.ts` and `<name>_TEST.ts` (directly or in `<name>/`);
+            None looks inside the installed sktime package.
+        missing: what to do with missing values ('?' in the file): error, interpolate (linear,
+            per channel), ffill (forward fill, then back fill at the start) or drop (the case).
+    """
+
+    def __init__(
+        self, name: str, data_dir: str | Path | None = None, missing: str = "error"
+    ) -> None:
+        if missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+        self.name = name
+        self.data_dir = Path(data_dir).expanduser() if data_dir else None
+        self.missing = missing
+
+    def load(self) -> SequenceSplits:
+        train = self._read("TRAIN")
+        test = self._read("TEST")
+        is_regression = train.class_labels is None
+        return SequenceSplits(
+            name=self.name,
+            train=self._examples(train, is_regression),
+            test=self._examples(test, is_regression),
+            target_kind="values" if is_regression else "classes",
+            class_names=train.class_labels,
+        )
+
+    def files(self) -> dict[str, Path]:
+        """Paths of the TRAIN and TEST files; FileNotFoundError says how to get them."""
+        folder = self._folder()
+        return {split: folder / f"{self.name}_{split}.ts" for split in ("TRAIN", "TEST")}
+
+    def _folder(self) -> Path:
+        roots = [self.data_dir] if self.data_dir else _sktime_data_roots()
+        for root in roots:
+            for folder in (root / self.name, root):
+                if (folder / f"{self.name}_TRAIN.ts").is_file():
+                    return folder
+        if self.data_dir:
+            raise FileNotFoundError(
+                f"no {self.name}_TRAIN.ts under {self.data_dir} (looked in {self.data_dir} and "
+                f"{self.data_dir / self.name}); download the archive from "
+                "https://timeseriesclassification.com or fix data_dir"
+            )
+        if not roots:
+            raise FileNotFoundError(
+                f"UCR data set {self.name!r} is read from the sktime wheel, which is not installed; "
+                f"run `{SKTIME_INSTALL}` (or `make install`), or set data_dir to a folder of .ts files"
+            )
+        available = sorted(p.parent.name for p in roots[0].glob("*/*_TRAIN.ts"))
+        raise FileNotFoundError(
+            f"UCR data set {self.name!r} is not in the sktime wheel; available there: {available}; "
+            "set data_dir to a folder holding other archive files"
+        )
+
+    def _read(self, split: str) -> TsData:
+        path = self.files()[split]
+        data = read_ts(path)
+        data.series = [self._fill(s, path, i) for i, s in enumerate(data.series)]
+        keep = [i for i, s in enumerate(data.series) if s is not None]
+        data.series = [data.series[i] for i in keep]
+        data.labels = [data.labels[i] for i in keep]
+        return data
+
+    def _fill(self, values: np.ndarray, path: Path, case: int) -> np.ndarray | None:
+        """Apply the missing-value policy to one case (T, C)."""
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            return values
+        if self.missing == "error":
+            step, channel = (int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"{path}: case {case} has a missing or non-finite value at step {step}, channel "
+                f"{channel}; set missing=interpolate, ffill or drop on the UCR source"
+            )
+        if self.missing == "drop":
+            return None
+        return np.stack([_fill_channel(c, self.missing) for c in values.T], axis=1)
+
+    def _examples(self, data: TsData, is_regression: bool) -> list[SequenceExample]:
+        return [
+            SequenceExample(values=s, target=float(label) if is_regression else label)
+            for s, label in zip(data.series, data.labels)
+        ]
+
+
+def _fill_channel(channel: np.ndarray, policy: str) -> np.ndarray:
+    """Fill NaNs in one channel (T,) by linear interpolation or forward fill."""
+    valid = np.isfinite(channel)
+    if not valid.any():
+        return np.zeros_like(channel)
+    positions = np.arange(len(channel))
+    if policy == "interpolate":
+        return np.interp(positions, positions[valid], channel[valid]).astype(channel.dtype)
+    last_valid = np.maximum.accumulate(np.where(valid, positions, -1))  # index of last valid step
+    first = positions[valid][0]
+    return channel[np.where(last_valid < 0, first, last_valid)]
+
+
+def _sktime_data_roots() -> list[Path]:
+    spec = importlib.util.find_spec("sktime")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(spec.submodule_search_locations[0]) / "datasets" / "data"]
