@@ -2,5 +2,6 @@
 
 from seqnet.callbacks.checkpoint_config import CheckpointConfig
 from seqnet.callbacks.config_text import ConfigText
+from seqnet.callbacks.hparams_metric import HparamsMetric
 
-__all__ = ["CheckpointConfig", "ConfigText"]
+__all__ = ["CheckpointConfig", "ConfigText", "HparamsMetric"]

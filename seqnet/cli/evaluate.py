@@ -1,6 +1,6 @@
 """`seqnet-eval`: test a checkpoint on its data set (or another one) without its training config.
 
-    seqnet-eval ckpt_path=logs/japanese_vowels/runs/<time>/checkpoints/best.ckpt
+seqnet-eval ckpt_path=logs/japanese_vowels/runs/<time>/checkpoints/best.ckpt
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.overrides import check_overrides_or_exit
-from seqnet.cli.train import instantiate_group
+from seqnet.cli.train import apply_process_settings, instantiate_group
 
 
 def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
     """The "seqnet" entry of a checkpoint: format version, task class and training config."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; pass ckpt_path=<run>/checkpoints/best.ckpt")
+        raise FileNotFoundError(
+            f"checkpoint {path} does not exist; pass ckpt_path=<run>/checkpoints/best.ckpt"
+        )
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     meta = checkpoint.get("seqnet")
     if not meta or "task" not in meta:
@@ -34,6 +36,7 @@ def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics."""
+    apply_process_settings(cfg)
     meta = read_checkpoint_metadata(cfg.ckpt_path)
     task_class = get_class(meta["task"])
     model = task_class.load_from_checkpoint(cfg.ckpt_path, map_location="cpu")

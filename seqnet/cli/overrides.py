@@ -48,7 +48,7 @@ def _explain(config_name: str, overrides: list[str], error: Exception) -> str:
         parent = OmegaConf.select(_compose(config_name, clean), parent_key) if parent_key else None
     except (HydraException, OmegaConfBaseException):
         parent = None
-    keys = sorted(str(k) for k in parent.keys()) if isinstance(parent, DictConfig) else []
+    keys = sorted(str(k) for k in parent) if isinstance(parent, DictConfig) else []
     lines = [f"unknown config key {full_key!r}"]
     close = difflib.get_close_matches(name, keys, n=1)
     if close:

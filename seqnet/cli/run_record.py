@@ -11,8 +11,16 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-PACKAGES = ("seqnet", "torch", "lightning", "hydra-core", "omegaconf", "torchmetrics", "tensorboard",
-            "numpy")
+PACKAGES = (
+    "seqnet",
+    "torch",
+    "lightning",
+    "hydra-core",
+    "omegaconf",
+    "torchmetrics",
+    "tensorboard",
+    "numpy",
+)
 
 
 def write_run_record(run_dir: str | Path, cfg: DictConfig, metrics: dict[str, float]) -> None:
@@ -40,7 +48,10 @@ def git_commit() -> str | None:
     try:
         result = subprocess.run(
             ["git", "-C", str(source), "rev-parse", "HEAD"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
         return None

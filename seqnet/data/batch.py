@@ -46,9 +46,7 @@ class SeqBatch:
         return replace(self, inputs=self.inputs.pin_memory(), targets=self.targets.pin_memory())
 
 
-def collate_sequences(
-    examples: list[tuple[Tensor, Tensor]], pad_value: float = 0.0
-) -> SeqBatch:
+def collate_sequences(examples: list[tuple[Tensor, Tensor]], pad_value: float = 0.0) -> SeqBatch:
     """Pad a list of (inputs (T, F) or (T,), target) pairs into a `SeqBatch`."""
     if not examples:
         raise ValueError("cannot collate an empty list of examples")

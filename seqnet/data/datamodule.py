@@ -79,9 +79,7 @@ class SequenceDataModule(L.LightningDataModule):
             if not examples:
                 raise ValueError(f"the {name} split of {splits.name} is empty")
         self.spec = build_spec(splits, train)
-        self.datasets = {
-            name: self._encode(examples, name, splits.name) for name, examples in parts.items()
-        }
+        self.datasets = {name: self._encode(examples, name, splits.name) for name, examples in parts.items()}
 
     def _encode(self, examples: list[SequenceExample], split: str, name: str) -> Encoded:
         assert self.spec is not None
@@ -110,7 +108,10 @@ class SequenceDataModule(L.LightningDataModule):
             log.warning("%s %s: skipped %d empty sequences", name, split, empty)
         if truncated:
             log.warning(
-                "%s %s: truncated %d sequences to max_length=%d", name, split, truncated,
+                "%s %s: truncated %d sequences to max_length=%d",
+                name,
+                split,
+                truncated,
                 self.max_length,
             )
         return encoded
@@ -166,7 +167,9 @@ def hold_out(
 
 def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec:
     """Sizes and training-split statistics that a task needs (see `DataSpec`)."""
-    values = np.concatenate([e.values.reshape(len(e.values), -1) for e in train])  # (sum T, F)
+    values = np.concatenate(
+        [e.values.reshape(len(e.values), -1) for e in train if len(e.values)]
+    )  # (sum T, F)
     spec = DataSpec(
         input_kind=splits.input_kind,
         input_size=values.shape[1],

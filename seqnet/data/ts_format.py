@@ -85,9 +85,7 @@ def _parse_case(line: str, has_label: bool, path: Path, number: int) -> tuple[np
     label = ""
     if has_label:
         if len(parts) < 2:
-            raise ValueError(
-                f"{path}:{number}: expected channels followed by ':<label>', found no ':'"
-            )
+            raise ValueError(f"{path}:{number}: expected channels followed by ':<label>', found no ':'")
         *parts, label = parts
         label = label.strip()
     channels = []

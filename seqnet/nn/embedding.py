@@ -17,9 +17,7 @@ class InputEmbedding(nn.Module):
         pad_id: padding id of the vocabulary (its embedding stays zero).
     """
 
-    def __init__(
-        self, kind: str, input_size: int, embedding_dim: int | None = None, pad_id: int = 0
-    ) -> None:
+    def __init__(self, kind: str, input_size: int, embedding_dim: int | None = None, pad_id: int = 0) -> None:
         super().__init__()
         if kind not in INPUT_KINDS:
             raise ValueError(f"input kind must be one of {INPUT_KINDS}, got {kind!r}")

@@ -99,9 +99,7 @@ class RecurrentEncoder(nn.Module):
                 stacklevel=2,
             )
         if dropout > 0 and len(cells) == 1:
-            warnings.warn(
-                "dropout acts between layers; with num_layers=1 it does nothing", stacklevel=2
-            )
+            warnings.warn("dropout acts between layers; with num_layers=1 it does nothing", stacklevel=2)
 
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -118,11 +116,13 @@ class RecurrentEncoder(nn.Module):
         layer_width = self.state_size * self.num_directions
         if self.fused:
             self.rnns = nn.ModuleList(
-                [self._make_rnn(cells[0], input_size, self.num_layers, dropout)]
+                [self._make_rnn(cells[0], input_size, self.num_layers, dropout if len(cells) > 1 else 0.0)]
             )
         else:
             sizes = [input_size] + [layer_width] * (self.num_layers - 1)
-            self.rnns = nn.ModuleList([self._make_rnn(c, s, 1, 0.0) for c, s in zip(cells, sizes)])
+            self.rnns = nn.ModuleList(
+                [self._make_rnn(c, s, 1, 0.0) for c, s in zip(cells, sizes, strict=True)]
+            )
         self.dropout = nn.Dropout(dropout)
         self.norms = nn.ModuleList(
             [nn.LayerNorm(layer_width) for _ in range(self.num_layers - 1)] if layer_norm else []
@@ -132,9 +132,7 @@ class RecurrentEncoder(nn.Module):
             shape = (self.num_layers, self.num_directions, self.state_size)
             self.initial_h = nn.Parameter(torch.zeros(shape))
             if "lstm" in cells:
-                self.initial_c = nn.Parameter(
-                    torch.zeros(self.num_layers, self.num_directions, hidden_size)
-                )
+                self.initial_c = nn.Parameter(torch.zeros(self.num_layers, self.num_directions, hidden_size))
         if init == "classic":
             for rnn in self.rnns:
                 classic_init_(rnn)
@@ -179,9 +177,7 @@ class RecurrentEncoder(nn.Module):
             mask=mask,
         )
 
-    def _forward_fused(
-        self, packed: PackedSequence, batch: int
-    ) -> tuple[PackedSequence, list[LayerState]]:
+    def _forward_fused(self, packed: PackedSequence, batch: int) -> tuple[PackedSequence, list[LayerState]]:
         rnn = self.rnns[0]
         out, state = rnn(packed, self._initial_state(slice(None), self.cells[0], batch))
         layers, dirs = self.num_layers, self.num_directions
@@ -197,7 +193,7 @@ class RecurrentEncoder(nn.Module):
         # Residual, norm and dropout act per step, so they run on packed.data (N, D): padded steps
         # never exist here and need no masking.
         final_state: list[LayerState] = []
-        for k, (rnn, cell) in enumerate(zip(self.rnns, self.cells)):
+        for k, (rnn, cell) in enumerate(zip(self.rnns, self.cells, strict=True)):
             out, state = rnn(packed, self._initial_state(slice(k, k + 1), cell, batch))
             final_state.append(state)
             data = out.data  # (N, D*H)
@@ -291,9 +287,7 @@ def _check_arguments(
     if unknown:
         raise ValueError(f"unknown cell {unknown[0]!r}; choose from {sorted(CELLS)}")
     if input_size < 1 or hidden_size < 1:
-        raise ValueError(
-            f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}"
-        )
+        raise ValueError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
     if merge not in MERGE_MODES:
         raise ValueError(f"merge must be one of {MERGE_MODES}, got {merge!r}")
     if not 0.0 <= dropout < 1.0:

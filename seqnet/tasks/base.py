@@ -60,8 +60,7 @@ class SequenceModule(L.LightningModule):
         super().__init__()
         if gradient_clip_algorithm not in CLIP_ALGORITHMS:
             raise ValueError(
-                f"gradient_clip_algorithm must be one of {CLIP_ALGORITHMS}, "
-                f"got {gradient_clip_algorithm!r}"
+                f"gradient_clip_algorithm must be one of {CLIP_ALGORITHMS}, got {gradient_clip_algorithm!r}"
             )
         if monitor_mode not in ("min", "max"):
             raise ValueError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
@@ -95,7 +94,7 @@ class SequenceModule(L.LightningModule):
         loss, preds, targets = self.model_step(batch)
         self._check_finite(loss, batch_idx)
         self.train_metrics(preds, targets)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch))
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(batch))
         return loss
 

@@ -39,8 +39,8 @@ class ManyToOne(SequenceModule):
         class_weights: per-class weights of the cross-entropy (classification only).
         label_smoothing: cross-entropy label smoothing (classification only).
         optimizer, scheduler, gradient_clip_val, gradient_clip_algorithm: see `SequenceModule`.
-        monitor / monitor_mode: default val/acc (max) for classification, val/loss (min) for
-            regression.
+        monitor / monitor_mode: the validation metric that selects the best checkpoint. val/loss
+            (min) by default: on small validation sets accuracy saturates and stops discriminating.
     """
 
     def __init__(
@@ -56,28 +56,30 @@ class ManyToOne(SequenceModule):
         scheduler: dict | None = None,
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str = "norm",
-        monitor: str | None = None,
-        monitor_mode: str | None = None,
+        monitor: str = "val/loss",
+        monitor_mode: str = "min",
     ) -> None:
         spec, encoder, optimizer, scheduler, class_weights = (
             to_primitive(v) for v in (spec, encoder, optimizer, scheduler, class_weights)
         )
-        classify = (spec["target_kind"] if isinstance(spec, dict) else spec.target_kind) == "classes"
-        monitor = monitor or ("val/acc" if classify else "val/loss")
-        monitor_mode = monitor_mode or ("max" if classify else "min")
         super().__init__(
-            spec, optimizer, scheduler, gradient_clip_val, gradient_clip_algorithm, monitor,
+            spec,
+            optimizer,
+            scheduler,
+            gradient_clip_val,
+            gradient_clip_algorithm,
+            monitor,
             monitor_mode,
         )
         self.save_hyperparameters()
-        self.classify = classify
+        self.classify = self.spec.target_kind == "classes"
         spec = self.spec
 
         self.input_layer = InputEmbedding(spec.input_kind, spec.input_size, embedding_dim, spec.pad_id)
         self.encoder = RecurrentEncoder(self.input_layer.output_size, **(encoder or DEFAULT_ENCODER))
         self.pooling = build_pooling(pooling, self.encoder.output_size)
         self.dropout = nn.Dropout(dropout)
-        outputs = spec.num_classes if classify else spec.output_size
+        outputs = spec.num_classes if self.classify else spec.output_size
         self.classifier = nn.Linear(self.encoder.output_size, outputs)
 
         self._register_statistics("feature", spec.feature_mean, spec.feature_std)

@@ -51,4 +51,4 @@ class AddingProblemSource:
         markers[rows, second] = 1.0
         targets = values[rows, first] + values[rows, second]
         series = np.stack([values, markers], axis=-1)  # (N, T, 2)
-        return [SequenceExample(values=s, target=float(t)) for s, t in zip(series, targets)]
+        return [SequenceExample(values=s, target=float(t)) for s, t in zip(series, targets, strict=True)]

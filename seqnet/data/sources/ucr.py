@@ -30,9 +30,7 @@ class UCRSource:
             per channel), ffill (forward fill, then back fill at the start) or drop (the case).
     """
 
-    def __init__(
-        self, name: str, data_dir: str | Path | None = None, missing: str = "error"
-    ) -> None:
+    def __init__(self, name: str, data_dir: str | Path | None = None, missing: str = "error") -> None:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         self.name = name
@@ -106,7 +104,7 @@ class UCRSource:
     def _examples(self, data: TsData, is_regression: bool) -> list[SequenceExample]:
         return [
             SequenceExample(values=s, target=float(label) if is_regression else label)
-            for s, label in zip(data.series, data.labels)
+            for s, label in zip(data.series, data.labels, strict=True)
         ]
 
 

@@ -1,0 +1,70 @@
+"""Train the default experiment over several seeds and record test accuracy and wall time.
+
+    python scripts/bench_default.py --seeds 1 2 3      # writes benchmarks/default_experiment.json
+
+Each seed is one `seqnet-train` run through the real CLI, as a user would launch it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--out", default="benchmarks/default_experiment.json")
+    parser.add_argument("overrides", nargs="*", help="extra seqnet-train overrides")
+    args = parser.parse_args()
+
+    executable = Path(sys.executable).parent / "seqnet-train"
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            run_dir = Path(tmp) / f"seed{seed}"
+            command = [
+                str(executable),
+                f"seed={seed}",
+                f"hydra.run.dir={run_dir}",
+                "callbacks.progress_bar.refresh_rate=0",
+                *args.overrides,
+            ]
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, env={**os.environ})
+            seconds = time.perf_counter() - start
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            runs.append(
+                {
+                    "seed": seed,
+                    "seconds": round(seconds, 1),
+                    **{k: v for k, v in metrics.items() if k.startswith("test/")},
+                }
+            )
+            print(runs[-1], flush=True)
+    accuracies = [r["test/acc"] for r in runs]
+    result = {
+        "experiment": "default (japanese_vowels)",
+        "overrides": args.overrides,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "runs": runs,
+        "test_acc_mean": statistics.mean(accuracies),
+        "test_acc_min": min(accuracies),
+        "seconds_mean": statistics.mean(r["seconds"] for r in runs),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+import json
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from seqnet.cli.config_dir import CONFIG_DIR
+
+ENCODERS = sorted(p.stem for p in (CONFIG_DIR / "model" / "encoder").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+def metrics(run_dir):
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def assert_ok(result):
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_encoder_config_trains_through_the_cli(cli, tmp_path, encoder):
+    run_dir = tmp_path / "run"
+    result = cli("seqnet-train", "debug=fast", f"model/encoder={encoder}", f"hydra.run.dir={run_dir}")
+    assert_ok(result)
+    assert "test/acc" in metrics(run_dir)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_runs_with_debug_fast(cli, tmp_path, experiment):
+    run_dir = tmp_path / "run"
+    assert_ok(cli("seqnet-train", "debug=fast", f"experiment={experiment}", f"hydra.run.dir={run_dir}"))
+    assert any(key.startswith("test/") for key in metrics(run_dir))
+
+
+def test_default_run_records_config_metrics_environment_checkpoints_and_tensorboard(cli, tmp_path):
+    result = cli(
+        "seqnet-train",
+        "debug=fast",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=2",
+        "trainer.log_every_n_steps=1",
+    )
+    assert_ok(result)
+    (run_dir,) = (tmp_path / "logs" / "debug" / "runs").iterdir()
+    assert f"run directory:   {run_dir}" in result.stdout
+    assert "tensorboard --logdir" in result.stdout
+    assert "JapaneseVowels" in (run_dir / "config_resolved.yaml").read_text()
+    environment = json.loads((run_dir / "environment.json").read_text())
+    assert environment["packages"]["torch"] and "git_commit" in environment
+    assert {"test/acc", "test/f1_macro", "test/loss", "val/loss"} <= set(metrics(run_dir))
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {
+        "train/loss",
+        "val/loss",
+        "val/acc",
+        "val/f1_macro",
+        "test/acc",
+        "hp_metric",
+        "lr-AdamW",
+    } <= scalars
+    assert "config/text_summary" in events.Tags()["tensors"]
+    hparams = events.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in hparams
+    assert b"encoder/cell" in hparams["_hparams_/session_start_info"]
+    assert b"optimizer/lr" in hparams["_hparams_/session_start_info"]
+    hp_metric = [e.value for e in events.Scalars("hp_metric")]
+    assert hp_metric[-1] == pytest.approx(min(e.value for e in events.Scalars("val/loss")))
+
+
+def test_eval_reproduces_the_runs_test_metrics_from_the_checkpoint_alone(cli, tmp_path):
+    run_dir = tmp_path / "run"
+    assert_ok(
+        cli(
+            "seqnet-train",
+            "trainer.max_epochs=3",
+            "model.encoder.hidden_size=16",
+            f"hydra.run.dir={run_dir}",
+            "callbacks.progress_bar.refresh_rate=0",
+        )
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    checkpoint = run_dir / "checkpoints" / "best.ckpt"
+    eval_dir = tmp_path / "eval"
+    result = cli("seqnet-eval", f"ckpt_path={checkpoint}", f"hydra.run.dir={eval_dir}", cwd=elsewhere)
+    assert_ok(result)
+    trained, evaluated = metrics(run_dir), metrics(eval_dir)
+    test_keys = {k for k in trained if k.startswith("test/")}
+    assert test_keys and test_keys == set(evaluated)
+    for key in test_keys:
+        assert evaluated[key] == pytest.approx(trained[key], abs=1e-6), key
+    stored = torch.load(checkpoint, weights_only=True)["seqnet"]
+    assert stored["task"] == "seqnet.tasks.many_to_one.ManyToOne"
+    assert stored["config"]["data"]["source"]["name"] == "JapaneseVowels"
+
+
+def test_eval_names_a_missing_checkpoint(cli, tmp_path):
+    result = cli("seqnet-eval", f"ckpt_path={tmp_path / 'nope.ckpt'}")
+    assert result.returncode != 0
+    assert "nope.ckpt does not exist" in result.stderr
+
+
+def test_a_mistyped_key_is_refused_with_the_allowed_keys(cli):
+    result = cli("seqnet-train", "model.encoder.bidirectonal=true")
+    assert result.returncode == 2
+    assert "unknown config key 'model.encoder.bidirectonal'" in result.stderr
+    assert "did you mean 'model.encoder.bidirectional'?" in result.stderr
+    assert "keys under 'model.encoder': bidirectional, cell, dropout" in result.stderr
+
+
+def test_an_unknown_group_option_lists_the_options(cli):
+    result = cli("seqnet-train", "model/encoder=grux")
+    assert result.returncode == 2
+    assert "Could not find 'model/encoder/grux'" in result.stderr
+    assert "bilstm" in result.stderr and "mixed" in result.stderr
+
+
+def test_an_invalid_encoder_combination_is_refused_before_training(cli, tmp_path):
+    result = cli("seqnet-train", "model/encoder=gru", "model.encoder.proj_size=8")
+    assert result.returncode != 0
+    assert "proj_size works only with cell='lstm', got cell='gru'" in result.stderr
+    assert not list((tmp_path / "logs").rglob("*.ckpt"))
+
+
+def test_trainer_clipping_points_to_the_task_setting(cli):
+    result = cli("seqnet-train", "trainer.gradient_clip_val=1.0")
+    assert result.returncode != 0
+    assert "set model.gradient_clip_val instead" in result.stderr

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from seqnet.data.sources import UCRSource
+from seqnet.data.sources.ucr import MISSING_POLICIES
+
+
+def test_japanese_vowels_loads_from_the_sktime_wheel():
+    splits = UCRSource("JapaneseVowels").load()
+    assert (len(splits.train), len(splits.test)) == (270, 370)
+    assert splits.class_names == [str(i) for i in range(1, 10)]
+    lengths = [len(e.values) for e in splits.train + splits.test]
+    assert (min(lengths), max(lengths)) == (7, 29)
+    assert all(e.values.shape[1] == 12 and e.values.dtype == np.float32 for e in splits.train)
+
+
+def test_italy_power_demand_loads():
+    splits = UCRSource("ItalyPowerDemand").load()
+    assert (len(splits.train), len(splits.test)) == (67, 1029)
+    assert splits.train[0].values.shape == (24, 1)
+
+
+def write_pair(folder, train_body: str, test_body: str = "1,2:a\n") -> None:
+    header = "@problemName Toy\n@classLabel true a b\n@data\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Toy_TRAIN.ts").write_text(header + train_body)
+    (folder / "Toy_TEST.ts").write_text(header + test_body)
+
+
+def test_reads_a_user_folder_directly_or_per_data_set(tmp_path):
+    write_pair(tmp_path / "Toy", "1,2,3:a\n4,5:b\n")
+    splits = UCRSource("Toy", data_dir=tmp_path).load()
+    assert len(splits.train) == 2 and splits.train[1].target == "b"
+
+
+def test_missing_file_says_where_it_looked(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no Nope_TRAIN\.ts under"):
+        UCRSource("Nope", data_dir=tmp_path).load()
+
+
+def test_unknown_name_lists_what_the_wheel_has():
+    with pytest.raises(FileNotFoundError, match=r"available there:.*JapaneseVowels"):
+        UCRSource("NotAnArchiveSet").load()
+
+
+@pytest.mark.parametrize(
+    "policy, expected",
+    [("interpolate", [1.0, 2.0, 3.0, 3.0]), ("ffill", [1.0, 1.0, 3.0, 3.0])],
+)
+def test_missing_values_are_filled_by_policy(tmp_path, policy, expected):
+    write_pair(tmp_path, "1,?,3,?:a\n1,2:b\n")
+    splits = UCRSource("Toy", data_dir=tmp_path, missing=policy).load()
+    np.testing.assert_allclose(splits.train[0].values[:, 0], expected)
+
+
+def test_missing_values_drop_or_fail_with_position(tmp_path):
+    write_pair(tmp_path, "1,?,3:a\n1,2:b\n")
+    assert len(UCRSource("Toy", data_dir=tmp_path, missing="drop").load().train) == 1
+    with pytest.raises(
+        ValueError,
+        match=r"Toy_TRAIN.ts: case 0 has a missing or non-finite value "
+        r"at step 1, channel 0; set missing=",
+    ):
+        UCRSource("Toy", data_dir=tmp_path).load()
+    with pytest.raises(ValueError, match="missing must be one of"):
+        UCRSource("Toy", missing="zero")
+    assert "error" in MISSING_POLICIES

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+import torch
+
+from seqnet.data import SequenceDataModule, hold_out
+from seqnet.data.sources import AddingProblemSource, SequenceExample, SequenceSplits
+
+
+class ListSource:
+    def __init__(self, splits: SequenceSplits) -> None:
+        self.splits = splits
+
+    def load(self) -> SequenceSplits:
+        return self.splits
+
+
+def examples(labels: list[str], offset: float = 0.0) -> list[SequenceExample]:
+    return [
+        SequenceExample(np.full((i % 4 + 1, 2), i + offset, np.float32), label)
+        for i, label in enumerate(labels)
+    ]
+
+
+def test_hold_out_is_stratified_disjoint_and_deterministic():
+    data = examples(["a"] * 40 + ["b"] * 10)
+    train, val = hold_out(data, 0.2, seed=3, target_kind="classes")
+    again, _ = hold_out(data, 0.2, seed=3, target_kind="classes")
+    assert [id(e) for e in train] == [id(e) for e in again]
+    assert len(train) + len(val) == 50 and not {id(e) for e in train} & {id(e) for e in val}
+    assert sorted(e.target for e in val) == ["a"] * 8 + ["b"] * 2
+
+
+def test_spec_statistics_come_from_the_training_part_only():
+    splits = SequenceSplits("toy", train=examples(["a", "b"] * 10), test=examples(["a", "b"], 1e6))
+    dm = SequenceDataModule(ListSource(splits), batch_size=4, val_fraction=0.25)
+    dm.setup()
+    train_values = np.concatenate([x.numpy() for x, _ in dm.datasets["train"]])
+    np.testing.assert_allclose(dm.spec.feature_mean, train_values.mean(0), rtol=1e-6)
+    assert dm.spec.num_classes == 2 and dm.spec.class_names == ["a", "b"]
+    batch = next(iter(dm.train_dataloader()))
+    assert batch.inputs.shape[0] == 4 and batch.targets.dtype == torch.int64
+
+
+def test_a_test_label_unseen_in_training_is_a_clear_error():
+    splits = SequenceSplits("toy", train=examples(["a", "b"] * 5), test=examples(["c"]))
+    with pytest.raises(
+        ValueError,
+        match=r"toy test example 0 has label 'c', which the training "
+        r"split does not contain \(classes: \['a', 'b'\]\)",
+    ):
+        SequenceDataModule(ListSource(splits)).setup()
+
+
+def test_empty_sequences_are_skipped_and_long_ones_truncated(caplog):
+    train = [*examples(["a", "b"] * 5), SequenceExample(np.zeros((0, 2), np.float32), "a")]
+    splits = SequenceSplits("toy", train=train, val=examples(["a", "b"]), test=examples(["a"]))
+    dm = SequenceDataModule(ListSource(splits), max_length=2)
+    dm.setup()
+    assert len(dm.datasets["train"]) == 10
+    assert max(len(x) for x, _ in dm.datasets["train"]) == 2
+    assert "skipped 1 empty sequences" in caplog.text and "truncated" in caplog.text
+
+
+def test_regression_spec_has_target_statistics():
+    dm = SequenceDataModule(AddingProblemSource(length=10, num_train=200, num_val=50, num_test=50))
+    dm.setup()
+    assert dm.spec.target_kind == "values" and dm.spec.output_size == 1
+    assert 0.9 < dm.spec.target_mean[0] < 1.1
+    assert dm.val_dataloader().dataset is dm.datasets["val"] and len(dm.datasets["val"]) == 50
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(batch_size=0), "batch_size must be at least 1"),
+        (dict(val_fraction=1.0), r"val_fraction must be in \(0, 1\)"),
+        (dict(max_length=0), "max_length must be at least 1"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SequenceDataModule(AddingProblemSource(), **kwargs)

@@ -1,0 +1,173 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from seqnet.data import collate_sequences
+from seqnet.tasks import ManyToOne
+from tests.tasks.conftest import quiet_trainer
+
+GRU = {"cell": "gru", "hidden_size": 32}
+
+
+def one_batch(dm, size: int = 16):
+    return collate_sequences(dm.datasets["train"][:size])
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+def test_a_tiny_classifier_overfits_one_batch(vowels, pooling):
+    torch.manual_seed(0)
+    model = ManyToOne(vowels.spec, encoder=GRU, pooling=pooling)
+    batch = one_batch(vowels)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        optimizer.zero_grad()
+        loss, _, _ = model.model_step(batch)
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.02
+    assert torch.equal(model.predict_step(batch)["preds"], batch.targets)
+
+
+def test_a_tiny_regressor_overfits_one_batch(adding):
+    torch.manual_seed(0)
+    model = ManyToOne(adding.spec, encoder=GRU)
+    batch = one_batch(adding)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        optimizer.zero_grad()
+        loss, _, _ = model.model_step(batch)
+        loss.backward()
+        optimizer.step()
+    preds = model.predict_step(batch)["preds"]
+    assert preds.shape == (16, 1)
+    torch.testing.assert_close(preds, batch.targets, atol=0.05, rtol=0)  # data units, not z-scores
+
+
+def test_hyperparameters_are_plain_python(vowels):
+    model = ManyToOne(vowels.spec, encoder=GRU, optimizer={"_target_": "torch.optim.SGD", "lr": 0.1})
+    for key, value in model.hparams.items():
+        assert isinstance(value, (dict, list, str, int, float, bool, type(None))), key
+    assert model.hparams["spec"]["class_names"] == vowels.spec.class_names
+
+
+def test_checkpoint_round_trips_without_hydra_in_a_fresh_process(vowels, tmp_path):
+    torch.manual_seed(0)
+    model = ManyToOne(vowels.spec, encoder={**GRU, "bidirectional": True}, pooling="attention")
+    trainer = quiet_trainer(tmp_path, max_epochs=2, enable_checkpointing=False)
+    trainer.fit(model, datamodule=vowels)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    model.eval()
+    batch = collate_sequences(vowels.datasets["test"][:20])
+    expected = model.predict_step(batch)["probs"]
+    torch.save({"inputs": batch.inputs, "lengths": batch.lengths}, tmp_path / "batch.pt")
+
+    script = f"""
+import json, sys, torch
+assert "hydra" not in sys.modules
+from seqnet.data import SeqBatch
+from seqnet.tasks import ManyToOne
+model = ManyToOne.load_from_checkpoint({str(path)!r}, map_location="cpu").eval()
+data = torch.load({str(tmp_path / "batch.pt")!r})
+batch = SeqBatch(data["inputs"], data["lengths"], torch.zeros(len(data["lengths"])))
+with torch.no_grad():
+    out = model.predict_step(batch)
+print(json.dumps({{"probs": out["probs"].tolist(), "labels": model.label_names(out["preds"])}}))
+"""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=elsewhere, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    torch.testing.assert_close(torch.tensor(loaded["probs"]), expected, atol=1e-6, rtol=0)
+    assert loaded["labels"] == model.label_names(expected.argmax(-1))
+    assert torch.load(path, weights_only=True)["seqnet"]["format_version"] == 1
+
+
+def test_a_checkpoint_from_a_newer_format_is_refused(vowels, tmp_path):
+    model = ManyToOne(vowels.spec, encoder=GRU)
+    trainer = quiet_trainer(tmp_path, max_steps=1, limit_val_batches=0)
+    trainer.fit(model, datamodule=vowels)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["seqnet"]["format_version"] = 99
+    torch.save(checkpoint, path)
+    with pytest.raises(ValueError, match="checkpoint format 99 is newer"):
+        ManyToOne.load_from_checkpoint(path)
+
+
+class NaNHead(ManyToOne):
+    def head(self, pooled):
+        return super().head(pooled) * float("nan")
+
+
+def test_a_nan_loss_stops_training_with_the_fix_and_keeps_checkpoints(vowels, tmp_path):
+    model = NaNHead(vowels.spec, encoder=GRU)
+    trainer = quiet_trainer(tmp_path, max_epochs=1)
+    with pytest.raises(FloatingPointError, match="training loss is nan at epoch 0, batch 0; lower"):
+        trainer.fit(model, datamodule=vowels)
+
+
+def test_gradient_clipping_is_applied_by_the_task(vowels, tmp_path):
+    norms = []
+
+    class Recorder(ManyToOne):
+        def on_before_optimizer_step(self, optimizer):
+            grads = [p.grad.norm() for p in self.parameters() if p.grad is not None]
+            norms.append(torch.stack(grads).norm().item())
+
+        def configure_gradient_clipping(self, optimizer, **kwargs):
+            super().configure_gradient_clipping(optimizer, **kwargs)
+            grads = [p.grad.norm() for p in self.parameters() if p.grad is not None]
+            norms.append(torch.stack(grads).norm().item())
+
+    model = Recorder(
+        vowels.spec,
+        encoder=GRU,
+        gradient_clip_val=1e-3,
+        optimizer={"_target_": "torch.optim.SGD", "lr": 0.1},
+    )
+    quiet_trainer(tmp_path, max_steps=3, limit_val_batches=0).fit(model, datamodule=vowels)
+    clipped = norms[1::2]
+    assert clipped and all(n <= 1e-3 * 1.01 for n in clipped)
+    assert any(n > 1e-2 for n in norms[0::2])
+
+
+def test_scheduler_and_optimizer_come_from_config(vowels, tmp_path):
+    model = ManyToOne(
+        vowels.spec,
+        encoder=GRU,
+        optimizer={"_target_": "torch.optim.SGD", "lr": 0.5, "momentum": 0.9},
+        scheduler={
+            "_target_": "torch.optim.lr_scheduler.StepLR",
+            "step_size": 1,
+            "gamma": 0.1,
+            "interval": "epoch",
+        },
+    )
+    trainer = quiet_trainer(tmp_path, max_epochs=2, limit_train_batches=1, limit_val_batches=1)
+    trainer.fit(model, datamodule=vowels)
+    optimizer = trainer.optimizers[0]
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.005)
+
+
+def test_class_weights_must_match_the_classes(vowels, adding):
+    with pytest.raises(ValueError, match="class_weights has 2 entries but the data set has 9"):
+        ManyToOne(vowels.spec, encoder=GRU, class_weights=[1.0, 2.0])
+    with pytest.raises(ValueError, match="class_weights apply to classification only"):
+        ManyToOne(adding.spec, encoder=GRU, class_weights=[1.0])
+    model = ManyToOne(vowels.spec, encoder=GRU, class_weights=[1.0] * 8 + [5.0])
+    assert model.class_weights[-1] == 5.0
+
+
+def test_an_unknown_monitor_names_the_available_metrics(vowels, tmp_path):
+    model = ManyToOne(vowels.spec, encoder=GRU, monitor="val/accuracy", monitor_mode="max")
+    with pytest.raises(KeyError, match=r"monitor='val/accuracy' is not a validation metric.*val/acc"):
+        quiet_trainer(tmp_path, max_epochs=1, limit_train_batches=1).fit(model, datamodule=vowels)
