@@ -15,3 +15,13 @@ def test_default_experiment_reaches_its_stated_accuracy(cli, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test/acc"] >= DEFAULT_TEST_ACC_BAR, metrics
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_trains_and_tests(cli, tmp_path):
+    run_dir = tmp_path / "run"
+    result = cli("seqnet-train", "debug=fast", "trainer=ddp_cpu", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "test/acc" in metrics
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file()

@@ -16,18 +16,23 @@ def one_batch(dm, size: int = 16):
     return collate_sequences(dm.datasets["train"][:size])
 
 
+def fit_one_batch(model: ManyToOne, batch, steps: int) -> float:
+    """Plain Adam steps on one batch; returns the last loss."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss, _, _ = model.model_step(batch)
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 def test_a_tiny_classifier_overfits_one_batch(vowels, pooling):
     torch.manual_seed(0)
     model = ManyToOne(vowels.spec, encoder=GRU, pooling=pooling)
     batch = one_batch(vowels)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(150):
-        optimizer.zero_grad()
-        loss, _, _ = model.model_step(batch)
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.02
+    assert fit_one_batch(model, batch, steps=150) < 0.02
     assert torch.equal(model.predict_step(batch)["preds"], batch.targets)
 
 
@@ -35,12 +40,7 @@ def test_a_tiny_regressor_overfits_one_batch(adding):
     torch.manual_seed(0)
     model = ManyToOne(adding.spec, encoder=GRU)
     batch = one_batch(adding)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(300):
-        optimizer.zero_grad()
-        loss, _, _ = model.model_step(batch)
-        loss.backward()
-        optimizer.step()
+    fit_one_batch(model, batch, steps=300)
     preds = model.predict_step(batch)["preds"]
     assert preds.shape == (16, 1)
     torch.testing.assert_close(preds, batch.targets, atol=0.05, rtol=0)  # data units, not z-scores
