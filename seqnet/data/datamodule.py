@@ -12,6 +12,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from seqnet.data.batch import collate_sequences
+from seqnet.data.sampler import BucketBatchSampler
 from seqnet.data.sources.base import SequenceExample, SequenceSource, SequenceSplits
 from seqnet.data.spec import DataSpec
 
@@ -34,6 +35,8 @@ class SequenceDataModule(L.LightningDataModule):
         val_fraction: share of train held out for validation when the source has no val split.
         split_seed: seed of that hold-out.
         max_length: truncate longer sequences to this many steps (a count is logged); None keeps all.
+        bucket: group sequences of similar length into batches (`BucketBatchSampler`, pools of
+            `bucket_pool_factor` batches); less padding, so less wasted compute on long data.
         num_workers / pin_memory: passed to the DataLoaders.
     """
 
@@ -45,6 +48,8 @@ class SequenceDataModule(L.LightningDataModule):
         val_fraction: float = 0.2,
         split_seed: int = 0,
         max_length: int | None = None,
+        bucket: bool = False,
+        bucket_pool_factor: int = 50,
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
@@ -61,6 +66,8 @@ class SequenceDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.split_seed = split_seed
         self.max_length = max_length
+        self.bucket = bucket
+        self.bucket_pool_factor = bucket_pool_factor
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.spec: DataSpec | None = None
@@ -116,13 +123,26 @@ class SequenceDataModule(L.LightningDataModule):
             )
         return encoded
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool, group_lengths: bool) -> DataLoader:
+        """Batches come from `BucketBatchSampler`, which also shards them under DDP (training like
+        DistributedSampler, evaluation with every example exactly once); the Trainer therefore runs
+        with `use_distributed_sampler=False` (set in configs/trainer/default.yaml)."""
         if not self.datasets:
             raise RuntimeError("call setup() before asking for DataLoaders")
-        return DataLoader(
-            self.datasets[split],
+        dataset = self.datasets[split]
+        trainer = self.trainer
+        sampler = BucketBatchSampler(
+            [len(x) for x, _ in dataset],
             batch_size=self.batch_size if split == "train" else self.eval_batch_size,
             shuffle=shuffle,
+            pool_factor=self.bucket_pool_factor if self.bucket and group_lengths else None,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+            seed=torch.initial_seed() % 2**32,
+        )
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
             collate_fn=collate_sequences,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
@@ -130,16 +150,17 @@ class SequenceDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train", shuffle=True, group_lengths=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val", shuffle=False, group_lengths=True)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test", shuffle=False, group_lengths=True)
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        """The test split in its original order (predictions line up with the source)."""
+        return self._loader("test", shuffle=False, group_lengths=False)
 
 
 def hold_out(

@@ -80,3 +80,36 @@ def test_regression_spec_has_target_statistics():
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SequenceDataModule(AddingProblemSource(), **kwargs)
+
+
+def test_under_ddp_each_rank_evaluates_a_disjoint_part_and_together_all_of_it():
+    from types import SimpleNamespace
+
+    dm = SequenceDataModule(
+        AddingProblemSource(length=10, num_train=101, num_val=37, num_test=37), batch_size=8, bucket=True
+    )
+    dm.setup()
+    seen = []
+    train_batches = set()
+    for rank in range(3):
+        dm.trainer = SimpleNamespace(world_size=3, global_rank=rank)
+        seen += [float(y) for batch in dm.val_dataloader() for y in batch.targets.flatten()]
+        train_batches.add(len(dm.train_dataloader()))
+    expected = sorted(float(y) for _, y in dm.datasets["val"] for y in y.flatten())
+    assert sorted(seen) == expected
+    assert len(train_batches) == 1
+
+
+def test_bucketed_batches_pad_less_than_plain_ones():
+    source = AddingProblemSource(length=10, num_train=64, num_val=8, num_test=8)
+    splits = source.load()
+    rng = np.random.default_rng(0)
+    for example in splits.train:
+        example.values = example.values[: rng.integers(1, 11)]
+
+    def padded_steps(bucket: bool) -> int:
+        dm = SequenceDataModule(ListSource(splits), batch_size=8, bucket=bucket)
+        dm.setup()
+        return sum(batch.inputs.shape[0] * batch.inputs.shape[1] for batch in dm.train_dataloader())
+
+    assert padded_steps(bucket=True) < padded_steps(bucket=False)

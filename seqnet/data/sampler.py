@@ -1,0 +1,96 @@
+"""`BucketBatchSampler`: batches of similar-length sequences, so little of each batch is padding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch.distributed as dist
+from torch.utils.data import Sampler
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Yield lists of dataset indices whose sequences have similar lengths.
+
+    Training (`shuffle=True`): every epoch draws a new permutation (seeded by `seed` and the epoch
+    that Lightning passes to `set_epoch`), splits it into pools of `batch_size * pool_factor`
+    examples, sorts each pool by length, cuts it into batches and shuffles the batch order.
+
+    Distributed (`num_replicas > 1`; both default to the running process group, if any):
+
+    - training shards the way `torch.utils.data.DistributedSampler` does: the permutation is padded
+      by wrap-around to a multiple of `num_replicas` and rank r takes every `num_replicas`-th index
+      from r, so every rank runs the same number of batches (a few examples repeat per epoch);
+    - evaluation (`shuffle=False`) gives each rank a disjoint contiguous block with no padding, so
+      every example is counted exactly once and a DDP validation metric equals the single-process
+      one (ranks may then run a different number of batches).
+
+    Args:
+        lengths: sequence length of every dataset example.
+        batch_size: examples per batch; `drop_last` drops each rank's last short batch.
+        pool_factor: pool size in batches; larger pools pad less but shuffle less. None turns
+            length grouping off: plain (distributed) batches in permutation or dataset order.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        pool_factor: int | None = 50,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if pool_factor is not None and pool_factor < 1:
+            raise ValueError(f"pool_factor must be at least 1, got {pool_factor}")
+        distributed = dist.is_available() and dist.is_initialized()
+        self.num_replicas = num_replicas or (dist.get_world_size() if distributed else 1)
+        self.rank = rank if rank is not None else (dist.get_rank() if distributed else 0)
+        if not 0 <= self.rank < self.num_replicas:
+            raise ValueError(f"rank must be in [0, {self.num_replicas}), got {self.rank}")
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.pool_factor = pool_factor
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by Lightning at the start of every epoch: a new order each epoch."""
+        self.epoch = epoch
+
+    def shard(self) -> np.ndarray:
+        """This rank's dataset indices for the current epoch (before bucketing)."""
+        total = len(self.lengths)
+        if not self.shuffle:
+            bounds = np.linspace(0, total, self.num_replicas + 1).round().astype(int)
+            return np.arange(bounds[self.rank], bounds[self.rank + 1])
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(total)
+        per_rank = -(-total // self.num_replicas)  # ceil
+        padded = np.resize(order, per_rank * self.num_replicas)  # wrap-around padding
+        return padded[self.rank :: self.num_replicas]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        indices = self.shard()
+        rng = np.random.default_rng([self.seed, self.epoch, self.rank])
+        pool_size = self.batch_size * (self.pool_factor or 1) if self.shuffle else len(indices)
+        batches: list[np.ndarray] = []
+        for start in range(0, len(indices), max(pool_size, 1)):
+            pool = indices[start : start + pool_size]
+            if self.pool_factor is not None:
+                pool = pool[np.argsort(self.lengths[pool], kind="stable")]
+            batches.extend(pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size))
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return iter([batch.tolist() for batch in batches])
+
+    def __len__(self) -> int:
+        size = len(self.shard())
+        return size // self.batch_size if self.drop_last else -(-size // self.batch_size)

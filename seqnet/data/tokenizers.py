@@ -1,0 +1,36 @@
+"""Character and word tokenizers: text -> list of token strings, and back."""
+
+from __future__ import annotations
+
+import re
+
+
+class CharTokenizer:
+    """One token per character (optionally lower-cased)."""
+
+    def __init__(self, lowercase: bool = False) -> None:
+        self.lowercase = lowercase
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(text.lower() if self.lowercase else text)
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return "".join(tokens)
+
+
+class WordTokenizer:
+    """Words and single punctuation marks as tokens (optionally lower-cased).
+
+    `detokenize` joins with spaces, so it restores the words, not the original spacing.
+    """
+
+    PATTERN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+
+    def __init__(self, lowercase: bool = True) -> None:
+        self.lowercase = lowercase
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.PATTERN.findall(text.lower() if self.lowercase else text)
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return " ".join(tokens)

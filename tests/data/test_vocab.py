@@ -1,0 +1,60 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seqnet.data import CharTokenizer, Vocabulary, WordTokenizer
+
+
+def test_build_orders_by_frequency_with_specials_first():
+    vocab = Vocabulary.build([["b", "a", "b"], ["c", "b", "a"]])
+    assert vocab.to_list() == ["<pad>", "<unk>", "<bos>", "<eos>", "b", "a", "c"]
+    assert (vocab.pad_id, vocab.unk_id, vocab.bos_id, vocab.eos_id) == (0, 1, 2, 3)
+
+
+def test_min_freq_and_max_size_limit_the_vocabulary():
+    data = [["a"] * 5 + ["b"] * 3 + ["c"]]
+    assert "c" not in Vocabulary.build(data, min_freq=2)
+    assert Vocabulary.build(data, max_size=5).to_list()[4:] == ["a"]
+
+
+def test_unknown_tokens_map_to_unk_and_never_crash():
+    vocab = Vocabulary.build([["a", "b"]])
+    assert vocab.encode(["a", "zzz"], add_bos=True, add_eos=True) == [2, 4, 1, 3]
+    assert vocab.decode([2, 4, 1, 3, 0]) == ["a", "<unk>"]
+
+
+@given(st.lists(st.text(min_size=1, max_size=3), min_size=1, max_size=30))
+def test_known_tokens_round_trip(tokens):
+    vocab = Vocabulary.build([tokens])
+    known = [t for t in tokens if t in vocab and t not in {"<pad>", "<bos>", "<eos>"}]
+    assert vocab.decode(vocab.encode(known)) == known
+
+
+def test_save_and_load_round_trip(tmp_path):
+    vocab = Vocabulary.build([list("hello wörld")])
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocabulary.load(tmp_path / "vocab.json").to_list() == vocab.to_list()
+    (tmp_path / "bad.json").write_text("not json")
+    with pytest.raises(ValueError, match=r"bad\.json is not a saved seqnet vocabulary"):
+        Vocabulary.load(tmp_path / "bad.json")
+
+
+def test_malformed_vocabularies_are_refused():
+    with pytest.raises(ValueError, match="needs the special tokens"):
+        Vocabulary(["a", "b"])
+    with pytest.raises(ValueError, match="token 'a' appears twice"):
+        Vocabulary(["<pad>", "<unk>", "<bos>", "<eos>", "a", "a"])
+    with pytest.raises(ValueError, match="max_size must exceed"):
+        Vocabulary.build([["a"]], max_size=4)
+
+
+@given(st.text(max_size=50))
+def test_char_tokenizer_round_trips(text):
+    tokenizer = CharTokenizer()
+    assert tokenizer.detokenize(tokenizer.tokenize(text)) == text
+
+
+def test_word_tokenizer_splits_words_and_punctuation():
+    tokens = WordTokenizer().tokenize("The soup wasn't great, really!")
+    assert tokens == ["the", "soup", "wasn't", "great", ",", "really", "!"]
+    assert WordTokenizer().tokenize(WordTokenizer().detokenize(tokens)) == tokens
