@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 
 import lightning as L
 import numpy as np
@@ -143,7 +144,7 @@ class SequenceDataModule(L.LightningDataModule):
         return DataLoader(
             dataset,
             batch_sampler=sampler,
-            collate_fn=collate_sequences,
+            collate_fn=partial(collate_sequences, pad_value=self.spec.pad_id),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
@@ -188,17 +189,29 @@ def hold_out(
 
 def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec:
     """Sizes and training-split statistics that a task needs (see `DataSpec`)."""
-    values = np.concatenate(
-        [e.values.reshape(len(e.values), -1) for e in train if len(e.values)]
-    )  # (sum T, F)
-    spec = DataSpec(
-        input_kind=splits.input_kind,
-        input_size=values.shape[1],
-        target_kind="values",
-        feature_mean=values.mean(0).astype(np.float64).tolist(),
-        feature_std=_safe_std(values).tolist(),
-        name=splits.name,
-    )
+    if splits.input_kind == "tokens":
+        if not splits.vocab:
+            raise ValueError(f"{splits.name}: a token source must provide its vocabulary")
+        spec = DataSpec(
+            input_kind="tokens",
+            input_size=len(splits.vocab),
+            target_kind="values",
+            vocab=list(splits.vocab),
+            pad_id=splits.pad_id,
+            name=splits.name,
+        )
+    else:
+        values = np.concatenate(
+            [e.values.reshape(len(e.values), -1) for e in train if len(e.values)]
+        )  # (sum T, F)
+        spec = DataSpec(
+            input_kind=splits.input_kind,
+            input_size=values.shape[1],
+            target_kind="values",
+            feature_mean=values.mean(0).astype(np.float64).tolist(),
+            feature_std=_safe_std(values).tolist(),
+            name=splits.name,
+        )
     if splits.target_kind == "classes":
         seen = sorted({str(e.target) for e in train})
         names = list(splits.class_names) if splits.class_names else seen

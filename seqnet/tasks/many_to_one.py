@@ -15,6 +15,7 @@ from seqnet.nn import EncoderOutput, InputEmbedding, RecurrentEncoder, build_poo
 from seqnet.tasks.base import SequenceModule, to_primitive
 
 DEFAULT_ENCODER = {"cell": "lstm", "hidden_size": 128}
+DEFAULT_TOKEN_EMBEDDING = 64
 
 
 class ManyToOne(SequenceModule):
@@ -33,8 +34,8 @@ class ManyToOne(SequenceModule):
         encoder: `RecurrentEncoder` arguments except `input_size`, e.g. {"cell": "gru",
             "hidden_size": 64, "bidirectional": True}.
         pooling: last, mean, max or attention.
-        embedding_dim: embedding width for token inputs; for features an optional projection
-            width (None feeds the normalised features directly).
+        embedding_dim: embedding width for token inputs (None: 64); for features an optional
+            projection width (None feeds the normalised features directly).
         dropout: dropout on the pooled vector before the head.
         class_weights: per-class weights of the cross-entropy (classification only).
         label_smoothing: cross-entropy label smoothing (classification only).
@@ -75,6 +76,8 @@ class ManyToOne(SequenceModule):
         self.classify = self.spec.target_kind == "classes"
         spec = self.spec
 
+        if spec.input_kind == "tokens":
+            embedding_dim = embedding_dim or DEFAULT_TOKEN_EMBEDDING
         self.input_layer = InputEmbedding(spec.input_kind, spec.input_size, embedding_dim, spec.pad_id)
         self.encoder = RecurrentEncoder(self.input_layer.output_size, **(encoder or DEFAULT_ENCODER))
         self.pooling = build_pooling(pooling, self.encoder.output_size)

@@ -132,3 +132,24 @@ def test_trainer_clipping_points_to_the_task_setting(cli):
     result = cli("seqnet-train", "trainer.gradient_clip_val=1.0")
     assert result.returncode != 0
     assert "set model.gradient_clip_val instead" in result.stderr
+
+
+def test_your_own_labelled_text_trains_through_the_cli(cli, tmp_path):
+    lines = [
+        f"{'great' if i % 2 else 'other'}\t{'tasty soup' if i % 2 else 'cold fries'} {i}" for i in range(40)
+    ]
+    (tmp_path / "train.tsv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "test.tsv").write_text("great\ttasty dumplings\nother\tcold soup\n")
+    run_dir = tmp_path / "run"
+    result = cli(
+        "seqnet-train",
+        "debug=fast",
+        "data=text_tsv",
+        "data.source.train_path=train.tsv",
+        "data.source.test_path=test.tsv",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert_ok(result)
+    assert "test/acc" in metrics(run_dir)
+    stored = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
+    assert stored["hyper_parameters"]["spec"]["vocab"][:2] == ["<pad>", "<unk>"]

@@ -113,3 +113,14 @@ def test_bucketed_batches_pad_less_than_plain_ones():
         return sum(batch.inputs.shape[0] * batch.inputs.shape[1] for batch in dm.train_dataloader())
 
     assert padded_steps(bucket=True) < padded_steps(bucket=False)
+
+
+def test_a_token_source_without_vocabulary_is_refused():
+    splits = SequenceSplits(
+        "toy",
+        train=[SequenceExample(np.array([4, 5]), "a")] * 4,
+        test=[SequenceExample(np.array([4]), "a")],
+        input_kind="tokens",
+    )
+    with pytest.raises(ValueError, match="toy: a token source must provide its vocabulary"):
+        SequenceDataModule(ListSource(splits)).setup()

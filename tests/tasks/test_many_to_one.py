@@ -171,3 +171,75 @@ def test_an_unknown_monitor_names_the_available_metrics(vowels, tmp_path):
     model = ManyToOne(vowels.spec, encoder=GRU, monitor="val/accuracy", monitor_mode="max")
     with pytest.raises(KeyError, match=r"monitor='val/accuracy' is not a validation metric.*val/acc"):
         quiet_trainer(tmp_path, max_epochs=1, limit_train_batches=1).fit(model, datamodule=vowels)
+
+
+def token_data():
+    """Token ids (T,) with a vocabulary; the label says whether the word "good" occurs."""
+    import numpy as np
+
+    from seqnet.data import SequenceDataModule, Vocabulary
+    from seqnet.data.sources import SequenceExample, SequenceSplits
+
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "soup", "salad", "the", "was", "very", "not"]
+    vocab = Vocabulary.build([words])
+
+    def make(n: int) -> list:
+        out = []
+        for _ in range(n):
+            tokens = list(rng.choice(words[1:], size=rng.integers(2, 9)))
+            label = "pos" if rng.random() < 0.5 else "neg"
+            if label == "pos":
+                tokens[rng.integers(len(tokens))] = "good"
+            out.append(SequenceExample(np.array(vocab.encode(tokens), dtype=np.int64), label))
+        return out
+
+    class Source:
+        def load(self):
+            return SequenceSplits(
+                "toy_text",
+                train=make(300),
+                test=make(100),
+                input_kind="tokens",
+                vocab=vocab.to_list(),
+                pad_id=vocab.pad_id,
+            )
+
+    dm = SequenceDataModule(Source(), batch_size=32)
+    dm.setup()
+    return dm
+
+
+def test_token_inputs_are_embedded_and_learned(tmp_path):
+    dm = token_data()
+    assert dm.spec.input_kind == "tokens" and dm.spec.input_size == 12 and dm.spec.vocab[0] == "<pad>"
+    torch.manual_seed(0)
+    model = ManyToOne(
+        dm.spec, encoder=GRU, embedding_dim=16, optimizer={"_target_": "torch.optim.Adam", "lr": 1e-2}
+    )
+    quiet_trainer(tmp_path, max_epochs=15, enable_checkpointing=False).fit(model, datamodule=dm)
+    result = quiet_trainer(tmp_path).test(model, datamodule=dm, verbose=False)[0]
+    assert result["test/acc"] > 0.95
+
+
+def test_tasks_that_optimise_manually_honour_the_configured_clipping(vowels, tmp_path):
+    norms = []
+
+    class ManualStep(ManyToOne):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.automatic_optimization = False
+
+        def training_step(self, batch, batch_idx):
+            optimizer = self.optimizers()
+            optimizer.zero_grad()
+            loss, _, _ = self.model_step(batch)
+            self.manual_backward(loss)
+            self.clip_gradients_now(optimizer)
+            grads = [p.grad.norm() for p in self.parameters() if p.grad is not None]
+            norms.append(torch.stack(grads).norm().item())
+            optimizer.step()
+
+    model = ManualStep(vowels.spec, encoder=GRU, gradient_clip_val=1e-3)
+    quiet_trainer(tmp_path, max_steps=3, limit_val_batches=0).fit(model, datamodule=vowels)
+    assert len(norms) == 3 and all(n <= 1e-3 * 1.01 for n in norms)

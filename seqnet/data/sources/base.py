@@ -21,7 +21,11 @@ class SequenceExample:
 
 @dataclass
 class SequenceSplits:
-    """A data set's examples by split. `val` is None when the data set has no official one."""
+    """A data set's examples by split. `val` is None when the data set has no official one.
+
+    Token sources (`input_kind="tokens"`) give (T,) int64 ids per example and their `vocab`,
+    built on the training split.
+    """
 
     name: str
     train: list[SequenceExample]
@@ -30,6 +34,8 @@ class SequenceSplits:
     input_kind: str = "features"
     target_kind: str = "classes"
     class_names: list[str] | None = None  # declared class order, when the source has one
+    vocab: list[str] | None = None  # token inputs: token strings by id (see `Vocabulary`)
+    pad_id: int = 0  # token inputs: id that pads batches
 
 
 class SequenceSource(Protocol):

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from seqnet.data.download import cache_root, download_and_extract
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
 from seqnet.data.ts_format import TsData, read_ts
 
 MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
 SKTIME_INSTALL = "pip install --no-deps sktime==1.2.0"
+ARCHIVE_URL = "https://timeseriesclassification.com/aeon-toolkit/{name}.zip"
 
 
 class UCRSource:
@@ -28,14 +30,26 @@ class UCRSource:
             None looks inside the installed sktime package.
         missing: what to do with missing values ('?' in the file): error, interpolate (linear,
             per channel), ffill (forward fill, then back fill at the start) or drop (the case).
+        download: when the files are nowhere local, fetch `url` (the archive's zip of the data
+            set) once into `$SEQNET_CACHE_DIR/ucr/<name>` (default `~/.cache/seqnet`).
+        url: where to download from; `{name}` is filled in.
     """
 
-    def __init__(self, name: str, data_dir: str | Path | None = None, missing: str = "error") -> None:
+    def __init__(
+        self,
+        name: str,
+        data_dir: str | Path | None = None,
+        missing: str = "error",
+        download: bool = False,
+        url: str = ARCHIVE_URL,
+    ) -> None:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         self.name = name
         self.data_dir = Path(data_dir).expanduser() if data_dir else None
         self.missing = missing
+        self.download = download
+        self.url = url
 
     def load(self) -> SequenceSplits:
         train = self._read("TRAIN")
@@ -55,26 +69,34 @@ class UCRSource:
         return {split: folder / f"{self.name}_{split}.ts" for split in ("TRAIN", "TEST")}
 
     def _folder(self) -> Path:
-        roots = [self.data_dir] if self.data_dir else _sktime_data_roots()
+        cache = cache_root() / "ucr"
+        roots = [self.data_dir] if self.data_dir else [*_sktime_data_roots(), cache]
         for root in roots:
             for folder in (root / self.name, root):
                 if (folder / f"{self.name}_TRAIN.ts").is_file():
                     return folder
+        if self.download and not self.data_dir:
+            folder = download_and_extract(self.url.format(name=self.name), cache / self.name)
+            found = sorted(folder.rglob(f"{self.name}_TRAIN.ts"))
+            if not found:
+                raise FileNotFoundError(f"{self.url.format(name=self.name)} holds no {self.name}_TRAIN.ts")
+            return found[0].parent
         if self.data_dir:
             raise FileNotFoundError(
                 f"no {self.name}_TRAIN.ts under {self.data_dir} (looked in {self.data_dir} and "
                 f"{self.data_dir / self.name}); download the archive from "
                 "https://timeseriesclassification.com or fix data_dir"
             )
-        if not roots:
+        if len(roots) == 1:  # only the cache: sktime is not installed
             raise FileNotFoundError(
                 f"UCR data set {self.name!r} is read from the sktime wheel, which is not installed; "
-                f"run `{SKTIME_INSTALL}` (or `make install`), or set data_dir to a folder of .ts files"
+                f"run `{SKTIME_INSTALL}` (or `make install`), set data_dir to a folder of .ts files, "
+                "or set download=true"
             )
         available = sorted(p.parent.name for p in roots[0].glob("*/*_TRAIN.ts"))
         raise FileNotFoundError(
             f"UCR data set {self.name!r} is not in the sktime wheel; available there: {available}; "
-            "set data_dir to a folder holding other archive files"
+            "set data_dir to a folder holding other archive files, or download=true to fetch it"
         )
 
     def _read(self, split: str) -> TsData:

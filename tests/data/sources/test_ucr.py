@@ -65,3 +65,35 @@ def test_missing_values_drop_or_fail_with_position(tmp_path):
     with pytest.raises(ValueError, match="missing must be one of"):
         UCRSource("Toy", missing="zero")
     assert "error" in MISSING_POLICIES
+
+
+def make_archive_zip(tmp_path):
+    import zipfile
+
+    header = "@problemName Toy\n@classLabel true a b\n@data\n"
+    archive = tmp_path / "Toy.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("Toy_TRAIN.ts", header + "1,2,3:a\n4,5:b\n")
+        zipped.writestr("Toy_TEST.ts", header + "1,2:a\n")
+    return archive
+
+
+def test_download_fetches_once_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQNET_CACHE_DIR", str(tmp_path / "cache"))
+    archive = make_archive_zip(tmp_path)
+    url = f"file://{tmp_path}/{{name}}.zip"
+    splits = UCRSource("Toy", download=True, url=url).load()
+    assert len(splits.train) == 2 and (tmp_path / "cache" / "ucr" / "Toy" / ".complete").is_file()
+    archive.unlink()  # a second load reads the cache, not the URL
+    assert len(UCRSource("Toy", download=True, url=url).load().test) == 1
+    assert len(UCRSource("Toy").load().test) == 1  # the cache is searched without download too
+
+
+def test_a_failed_download_says_how_to_do_it_by_hand(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQNET_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(OSError, match=r"could not download file://.*Nope\.zip.*unpack it into"):
+        UCRSource("Nope", download=True, url=f"file://{tmp_path}/{{name}}.zip").load()
+    (tmp_path / "Bad.zip").write_text("not a zip")
+    with pytest.raises(OSError, match=r"is not a zip archive"):
+        UCRSource("Bad", download=True, url=f"file://{tmp_path}/{{name}}.zip").load()
+    assert not (tmp_path / "cache" / "ucr" / "Bad" / ".complete").exists()

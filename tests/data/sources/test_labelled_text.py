@@ -1,0 +1,50 @@
+import pytest
+
+from seqnet.data.sources import LabelledTextSource
+
+
+def write(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    train = write(
+        tmp_path / "train.tsv",
+        ["# reviews", "great\tThe soup was great!", "", "other\tCold soup, slow service."],
+    )
+    test = write(tmp_path / "test.tsv", ["great\tGreat dumplings"])
+    return train, test
+
+
+def test_reads_labels_and_builds_the_vocabulary_on_train_only(files):
+    splits = LabelledTextSource(*files).load()
+    assert [e.target for e in splits.train] == ["great", "other"]
+    assert splits.input_kind == "tokens" and splits.vocab[:2] == ["<pad>", "<unk>"]
+    assert "dumplings" not in splits.vocab
+    great, unknown = splits.test[0].values.tolist()
+    assert splits.vocab[great] == "great" and unknown == 1  # unseen word -> <unk>
+    assert splits.val is None and splits.name == "train"
+
+
+def test_character_tokenizer(files):
+    splits = LabelledTextSource(*files, tokenizer="char", lowercase=False).load()
+    assert len(splits.train[0].values) == len("The soup was great!")
+    assert "T" in splits.vocab
+
+
+def test_a_malformed_line_names_file_line_and_fix(tmp_path, files):
+    bad = write(tmp_path / "bad.tsv", ["great\tfine", "no tab here"])
+    with pytest.raises(ValueError, match=r"bad\.tsv:2: expected 'label<TAB>text', got 'no tab here'"):
+        LabelledTextSource(bad, files[1]).load()
+
+
+def test_missing_and_empty_files_are_clear_errors(tmp_path, files):
+    with pytest.raises(FileNotFoundError, match=r"nope\.tsv does not exist"):
+        LabelledTextSource(tmp_path / "nope.tsv", files[1]).load()
+    empty = write(tmp_path / "empty.tsv", ["# nothing"])
+    with pytest.raises(ValueError, match=r"empty\.tsv holds no examples"):
+        LabelledTextSource(empty, files[1]).load()
+    with pytest.raises(ValueError, match="tokenizer must be one of"):
+        LabelledTextSource(*files, tokenizer="bpe")
