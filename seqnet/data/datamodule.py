@@ -16,6 +16,7 @@ from seqnet.data.batch import collate_sequences
 from seqnet.data.sampler import BucketBatchSampler
 from seqnet.data.sources.base import SequenceExample, SequenceSource, SequenceSplits
 from seqnet.data.spec import DataSpec
+from seqnet.data.splits import hold_out
 
 log = logging.getLogger(__name__)
 
@@ -162,29 +163,6 @@ class SequenceDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The test split in its original order (predictions line up with the source)."""
         return self._loader("test", shuffle=False, group_lengths=False)
-
-
-def hold_out(
-    examples: list[SequenceExample], fraction: float, seed: int, target_kind: str
-) -> tuple[list[SequenceExample], list[SequenceExample]]:
-    """Split examples into (train, val) with a fixed seed; stratified by class for classification."""
-    rng = np.random.default_rng(seed)
-    if target_kind == "classes":
-        groups: dict[str, list[int]] = {}
-        for index, example in enumerate(examples):
-            groups.setdefault(str(example.target), []).append(index)
-        val_index: list[int] = []
-        for label in sorted(groups):
-            members = rng.permutation(groups[label])
-            take = round(fraction * len(members)) if len(members) > 1 else 0
-            val_index.extend(members[: max(take, 1 if len(members) > 1 else 0)].tolist())
-    else:
-        order = rng.permutation(len(examples))
-        val_index = order[: max(1, round(fraction * len(examples)))].tolist()
-    chosen = set(val_index)
-    train = [e for i, e in enumerate(examples) if i not in chosen]
-    val = [examples[i] for i in sorted(chosen)]
-    return train, val
 
 
 def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec:

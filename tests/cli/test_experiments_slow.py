@@ -25,3 +25,16 @@ def test_ddp_on_two_cpu_processes_trains_and_tests(cli, tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "test/acc" in metrics
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
+
+
+@pytest.mark.slow
+def test_mnist_rows_reaches_its_stated_accuracy(cli, tmp_path):
+    run_dir = tmp_path / "run"
+    result = cli(
+        "seqnet-train",
+        "experiment=mnist_rows",
+        f"hydra.run.dir={run_dir}",
+        "callbacks.progress_bar.refresh_rate=0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["test/acc"] >= 0.95
