@@ -51,14 +51,15 @@ def main() -> None:
                 }
             )
             print(runs[-1], flush=True)
-    accuracies = [r["test/acc"] for r in runs]
+    test_metrics = sorted({k for r in runs for k in r if k.startswith("test/")})
     result = {
         "experiment": " ".join(args.overrides) or "default (japanese_vowels)",
         "overrides": args.overrides,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "runs": runs,
-        "test_acc_mean": statistics.mean(accuracies),
-        "test_acc_min": min(accuracies),
+        **{f"{k}_mean": statistics.mean(r[k] for r in runs) for k in test_metrics},
+        **{f"{k}_min": min(r[k] for r in runs) for k in test_metrics},
+        **{f"{k}_max": max(r[k] for r in runs) for k in test_metrics},
         "seconds_mean": statistics.mean(r["seconds"] for r in runs),
     }
     out = Path(args.out)
