@@ -27,7 +27,8 @@ def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(
             f"checkpoint {path} does not exist; pass ckpt_path=<run>/checkpoints/best.ckpt"
         )
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    # mmap: only the small metadata entry is read here; the weights are loaded once, by the task.
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     meta = checkpoint.get("seqnet")
     if not meta or "task" not in meta:
         raise ValueError(f"{path} was not written by seqnet-train (no 'seqnet' metadata)")

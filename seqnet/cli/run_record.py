@@ -9,8 +9,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
 PACKAGES = (
     "seqnet",
     "torch",
@@ -23,11 +21,11 @@ PACKAGES = (
 )
 
 
-def write_run_record(run_dir: str | Path, cfg: DictConfig, metrics: dict[str, float]) -> None:
+def write_run_record(run_dir: str | Path, config_yaml: str, metrics: dict[str, float]) -> None:
     """Write config_resolved.yaml, metrics.json and environment.json (versions, git commit)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (run_dir / "config_resolved.yaml").write_text(config_yaml)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2) + "\n")
 

@@ -7,7 +7,6 @@ seqnet-train debug=fast                             # one batch of train/val/tes
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import hydra
@@ -20,8 +19,6 @@ from seqnet.callbacks import CheckpointConfig, ConfigText
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.overrides import OverrideError, check_overrides_or_exit
 from seqnet.cli.run_record import write_run_record
-
-log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -38,9 +35,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.setup("fit")
     model = instantiate(cfg.model, spec=datamodule.spec.to_dict(), _recursive_=False, _convert_="all")
     config = OmegaConf.to_container(cfg, resolve=True)
+    config_yaml = OmegaConf.to_yaml(config)
     callbacks = [
         *instantiate_group(cfg.get("callbacks")),
-        ConfigText(OmegaConf.to_yaml(config)),
+        ConfigText(config_yaml),
         CheckpointConfig(config),
     ]
     loggers = instantiate_group(cfg.get("logger"))
@@ -54,7 +52,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics.update({k: float(v) for k, v in results[0].items()})
     if trainer.is_global_zero:
         run_dir = Path(cfg.paths.output_dir)
-        write_run_record(run_dir, cfg, metrics)
+        write_run_record(run_dir, config_yaml, metrics)
         report(run_dir, Path(cfg.paths.log_dir), best, metrics)
     return metrics
 
@@ -93,9 +91,8 @@ def report(run_dir: Path, log_dir: Path, best_checkpoint: str, metrics: dict[str
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def _run(cfg: DictConfig) -> float | None:
-    metrics = train(cfg)
-    return metrics.get(cfg.get("optimized_metric") or "", None)
+def _run(cfg: DictConfig) -> None:
+    train(cfg)
 
 
 def main() -> None:

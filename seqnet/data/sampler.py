@@ -68,8 +68,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         """This rank's dataset indices for the current epoch (before bucketing)."""
         total = len(self.lengths)
         if not self.shuffle:
-            bounds = np.linspace(0, total, self.num_replicas + 1).round().astype(int)
-            return np.arange(bounds[self.rank], bounds[self.rank + 1])
+            return np.arange(*self._evaluation_block())
         order = np.random.default_rng([self.seed, self.epoch]).permutation(total)
         per_rank = -(-total // self.num_replicas)  # ceil
         padded = np.resize(order, per_rank * self.num_replicas)  # wrap-around padding
@@ -77,20 +76,28 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         indices = self.shard()
-        rng = np.random.default_rng([self.seed, self.epoch, self.rank])
-        pool_size = self.batch_size * (self.pool_factor or 1) if self.shuffle else len(indices)
-        batches: list[np.ndarray] = []
-        for start in range(0, len(indices), max(pool_size, 1)):
-            pool = indices[start : start + pool_size]
-            if self.pool_factor is not None:
-                pool = pool[np.argsort(self.lengths[pool], kind="stable")]
-            batches.extend(pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size))
+        if self.pool_factor is not None and len(indices):
+            pool_size = self.batch_size * self.pool_factor if self.shuffle else len(indices)
+            pools = [indices[i : i + pool_size] for i in range(0, len(indices), pool_size)]
+            indices = np.concatenate([p[np.argsort(self.lengths[p], kind="stable")] for p in pools])
+        batches = [indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
-        if self.shuffle:
+        if self.shuffle and self.pool_factor is not None:  # sorted pools: shuffle the batch order
+            rng = np.random.default_rng([self.seed, self.epoch, self.rank])
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return iter([batch.tolist() for batch in batches])
 
     def __len__(self) -> int:
-        size = len(self.shard())
+        """Batches this rank yields, computed without drawing the epoch's permutation."""
+        if self.shuffle:
+            size = -(-len(self.lengths) // self.num_replicas)
+        else:
+            start, stop = self._evaluation_block()
+            size = stop - start
         return size // self.batch_size if self.drop_last else -(-size // self.batch_size)
+
+    def _evaluation_block(self) -> tuple[int, int]:
+        """[start, stop) of this rank's contiguous, unpadded evaluation block."""
+        bounds = np.linspace(0, len(self.lengths), self.num_replicas + 1).round().astype(int)
+        return int(bounds[self.rank]), int(bounds[self.rank + 1])

@@ -19,8 +19,8 @@ def hold_out(
         val_index: list[int] = []
         for label in sorted(groups):
             members = rng.permutation(groups[label])
-            take = round(fraction * len(members)) if len(members) > 1 else 0
-            val_index.extend(members[: max(take, 1 if len(members) > 1 else 0)].tolist())
+            take = max(1, round(fraction * len(members))) if len(members) > 1 else 0
+            val_index.extend(members[:take].tolist())
     else:
         order = rng.permutation(len(examples))
         val_index = order[: max(1, round(fraction * len(examples)))].tolist()

@@ -169,12 +169,12 @@ class RecurrentEncoder(nn.Module):
         else:
             packed, final_state = self._forward_layerwise(packed, batch)
         out, _ = pad_packed_sequence(packed, batch_first=True, total_length=steps)  # (B, T, D*H)
-        mask = lengths_to_mask(lengths, steps, device=x.device)  # (B, T)
+        device_lengths = lengths.to(x.device)  # one host-to-device copy for mask and last steps
         return EncoderOutput(
             outputs=self._merge(out),
-            last=self._merge(self._last_steps(out, lengths)),
+            last=self._merge(self._last_steps(out, device_lengths)),
             final_state=final_state,
-            mask=mask,
+            mask=lengths_to_mask(device_lengths, steps, device=x.device),  # (B, T)
         )
 
     def _forward_fused(self, packed: PackedSequence, batch: int) -> tuple[PackedSequence, list[LayerState]]:
@@ -217,8 +217,9 @@ class RecurrentEncoder(nn.Module):
         return h, c
 
     def _last_steps(self, out: Tensor, lengths: Tensor) -> Tensor:
-        """out: (B, T, D*H) -> (B, D*H): forward half at step length-1, backward half at step 0."""
-        index = (lengths - 1).to(out.device).view(-1, 1, 1).expand(-1, 1, self.state_size)
+        """out: (B, T, D*H), lengths (B,) on out's device -> (B, D*H): forward half at step
+        length-1, backward half at step 0."""
+        index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, self.state_size)
         forward = out[..., : self.state_size].gather(1, index).squeeze(1)  # (B, H)
         if not self.bidirectional:
             return forward

@@ -73,7 +73,6 @@ class ManyToOne(SequenceModule):
             monitor_mode,
         )
         self.save_hyperparameters()
-        self.classify = self.spec.target_kind == "classes"
         spec = self.spec
 
         if spec.input_kind == "tokens":
@@ -90,6 +89,11 @@ class ManyToOne(SequenceModule):
         self.label_smoothing = label_smoothing
         self.register_buffer("class_weights", self._check_class_weights(class_weights), persistent=False)
         self.setup_metrics()
+
+    @property
+    def classify(self) -> bool:
+        """True for classification, False for regression (from the data spec)."""
+        return self.spec.target_kind == "classes"
 
     def _register_statistics(self, name: str, mean: list | None, std: list | None) -> None:
         """Scaling statistics from the spec as (non-persistent) buffers; identity when absent."""
