@@ -8,6 +8,10 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
+IGNORE_INDEX = -100  # pads class-id targets per step; torch's cross entropy skips it by default
+
+Item = tuple[Tensor, Tensor, Tensor | None]  # (inputs, target, condition) of one example
+
 
 @dataclass
 class SeqBatch:
@@ -15,42 +19,68 @@ class SeqBatch:
 
     inputs: (B, T, F) float features or (B, T) int64 token ids, zero/pad beyond each length.
     lengths: (B,) int64 valid steps per sequence; always on the CPU (packing needs them there).
-    targets: (B,) class ids, (B, K) regression values, or (B, T') per-step targets.
-    target_lengths: (B,) int64 for sequence targets, else None.
+    targets: (B,) class ids or (B, K) regression values, one per sequence; or per step:
+        (B, T') tag ids / anomaly labels padded with `IGNORE_INDEX`, (B, T') token ids padded with
+        the target pad id, or (B, T', K) series padded with zeros.
+    target_lengths: (B,) int64 valid target steps for per-step targets, else None (CPU).
+    conditions: (B,) condition class ids or (B, C) condition values, else None.
     """
 
     inputs: Tensor
     lengths: Tensor
     targets: Tensor
     target_lengths: Tensor | None = None
+    conditions: Tensor | None = None
 
     @property
     def mask(self) -> Tensor:
         """(B, T) bool, True at valid input steps, on the inputs' device."""
-        steps = self.inputs.shape[1]
-        positions = torch.arange(steps, device=self.inputs.device)
-        return positions.unsqueeze(0) < self.lengths.to(self.inputs.device).unsqueeze(1)
+        return _mask(self.lengths, self.inputs.shape[1], self.inputs.device)
+
+    @property
+    def target_mask(self) -> Tensor:
+        """(B, T') bool, True at valid target steps, on the targets' device (per-step targets)."""
+        if self.target_lengths is None:
+            raise ValueError("this batch has one target per sequence, so no target mask")
+        return _mask(self.target_lengths, self.targets.shape[1], self.targets.device)
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> SeqBatch:
-        """Move inputs and targets; lengths stay on the CPU. Lightning calls this for the batch."""
+        """Move inputs, targets and conditions; lengths stay on the CPU. Lightning calls this."""
         return replace(
             self,
             inputs=self.inputs.to(device, non_blocking=non_blocking),
             targets=self.targets.to(device, non_blocking=non_blocking),
+            conditions=None if self.conditions is None else self.conditions.to(device, non_blocking=non_blocking),
         )
 
     def pin_memory(self) -> SeqBatch:
-        return replace(self, inputs=self.inputs.pin_memory(), targets=self.targets.pin_memory())
+        return replace(
+            self,
+            inputs=self.inputs.pin_memory(),
+            targets=self.targets.pin_memory(),
+            conditions=None if self.conditions is None else self.conditions.pin_memory(),
+        )
 
 
-def collate_sequences(examples: list[tuple[Tensor, Tensor]], pad_value: float = 0.0) -> SeqBatch:
-    """Pad a list of (inputs (T, F) or (T,), target) pairs into a `SeqBatch`."""
+def _mask(lengths: Tensor, steps: int, device: torch.device) -> Tensor:
+    positions = torch.arange(steps, device=device)
+    return positions.unsqueeze(0) < lengths.to(device).unsqueeze(1)
+
+
+def collate_sequences(
+    examples: list[Item], pad_value: float = 0.0, target_pad_value: float | None = None
+) -> SeqBatch:
+    """Pad a list of (inputs (T, F) or (T,), target, condition or None) into a `SeqBatch`.
+
+    target_pad_value: None stacks one target per sequence; a number pads per-step targets with it
+        and fills `target_lengths`.
+    """
     if not examples:
         raise ValueError("cannot collate an empty list of examples")
-    inputs = [x for x, _ in examples]
+    inputs = [x for x, _, _ in examples]
     lengths = torch.tensor([x.shape[0] for x in inputs], dtype=torch.int64)
     if int(lengths.min()) == 0:
         empty = int((lengths == 0).nonzero()[0])
@@ -59,5 +89,18 @@ def collate_sequences(examples: list[tuple[Tensor, Tensor]], pad_value: float = 
             "data set (sources do this with a logged count) before batching"
         )
     padded = pad_sequence(inputs, batch_first=True, padding_value=pad_value)  # (B, T, ...)
-    targets = torch.stack([y for _, y in examples])
-    return SeqBatch(inputs=padded, lengths=lengths, targets=targets)
+    targets = [y for _, y, _ in examples]
+    target_lengths = None
+    if target_pad_value is None:
+        stacked = torch.stack(targets)  # (B,) or (B, K)
+    else:
+        target_lengths = torch.tensor([y.shape[0] for y in targets], dtype=torch.int64)
+        stacked = pad_sequence(targets, batch_first=True, padding_value=target_pad_value)  # (B, T', ...)
+    conditions = [c for _, _, c in examples]
+    return SeqBatch(
+        inputs=padded,
+        lengths=lengths,
+        targets=stacked,
+        target_lengths=target_lengths,
+        conditions=None if conditions[0] is None else torch.stack(conditions),
+    )

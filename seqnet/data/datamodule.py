@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from functools import partial
 
 import lightning as L
 import numpy as np
 import torch
-from torch import Tensor
 from torch.utils.data import DataLoader
 
-from seqnet.data.batch import collate_sequences
+from seqnet.data.batch import Item, collate_sequences
 from seqnet.data.sampler import BucketBatchSampler
-from seqnet.data.sources.base import SequenceExample, SequenceSource, SequenceSplits
+from seqnet.data.sources.base import SequenceExample, SequenceSource
 from seqnet.data.spec import DataSpec
+from seqnet.data.targets import TargetEncoder, build_spec, target_pad_value
 from seqnet.data.splits import hold_out
 
 log = logging.getLogger(__name__)
-
-Encoded = list[tuple[Tensor, Tensor]]
-
 
 class SequenceDataModule(L.LightningDataModule):
     """Batches of padded variable-length sequences from a `SequenceSource`.
@@ -73,7 +69,7 @@ class SequenceDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.spec: DataSpec | None = None
-        self.datasets: dict[str, Encoded] = {}
+        self.datasets: dict[str, list[Item]] = {}
 
     def setup(self, stage: str | None = None) -> None:
         """Load, split and encode once; later calls (fit, then test) reuse the result."""
@@ -90,29 +86,33 @@ class SequenceDataModule(L.LightningDataModule):
         self.spec = build_spec(splits, train)
         self.datasets = {name: self._encode(examples, name, splits.name) for name, examples in parts.items()}
 
-    def _encode(self, examples: list[SequenceExample], split: str, name: str) -> Encoded:
+    def _encode(self, examples: list[SequenceExample], split: str, name: str) -> list[Item]:
         assert self.spec is not None
-        classes = {c: i for i, c in enumerate(self.spec.class_names)}
-        encoded: Encoded = []
+        encoder = TargetEncoder(self.spec, f"{name} {split}")
+        encoded: list[Item] = []
         empty = truncated = 0
         for index, example in enumerate(examples):
-            values = example.values
+            values, target = example.values, example.target
             if len(values) == 0:
                 empty += 1
                 continue
+            if self.spec.aligned and len(target) != len(values):
+                raise ValueError(
+                    f"{name} {split} example {index} has {len(values)} input steps but "
+                    f"{len(target)} targets; aligned targets need one per step"
+                )
             if self.max_length and len(values) > self.max_length:
                 values = values[: self.max_length]
+                if self.spec.aligned:
+                    target = target[: self.max_length]
                 truncated += 1
-            if self.spec.target_kind == "classes":
-                if example.target not in classes:
-                    raise ValueError(
-                        f"{name} {split} example {index} has label {example.target!r}, which the "
-                        f"training split does not contain (classes: {self.spec.class_names})"
-                    )
-                target = torch.tensor(classes[example.target], dtype=torch.int64)
-            else:
-                target = torch.as_tensor(np.atleast_1d(example.target), dtype=torch.float32)
-            encoded.append((torch.from_numpy(np.ascontiguousarray(values)), target))
+            encoded.append(
+                (
+                    torch.from_numpy(np.ascontiguousarray(values)),
+                    encoder.target(target, index),
+                    encoder.condition(example.condition, index),
+                )
+            )
         if empty:
             log.warning("%s %s: skipped %d empty sequences", name, split, empty)
         if truncated:
@@ -134,7 +134,7 @@ class SequenceDataModule(L.LightningDataModule):
         dataset = self.datasets[split]
         trainer = self.trainer
         sampler = BucketBatchSampler(
-            [len(x) for x, _ in dataset],
+            [len(x) for x, _, _ in dataset],
             batch_size=self.batch_size if split == "train" else self.eval_batch_size,
             shuffle=shuffle,
             pool_factor=self.bucket_pool_factor if self.bucket and group_lengths else None,
@@ -145,7 +145,9 @@ class SequenceDataModule(L.LightningDataModule):
         return DataLoader(
             dataset,
             batch_sampler=sampler,
-            collate_fn=partial(collate_sequences, pad_value=self.spec.pad_id),
+            collate_fn=partial(
+                collate_sequences, pad_value=self.spec.pad_id, target_pad_value=target_pad_value(self.spec)
+            ),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
@@ -163,51 +165,3 @@ class SequenceDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The test split in its original order (predictions line up with the source)."""
         return self._loader("test", shuffle=False, group_lengths=False)
-
-
-def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec:
-    """Sizes and training-split statistics that a task needs (see `DataSpec`)."""
-    if splits.input_kind == "tokens":
-        if not splits.vocab:
-            raise ValueError(f"{splits.name}: a token source must provide its vocabulary")
-        spec = DataSpec(
-            input_kind="tokens",
-            input_size=len(splits.vocab),
-            target_kind="values",
-            vocab=list(splits.vocab),
-            pad_id=splits.pad_id,
-            name=splits.name,
-        )
-    else:
-        values = np.concatenate(
-            [e.values.reshape(len(e.values), -1) for e in train if len(e.values)]
-        )  # (sum T, F)
-        spec = DataSpec(
-            input_kind=splits.input_kind,
-            input_size=values.shape[1],
-            target_kind="values",
-            feature_mean=values.mean(0).astype(np.float64).tolist(),
-            feature_std=_safe_std(values).tolist(),
-            name=splits.name,
-        )
-    if splits.target_kind == "classes":
-        seen = sorted({str(e.target) for e in train})
-        names = list(splits.class_names) if splits.class_names else seen
-        unknown = sorted(set(seen) - set(names))
-        if unknown:
-            raise ValueError(
-                f"{splits.name}: training labels {unknown} are not among the declared classes {names}"
-            )
-        return replace(spec, target_kind="classes", num_classes=len(names), class_names=names)
-    targets = np.stack([np.atleast_1d(e.target) for e in train]).astype(np.float64)  # (N, K)
-    return replace(
-        spec,
-        output_size=targets.shape[1],
-        target_mean=targets.mean(0).tolist(),
-        target_std=_safe_std(targets).tolist(),
-    )
-
-
-def _safe_std(values: np.ndarray) -> np.ndarray:
-    std = values.astype(np.float64).std(0)
-    return np.where(std > 1e-8, std, 1.0)

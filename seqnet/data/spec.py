@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TARGET_KINDS = ("classes", "values")
+TARGET_KINDS = ("classes", "values", "tags", "tokens", "series", "anomaly")
+CONDITION_KINDS = ("none", "classes", "values")
+CLASS_KINDS = ("classes", "tags")  # targets that are class ids and need at least two classes
+SEQUENCE_KINDS = ("tags", "tokens", "series", "anomaly")  # one target per step: padded, with lengths
 
 
 @dataclass
@@ -14,13 +17,21 @@ class DataSpec:
 
     input_kind: "features" (real values, (T, F) per sequence) or "tokens" (ids, (T,) per sequence).
     input_size: features per step, or vocabulary size for tokens.
-    target_kind: "classes" (classification) or "values" (regression).
-    num_classes / class_names: for classification.
-    output_size: number of regression targets (1 for a scalar).
+    target_kind: one per sequence: "classes" (classification) or "values" (regression);
+        one per step: "tags" (a class per step), "tokens" (ids into `target_vocab`: seq2seq,
+        language modelling), "series" (real values: forecasting, per-step regression,
+        reconstruction), "anomaly" (0/1 labels per input step; the model reconstructs inputs).
+    num_classes / class_names: classes, or tag names.
+    output_size: number of regression targets, or channels of a series target.
     pad_id: padding id for token inputs.
     feature_mean / feature_std: per-feature statistics of the training split (features only).
-    target_mean / target_std: per-target statistics of the training split (regression only).
-    vocab: token strings by id (tokens only).
+    target_mean / target_std: per-target statistics of the training split (values and series).
+    vocab: token strings by id (token inputs); target_vocab: the same for token targets.
+    aligned: targets have one entry per input step (tags, anomaly, language modelling).
+    horizon: steps a forecasting target covers (0 when not forecasting).
+    target_features: input channels that are also the targets (forecasting), else None.
+    condition_kind / condition_names / condition_size: what conditions each example ("none",
+        "classes" with their names, or "values" of `condition_size` floats).
     name: the data set's name, for logs.
     """
 
@@ -36,16 +47,34 @@ class DataSpec:
     target_mean: list[float] | None = None
     target_std: list[float] | None = None
     vocab: list[str] | None = None
+    target_vocab: list[str] | None = None
+    aligned: bool = False
+    horizon: int = 0
+    target_features: list[int] | None = None
+    condition_kind: str = "none"
+    condition_names: list[str] = field(default_factory=list)
+    condition_size: int = 0
     name: str = ""
 
     def __post_init__(self) -> None:
         if self.target_kind not in TARGET_KINDS:
             raise ValueError(f"target_kind must be one of {TARGET_KINDS}, got {self.target_kind!r}")
-        if self.target_kind == "classes" and self.num_classes < 2:
+        if self.condition_kind not in CONDITION_KINDS:
+            raise ValueError(
+                f"condition_kind must be one of {CONDITION_KINDS}, got {self.condition_kind!r}"
+            )
+        if self.target_kind in CLASS_KINDS and self.num_classes < 2:
             raise ValueError(
                 f"classification needs at least 2 classes, got {self.num_classes} "
                 f"({self.class_names}); check the labels of the training split"
             )
+        if self.target_kind == "tokens" and not self.target_vocab:
+            raise ValueError("token targets need their target_vocab")
+
+    @property
+    def sequence_targets(self) -> bool:
+        """True when targets are sequences (padded in batches, with `target_lengths`)."""
+        return self.target_kind in SEQUENCE_KINDS
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python types only, so a checkpoint holding it loads without seqnet's configs."""

@@ -74,6 +74,12 @@ class ManyToOne(SequenceModule):
         )
         self.save_hyperparameters()
         spec = self.spec
+        if spec.target_kind not in ("classes", "values"):
+            raise ValueError(
+                f"ManyToOne predicts one class or value per sequence, but data {spec.name!r} has "
+                f"{spec.target_kind!r} targets (one per step); pick a data set with one label per "
+                "sequence, or the task shape made for these targets"
+            )
 
         if spec.input_kind == "tokens":
             embedding_dim = embedding_dim or DEFAULT_TOKEN_EMBEDDING

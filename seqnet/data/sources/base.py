@@ -10,13 +10,21 @@ import numpy as np
 
 @dataclass
 class SequenceExample:
-    """One example: values (T, F) float32 features or (T,) int64 token ids, and its target.
+    """One example: its input sequence, its target and (optionally) a condition.
 
-    target: a class name (str) for classification, a float or a float array for regression.
+    values: (T, F) float32 features or (T,) int64 token ids.
+    target, by the splits' `target_kind`:
+        classes: a class name (str); values: a float or a float array (K,);
+        tags: one tag name per input step (T,); tokens: (T',) int64 ids into `target_vocab`;
+        series: (T', K) float32 (a forecast horizon, per-step regression, a reconstruction);
+        anomaly: (T,) int 0/1 per input step (1 = anomalous).
+    condition: what conditions the example (one-to-many, conditional generation): a class name
+        or a float array (C,); None when the data set has none.
     """
 
     values: np.ndarray
-    target: str | float | np.ndarray
+    target: str | float | np.ndarray | list[str]
+    condition: str | np.ndarray | None = None
 
 
 @dataclass
@@ -24,7 +32,10 @@ class SequenceSplits:
     """A data set's examples by split. `val` is None when the data set has no official one.
 
     Token sources (`input_kind="tokens"`) give (T,) int64 ids per example and their `vocab`,
-    built on the training split.
+    built on the training split; sources of token targets give `target_vocab` the same way.
+    `aligned` says targets have one entry per input step (tagging, language modelling, anomaly
+    labels), so truncation and padding treat both together. Forecasting sources set `horizon` and
+    `target_features` (the input channels that are also the forecast targets).
     """
 
     name: str
@@ -33,9 +44,15 @@ class SequenceSplits:
     val: list[SequenceExample] | None = None
     input_kind: str = "features"
     target_kind: str = "classes"
-    class_names: list[str] | None = None  # declared class order, when the source has one
+    class_names: list[str] | None = None  # declared class (or tag) order, when the source has one
     vocab: list[str] | None = None  # token inputs: token strings by id (see `Vocabulary`)
     pad_id: int = 0  # token inputs: id that pads batches
+    target_vocab: list[str] | None = None  # token targets: token strings by id
+    aligned: bool = False
+    horizon: int = 0
+    target_features: list[int] | None = None
+    condition_kind: str = "none"  # none | classes | values
+    condition_names: list[str] | None = None  # declared condition classes, when the source has them
 
 
 class SequenceSource(Protocol):

