@@ -53,7 +53,9 @@ class SeqBatch:
             self,
             inputs=self.inputs.to(device, non_blocking=non_blocking),
             targets=self.targets.to(device, non_blocking=non_blocking),
-            conditions=None if self.conditions is None else self.conditions.to(device, non_blocking=non_blocking),
+            conditions=None
+            if self.conditions is None
+            else self.conditions.to(device, non_blocking=non_blocking),
         )
 
     def pin_memory(self) -> SeqBatch:

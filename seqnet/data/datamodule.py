@@ -14,10 +14,11 @@ from seqnet.data.batch import Item, collate_sequences
 from seqnet.data.sampler import BucketBatchSampler
 from seqnet.data.sources.base import SequenceExample, SequenceSource
 from seqnet.data.spec import DataSpec
-from seqnet.data.targets import TargetEncoder, build_spec, target_pad_value
 from seqnet.data.splits import hold_out
+from seqnet.data.targets import TargetEncoder, build_spec, target_pad_value
 
 log = logging.getLogger(__name__)
+
 
 class SequenceDataModule(L.LightningDataModule):
     """Batches of padded variable-length sequences from a `SequenceSource`.

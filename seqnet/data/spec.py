@@ -60,9 +60,7 @@ class DataSpec:
         if self.target_kind not in TARGET_KINDS:
             raise ValueError(f"target_kind must be one of {TARGET_KINDS}, got {self.target_kind!r}")
         if self.condition_kind not in CONDITION_KINDS:
-            raise ValueError(
-                f"condition_kind must be one of {CONDITION_KINDS}, got {self.condition_kind!r}"
-            )
+            raise ValueError(f"condition_kind must be one of {CONDITION_KINDS}, got {self.condition_kind!r}")
         if self.target_kind in CLASS_KINDS and self.num_classes < 2:
             raise ValueError(
                 f"classification needs at least 2 classes, got {self.num_classes} "

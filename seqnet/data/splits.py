@@ -28,3 +28,20 @@ def hold_out(
     train = [e for i, e in enumerate(examples) if i not in chosen]
     val = [examples[i] for i in sorted(chosen)]
     return train, val
+
+
+def assign_splits(keys: list[str], test_fraction: float, val_fraction: float, seed: int) -> dict[str, str]:
+    """Send each distinct key (a word, a name, a verse) to "test", "val" or "train" with a fixed
+    seed, so everything sharing a key lands in one split. val_fraction 0 leaves no val keys."""
+    if not (test_fraction > 0 and val_fraction >= 0 and test_fraction + val_fraction < 1):
+        raise ValueError(
+            f"test_fraction must be positive, val_fraction not negative, and their sum below 1; got "
+            f"{test_fraction} and {val_fraction}"
+        )
+    distinct = sorted(set(keys))
+    order = np.random.default_rng(seed).permutation(len(distinct))
+    test_size, val_size = (round(f * len(distinct)) for f in (test_fraction, val_fraction))
+    split_of = dict.fromkeys(distinct, "train")
+    split_of.update({distinct[i]: "test" for i in order[:test_size]})
+    split_of.update({distinct[i]: "val" for i in order[test_size : test_size + val_size]})
+    return split_of

@@ -77,7 +77,9 @@ def _with_conditions(spec: DataSpec, splits: SequenceSplits, train: list[Sequenc
     if splits.condition_kind == "none":
         return spec
     if any(e.condition is None for e in train):
-        raise ValueError(f"{splits.name}: condition_kind is {splits.condition_kind!r} but an example has none")
+        raise ValueError(
+            f"{splits.name}: condition_kind is {splits.condition_kind!r} but an example has none"
+        )
     if splits.condition_kind == "classes":
         seen = sorted({str(e.condition) for e in train})
         names = _declared(splits.name, "training conditions", seen, splits.condition_names)

@@ -34,3 +34,13 @@ class WordTokenizer:
 
     def detokenize(self, tokens: list[str]) -> str:
         return " ".join(tokens)
+
+
+TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer}
+
+
+def build_tokenizer(name: str, lowercase: bool) -> CharTokenizer | WordTokenizer:
+    """The tokenizer called `name` ("char" or "word")."""
+    if name not in TOKENIZERS:
+        raise ValueError(f"tokenizer must be one of {sorted(TOKENIZERS)}, got {name!r}")
+    return TOKENIZERS[name](lowercase=lowercase)

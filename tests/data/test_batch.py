@@ -47,9 +47,7 @@ def test_moving_a_batch_keeps_lengths_on_the_cpu():
 
 @given(st.lists(st.tuples(st.integers(1, 9), st.integers(1, 9)), min_size=1, max_size=6))
 def test_per_step_targets_pad_with_the_ignore_index_and_keep_their_lengths(pairs):
-    examples = [
-        (torch.ones(n, 2), torch.arange(m), torch.tensor(i % 2)) for i, (n, m) in enumerate(pairs)
-    ]
+    examples = [(torch.ones(n, 2), torch.arange(m), torch.tensor(i % 2)) for i, (n, m) in enumerate(pairs)]
     batch = collate_sequences(examples, target_pad_value=IGNORE_INDEX)
     lengths = [m for _, m in pairs]
     assert batch.target_lengths.tolist() == lengths

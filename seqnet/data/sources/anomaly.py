@@ -49,7 +49,12 @@ PACKAGED = {
         1200,  # the archive's name for it ends in _1200_4187_4199: normal up to step 1,200
     ),
     "mitdb": PackagedAnomalySeries(
-        "sktime", "pip install --no-deps sktime==1.2.0", "datasets/data/mitdb/mitdb.csv", ["data"], "label", 5000
+        "sktime",
+        "pip install --no-deps sktime==1.2.0",
+        "datasets/data/mitdb/mitdb.csv",
+        ["data"],
+        "label",
+        5000,
     ),
 }
 
@@ -85,7 +90,9 @@ class AnomalySource:
         if dataset is not None and dataset not in PACKAGED:
             raise ValueError(f"unknown packaged series {dataset!r}; available: {sorted(PACKAGED)}")
         if missing == "drop":
-            raise ValueError("missing=drop would shift the labels of an anomaly series; use interpolate or ffill")
+            raise ValueError(
+                "missing=drop would shift the labels of an anomaly series; use interpolate or ffill"
+            )
         self.packaged = PACKAGED[dataset] if dataset else None
         if self.packaged is None and (columns is None or train_end is None):
             raise ValueError("name the value columns and train_end of your CSV file")
@@ -142,5 +149,7 @@ class AnomalySource:
         labels = table[:, -1]
         if not np.isin(labels, (0, 1)).all():
             row = int(np.flatnonzero(~np.isin(labels, (0, 1)))[0])
-            raise ValueError(f"{path}: label column {self.label!r} must be 0 or 1; data row {row + 1} holds {labels[row]}")
+            raise ValueError(
+                f"{path}: label column {self.label!r} must be 0 or 1; data row {row + 1} holds {labels[row]}"
+            )
         return values, labels.astype(np.int64)

@@ -90,8 +90,10 @@ class ForecastSource:
             raise ValueError(f"unknown packaged series {dataset!r}; available: {sorted(PACKAGED)}")
         packaged = PACKAGED[dataset] if dataset else None
         if window < 1 or horizon < 1 or stride < 1:
-            raise ValueError(f"window, horizon and stride must be positive, got {window}, {horizon}, {stride}")
-        if not (0 < val_fraction and 0 < test_fraction and val_fraction + test_fraction < 1):
+            raise ValueError(
+                f"window, horizon and stride must be positive, got {window}, {horizon}, {stride}"
+            )
+        if not (val_fraction > 0 and test_fraction > 0 and val_fraction + test_fraction < 1):
             raise ValueError(
                 f"val_fraction and test_fraction must be positive and sum below 1, got "
                 f"{val_fraction} and {test_fraction}"
@@ -102,7 +104,9 @@ class ForecastSource:
         self.path = Path(path) if path else None
         self.packaged = packaged
         self.targets = list(targets or packaged.target)
-        self.covariates = list(covariates if covariates is not None else (packaged.covariates if packaged else []))
+        self.covariates = list(
+            covariates if covariates is not None else (packaged.covariates if packaged else [])
+        )
         self.window, self.horizon, self.stride = window, horizon, stride
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.missing = check_missing_policy(missing or (packaged.missing if packaged else "error"))

@@ -14,10 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
-from seqnet.data.tokenizers import CharTokenizer, WordTokenizer
+from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
-
-TOKENIZERS = {"word": WordTokenizer, "char": CharTokenizer}
 
 
 class LabelledTextSource:
@@ -42,41 +40,51 @@ class LabelledTextSource:
         max_size: int | None = None,
         name: str | None = None,
     ) -> None:
-        if tokenizer not in TOKENIZERS:
-            raise ValueError(f"tokenizer must be one of {sorted(TOKENIZERS)}, got {tokenizer!r}")
         self.paths = {
             "train": Path(train_path),
             "val": Path(val_path) if val_path else None,
             "test": Path(test_path),
         }
-        self.tokenizer = TOKENIZERS[tokenizer](lowercase=lowercase)
+        self.tokenizer = build_tokenizer(tokenizer, lowercase)
         self.min_freq = min_freq
         self.max_size = max_size
         self.name = name or self.paths["train"].stem
 
     def load(self) -> SequenceSplits:
         rows = {split: read_labelled_tsv(path) for split, path in self.paths.items() if path}
-        tokens = {
-            split: [(label, self.tokenizer.tokenize(text)) for label, text in lines]
-            for split, lines in rows.items()
-        }
-        vocab = Vocabulary.build([t for _, t in tokens["train"]], self.min_freq, self.max_size)
+        return labelled_text_splits(self.name, rows, self.tokenizer, self.min_freq, self.max_size)
 
-        def encode(split: str) -> list[SequenceExample]:
-            return [
-                SequenceExample(np.array(vocab.encode(t), dtype=np.int64), label)
-                for label, t in tokens[split]
-            ]
 
-        return SequenceSplits(
-            name=self.name,
-            train=encode("train"),
-            val=encode("val") if "val" in tokens else None,
-            test=encode("test"),
-            input_kind="tokens",
-            vocab=vocab.to_list(),
-            pad_id=vocab.pad_id,
-        )
+def labelled_text_splits(
+    name: str,
+    rows: dict[str, list[tuple[str, str]]],
+    tokenizer: CharTokenizer | WordTokenizer,
+    min_freq: int = 1,
+    max_size: int | None = None,
+    class_names: list[str] | None = None,
+) -> SequenceSplits:
+    """(label, text) rows per split ("train", "test", optionally "val") -> token-id examples, with
+    the vocabulary built on the training rows only."""
+    tokens = {
+        split: [(label, tokenizer.tokenize(text)) for label, text in lines] for split, lines in rows.items()
+    }
+    vocab = Vocabulary.build([t for _, t in tokens["train"]], min_freq, max_size)
+
+    def encode(split: str) -> list[SequenceExample]:
+        return [
+            SequenceExample(np.array(vocab.encode(t), dtype=np.int64), label) for label, t in tokens[split]
+        ]
+
+    return SequenceSplits(
+        name=name,
+        train=encode("train"),
+        val=encode("val") if "val" in tokens else None,
+        test=encode("test"),
+        input_kind="tokens",
+        class_names=class_names,
+        vocab=vocab.to_list(),
+        pad_id=vocab.pad_id,
+    )
 
 
 def read_labelled_tsv(path: Path) -> list[tuple[str, str]]:

