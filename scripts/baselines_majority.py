@@ -1,6 +1,8 @@
 """Majority-class test accuracy of classification data configs: the floor a model must beat.
 
-    python scripts/baselines_majority.py digits food_reviews names   # writes benchmarks/majority_baselines.json
+    python scripts/baselines_majority.py digits food_reviews names
+
+writes benchmarks/majority_baselines.json.
 
 The majority class is counted on the training part the DataModule uses (validation held out),
 exactly as a model would see it.
