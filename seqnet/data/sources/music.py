@@ -1,0 +1,157 @@
+"""Melodies from the music21 corpus as event tokens, conditioned on mode or collection (one-to-many).
+
+- `collection="bach"`: the top voice of the 413 Bach pieces in `corpus/bach` (mostly four-part
+  chorales), each conditioned on its mode (major / minor, from the key in the score, else the
+  key music21 finds).
+- `collection="essen"`: the Essen folksong collection (about 8,500 monophonic melodies in ABC),
+  each conditioned on the collection it comes from (e.g. `han` Chinese, `erk` and `boehme` German).
+
+Each note becomes one token `pitch:duration` (MIDI pitch, duration in quarter notes; the top pitch
+of a chord; `rest:duration` for rests), so a melody is a sequence over a vocabulary of a few
+hundred events. Examples are `<bos>` + events -> events + `<eos>` (teacher forcing), like
+`NamesSource(task="generate")`; pieces never straddle two splits.
+
+music21 parses the files, which is slow (Essen: about 10 minutes in all), so the events of a whole
+collection are cached once as JSON under `$SEQNET_CACHE_DIR/music21/` (keyed by the music21
+version); `files=[...]` reads only the files named, without the cache. Needs the `music` extra:
+`pip install "seqnet[music]"` (music21 is BSD-3; see DATA_LICENSES.md for the corpus terms).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from seqnet.data.download import cache_root
+from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.splits import assign_splits
+from seqnet.data.vocab import Vocabulary
+
+COLLECTIONS = {"bach": ("bach", "*.mxl"), "essen": ("essenFolksong", "*.abc")}
+MUSIC_INSTALL = 'pip install "seqnet[music]"'
+Piece = dict  # {"id": str, "condition": str, "events": list[str]}
+
+
+class MusicSource:
+    """Melody generation from the music21 corpus (see module doc).
+
+    Args:
+        collection: "bach" or "essen".
+        files: file names inside the collection's folder to read (None: all of them, cached).
+        min_freq: events seen fewer times in training become `<unk>`.
+        max_events: longer melodies are cut to their first `max_events` events.
+        test_fraction / val_fraction / seed: share of pieces held out.
+    """
+
+    def __init__(
+        self,
+        collection: str = "bach",
+        files: list[str] | None = None,
+        min_freq: int = 1,
+        max_events: int | None = None,
+        test_fraction: float = 0.1,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+    ) -> None:
+        if collection not in COLLECTIONS:
+            raise ValueError(f"collection must be one of {sorted(COLLECTIONS)}, got {collection!r}")
+        self.collection = collection
+        self.files = list(files) if files else None
+        self.min_freq = min_freq
+        self.max_events = max_events
+        self.fractions = (test_fraction, val_fraction)
+        self.seed = seed
+
+    def load(self) -> SequenceSplits:
+        pieces = [p for p in self.pieces() if p["events"]]
+        split_of = assign_splits([p["id"] for p in pieces], *self.fractions, self.seed)
+        parts: dict[str, list[Piece]] = {"train": [], "val": [], "test": []}
+        for piece in pieces:
+            parts[split_of[piece["id"]]].append(piece)
+        vocab = Vocabulary.build([p["events"] for p in parts["train"]], self.min_freq)
+
+        def encode(piece: Piece) -> SequenceExample:
+            ids = vocab.encode(piece["events"][: self.max_events])
+            return SequenceExample(
+                values=np.array([vocab.bos_id, *ids], dtype=np.int64),
+                target=np.array([*ids, vocab.eos_id], dtype=np.int64),
+                condition=piece["condition"],
+            )
+
+        return SequenceSplits(
+            name=f"music_{self.collection}",
+            train=[encode(p) for p in parts["train"]],
+            val=[encode(p) for p in parts["val"]],
+            test=[encode(p) for p in parts["test"]],
+            input_kind="tokens",
+            target_kind="tokens",
+            vocab=vocab.to_list(),
+            pad_id=vocab.pad_id,
+            target_vocab=vocab.to_list(),
+            aligned=True,
+            condition_kind="classes",
+        )
+
+    def pieces(self) -> list[Piece]:
+        """Every piece's id, condition and events, from the cache when the whole collection is read."""
+        music21 = _import_music21()
+        folder_name, pattern = COLLECTIONS[self.collection]
+        folder = Path(music21.__file__).parent / "corpus" / folder_name
+        if self.files is not None:
+            missing = [f for f in self.files if not (folder / f).is_file()]
+            if missing:
+                raise FileNotFoundError(f"no {missing} in {folder}")
+            return [p for f in self.files for p in _read(music21, folder / f, self.collection)]
+        cache = cache_root() / "music21" / f"{self.collection}-{music21.__version__}.json"
+        if cache.is_file():
+            return json.loads(cache.read_text())
+        files = sorted(p for p in folder.glob(pattern) if not p.stem.startswith("test"))
+        pieces = [p for path in files for p in _read(music21, path, self.collection)]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(".part")
+        partial.write_text(json.dumps(pieces))
+        partial.rename(cache)
+        return pieces
+
+
+def _import_music21():
+    try:
+        import music21
+    except ImportError:
+        raise ImportError(f"the music data sets need music21; run `{MUSIC_INSTALL}`") from None
+    return music21
+
+
+def _read(music21, path: Path, collection: str) -> list[Piece]:
+    """The pieces of one corpus file (an ABC file may hold hundreds)."""
+    parsed = music21.converter.parse(path)
+    scores = list(parsed.scores) if isinstance(parsed, music21.stream.Opus) else [parsed]
+    pieces = []
+    for number, score in enumerate(scores):
+        melody = score.parts[0] if score.parts else score
+        condition = _mode(music21, score) if collection == "bach" else re.sub(r"\d+$", "", path.stem)
+        pieces.append({"id": f"{path.name}#{number}", "condition": condition, "events": _events(melody)})
+    return pieces
+
+
+def _mode(music21, score) -> str:
+    """The mode of the key written in the score, else of the key music21 finds."""
+    written = score.recurse().getElementsByClass(music21.key.Key).first()
+    if written is None or written.mode not in ("major", "minor"):
+        written = score.analyze("key")
+    return written.mode
+
+
+def _events(melody) -> list[str]:
+    """`pitch:duration` tokens of a part (the top pitch of a chord; `rest:duration` for rests)."""
+    events = []
+    for element in melody.flatten().notesAndRests:
+        duration = f"{float(element.quarterLength):.4g}"
+        if element.isRest:
+            events.append(f"rest:{duration}")
+        else:
+            events.append(f"{max(p.midi for p in element.pitches)}:{duration}")
+    return events
