@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample
+
+T = TypeVar("T")
 
 
 def hold_out(
@@ -30,16 +35,18 @@ def hold_out(
     return train, val
 
 
-def assign_splits(keys: list[str], test_fraction: float, val_fraction: float, seed: int) -> dict[str, str]:
-    """Send each distinct key (a word, a name, a verse) to "test", "val" or "train" with a fixed
-    seed, so everything sharing a key lands in one split. A positive fraction gets at least one
-    key; val_fraction 0 leaves no val keys."""
+def split_by_key(
+    items: list[T], key: Callable[[T], str], test_fraction: float, val_fraction: float, seed: int
+) -> dict[str, list[T]]:
+    """{"train", "val", "test"}: items sent by their key (a word, a name, a verse, a piece) with a
+    fixed seed, so everything sharing a key lands in one split; order kept within each split.
+    A positive fraction gets at least one key; val_fraction 0 leaves val empty."""
     if not (test_fraction > 0 and val_fraction >= 0 and test_fraction + val_fraction < 1):
         raise ValueError(
             f"test_fraction must be positive, val_fraction not negative, and their sum below 1; got "
             f"{test_fraction} and {val_fraction}"
         )
-    distinct = sorted(set(keys))
+    distinct = sorted({key(item) for item in items})
     order = np.random.default_rng(seed).permutation(len(distinct))
     test_size, val_size = (
         max(1, round(f * len(distinct))) if f else 0 for f in (test_fraction, val_fraction)
@@ -47,4 +54,7 @@ def assign_splits(keys: list[str], test_fraction: float, val_fraction: float, se
     split_of = dict.fromkeys(distinct, "train")
     split_of.update({distinct[i]: "test" for i in order[:test_size]})
     split_of.update({distinct[i]: "val" for i in order[test_size : test_size + val_size]})
-    return split_of
+    parts: dict[str, list[T]] = {"train": [], "val": [], "test": []}
+    for item in items:
+        parts[split_of[key(item)]].append(item)
+    return parts

@@ -26,7 +26,7 @@ import numpy as np
 
 from seqnet.data.series import check_missing_policy, fill_missing, read_csv_columns
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
-from seqnet.data.sources.packaged import existing, package_dir
+from seqnet.data.sources.packaged import existing, package_dir, packaged_or_path
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,11 @@ class AnomalySource:
         missing: str = "error",
         name: str | None = None,
     ) -> None:
-        if (path is None) == (dataset is None):
-            raise ValueError("give exactly one of path (a CSV file) or dataset (a packaged series)")
-        if dataset is not None and dataset not in PACKAGED:
-            raise ValueError(f"unknown packaged series {dataset!r}; available: {sorted(PACKAGED)}")
         if missing == "drop":
             raise ValueError(
                 "missing=drop would shift the labels of an anomaly series; use interpolate or ffill"
             )
-        self.packaged = PACKAGED[dataset] if dataset else None
+        self.packaged = packaged_or_path(path, dataset, PACKAGED)
         if self.packaged is None and (columns is None or train_end is None):
             raise ValueError("name the value columns and train_end of your CSV file")
         self.path = Path(path) if path else None

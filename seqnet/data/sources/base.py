@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from seqnet.data.vocab import Vocabulary
 
 
 @dataclass
@@ -53,6 +56,45 @@ class SequenceSplits:
     target_features: list[int] | None = None
     condition_kind: str = "none"  # none | classes | values
     condition_names: list[str] | None = None  # declared condition classes, when the source has them
+
+    @classmethod
+    def from_parts(
+        cls, name: str, parts: dict[str, list[SequenceExample]], **fields: object
+    ) -> SequenceSplits:
+        """Splits from {"train": ..., "test": ..., optionally "val": ...}; an empty or absent val
+        lets the DataModule hold validation out of train."""
+        return cls(
+            name=name, train=parts["train"], val=parts.get("val") or None, test=parts["test"], **fields
+        )
+
+
+def token_fields(vocab: Vocabulary, targets: bool = False) -> dict[str, object]:
+    """`SequenceSplits` fields for token inputs over `vocab`; `targets`: next-token targets over
+    the same vocabulary too (language models, generation), aligned with the inputs."""
+    fields: dict[str, object] = {"input_kind": "tokens", "vocab": vocab.to_list(), "pad_id": vocab.pad_id}
+    if targets:
+        fields.update(target_kind="tokens", target_vocab=vocab.to_list(), aligned=True)
+    return fields
+
+
+def teacher_forcing_example(
+    vocab: Vocabulary, tokens: list[str], condition: str | None = None
+) -> SequenceExample:
+    """Generation by teacher forcing: inputs `<bos>` + tokens (T+1,), targets tokens + `<eos>` (T+1,)."""
+    ids = vocab.encode(tokens)
+    return SequenceExample(
+        values=np.array([vocab.bos_id, *ids], dtype=np.int64),
+        target=np.array([*ids, vocab.eos_id], dtype=np.int64),
+        condition=condition,
+    )
+
+
+def split_paths(train: str | Path, test: str | Path, val: str | Path | None = None) -> dict[str, Path]:
+    """{"train", "test"[, "val"]}: the files of a data set that comes as your own files."""
+    paths = {"train": Path(train), "test": Path(test)}
+    if val:
+        paths["val"] = Path(val)
+    return paths
 
 
 class SequenceSource(Protocol):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from seqnet.data.download import cache_root, download_file
-from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
 from seqnet.data.sources.packaged import package_dir
 from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
@@ -138,27 +138,17 @@ def corpus_splits(
     tokens = {split: [tokenizer.tokenize(d) for d in docs] for split, docs in documents.items()}
     vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
 
-    def chunks(split: str) -> list[SequenceExample]:
+    def chunks(documents: list[list[str]]) -> list[SequenceExample]:
         examples = []
-        for document in tokens[split]:
+        for document in documents:
             ids = np.array(vocab.encode(document), dtype=np.int64)
             for start in range(0, len(ids) - 1, seq_len):
                 chunk = ids[start : start + seq_len + 1]
                 examples.append(SequenceExample(values=chunk[:-1], target=chunk[1:]))
         return examples
 
-    return SequenceSplits(
-        name=name,
-        train=chunks("train"),
-        val=chunks("val") if "val" in tokens else None,
-        test=chunks("test"),
-        input_kind="tokens",
-        target_kind="tokens",
-        vocab=vocab.to_list(),
-        pad_id=vocab.pad_id,
-        target_vocab=vocab.to_list(),
-        aligned=True,
-    )
+    examples = {split: chunks(documents) for split, documents in tokens.items()}
+    return SequenceSplits.from_parts(name, examples, **token_fields(vocab, targets=True))
 
 
 def text_files(paths: list[str]) -> list[Path]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from seqnet.data.series import check_missing_policy, fill_missing, forecast_windows, read_csv_columns
 from seqnet.data.sources.base import SequenceSplits
-from seqnet.data.sources.packaged import existing, package_dir
+from seqnet.data.sources.packaged import existing, package_dir, packaged_or_path
 
 STATSMODELS = ("statsmodels", "pip install --no-deps statsmodels==0.15.0")
 SKTIME = ("sktime", "pip install --no-deps sktime==1.2.0")
@@ -84,11 +84,7 @@ class ForecastSource:
         missing: str | None = None,
         name: str | None = None,
     ) -> None:
-        if (path is None) == (dataset is None):
-            raise ValueError("give exactly one of path (a CSV file) or dataset (a packaged series)")
-        if dataset is not None and dataset not in PACKAGED:
-            raise ValueError(f"unknown packaged series {dataset!r}; available: {sorted(PACKAGED)}")
-        packaged = PACKAGED[dataset] if dataset else None
+        packaged = packaged_or_path(path, dataset, PACKAGED)
         if window < 1 or horizon < 1 or stride < 1:
             raise ValueError(
                 f"window, horizon and stride must be positive, got {window}, {horizon}, {stride}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, split_paths, token_fields
 from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
@@ -40,18 +40,14 @@ class LabelledTextSource:
         max_size: int | None = None,
         name: str | None = None,
     ) -> None:
-        self.paths = {
-            "train": Path(train_path),
-            "val": Path(val_path) if val_path else None,
-            "test": Path(test_path),
-        }
+        self.paths = split_paths(train_path, test_path, val_path)
         self.tokenizer = build_tokenizer(tokenizer, lowercase)
         self.min_freq = min_freq
         self.max_size = max_size
         self.name = name or self.paths["train"].stem
 
     def load(self) -> SequenceSplits:
-        rows = {split: read_labelled_tsv(path) for split, path in self.paths.items() if path}
+        rows = {split: read_labelled_tsv(path) for split, path in self.paths.items()}
         return labelled_text_splits(self.name, rows, self.tokenizer, self.min_freq, self.max_size)
 
 
@@ -70,21 +66,11 @@ def labelled_text_splits(
     }
     vocab = Vocabulary.build([t for _, t in tokens["train"]], min_freq, max_size)
 
-    def encode(split: str) -> list[SequenceExample]:
-        return [
-            SequenceExample(np.array(vocab.encode(t), dtype=np.int64), label) for label, t in tokens[split]
-        ]
-
-    return SequenceSplits(
-        name=name,
-        train=encode("train"),
-        val=encode("val") if "val" in tokens else None,
-        test=encode("test"),
-        input_kind="tokens",
-        class_names=class_names,
-        vocab=vocab.to_list(),
-        pad_id=vocab.pad_id,
-    )
+    examples = {
+        split: [SequenceExample(np.array(vocab.encode(t), dtype=np.int64), label) for label, t in part]
+        for split, part in tokens.items()
+    }
+    return SequenceSplits.from_parts(name, examples, class_names=class_names, **token_fields(vocab))
 
 
 def read_labelled_tsv(path: Path) -> list[tuple[str, str]]:

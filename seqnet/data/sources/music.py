@@ -23,11 +23,9 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
-
 from seqnet.data.download import cache_root
-from seqnet.data.sources.base import SequenceExample, SequenceSplits
-from seqnet.data.splits import assign_splits
+from seqnet.data.sources.base import SequenceSplits, teacher_forcing_example, token_fields
+from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
 
 COLLECTIONS = {"bach": ("bach", "*.mxl"), "essen": ("essenFolksong", "*.abc")}
@@ -67,32 +65,19 @@ class MusicSource:
 
     def load(self) -> SequenceSplits:
         pieces = [p for p in self.pieces() if p["events"]]
-        split_of = assign_splits([p["id"] for p in pieces], *self.fractions, self.seed)
-        parts: dict[str, list[Piece]] = {"train": [], "val": [], "test": []}
-        for piece in pieces:
-            parts[split_of[piece["id"]]].append(piece)
+        parts = split_by_key(pieces, lambda piece: piece["id"], *self.fractions, self.seed)
         vocab = Vocabulary.build([p["events"] for p in parts["train"]], self.min_freq)
-
-        def encode(piece: Piece) -> SequenceExample:
-            ids = vocab.encode(piece["events"][: self.max_events])
-            return SequenceExample(
-                values=np.array([vocab.bos_id, *ids], dtype=np.int64),
-                target=np.array([*ids, vocab.eos_id], dtype=np.int64),
-                condition=piece["condition"],
-            )
-
-        return SequenceSplits(
-            name=f"music_{self.collection}",
-            train=[encode(p) for p in parts["train"]],
-            val=[encode(p) for p in parts["val"]],
-            test=[encode(p) for p in parts["test"]],
-            input_kind="tokens",
-            target_kind="tokens",
-            vocab=vocab.to_list(),
-            pad_id=vocab.pad_id,
-            target_vocab=vocab.to_list(),
-            aligned=True,
+        examples = {
+            split: [
+                teacher_forcing_example(vocab, p["events"][: self.max_events], p["condition"]) for p in part
+            ]
+            for split, part in parts.items()
+        }
+        return SequenceSplits.from_parts(
+            f"music_{self.collection}",
+            examples,
             condition_kind="classes",
+            **token_fields(vocab, targets=True),
         )
 
     def pieces(self) -> list[Piece]:

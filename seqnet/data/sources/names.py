@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, teacher_forcing_example, token_fields
 from seqnet.data.sources.packaged import existing, package_dir
-from seqnet.data.splits import assign_splits
+from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
 
 GENDER_CODES = {"M": "male", "1M": "male", "?M": "male", "F": "female", "1F": "female", "?F": "female"}
@@ -57,47 +57,27 @@ class NamesSource:
 
     def load(self) -> SequenceSplits:
         pairs = read_names(self.path or _packaged_file(), self.lowercase)
-        split_of = assign_splits([name for name, _ in pairs], self.test_fraction, 0.0, self.seed)
-        train = [(n, g) for n, g in pairs if split_of[n] == "train"]
-        test = [(n, g) for n, g in pairs if split_of[n] == "test"]
-        vocab = Vocabulary.build([list(name) for name, _ in train])
+        parts = split_by_key(pairs, lambda pair: pair[0], self.test_fraction, 0.0, self.seed)
+        vocab = Vocabulary.build([list(name) for name, _ in parts["train"]])
         if self.task == "classify":
-            return SequenceSplits(
-                name="names_gender",
-                train=[_classification_example(vocab, *pair) for pair in train],
-                test=[_classification_example(vocab, *pair) for pair in test],
-                input_kind="tokens",
-                class_names=GENDERS,
-                vocab=vocab.to_list(),
-                pad_id=vocab.pad_id,
+            examples = {
+                split: [SequenceExample(np.array(vocab.encode(list(n)), dtype=np.int64), g) for n, g in pairs]
+                for split, pairs in parts.items()
+            }
+            return SequenceSplits.from_parts(
+                "names_gender", examples, class_names=GENDERS, **token_fields(vocab)
             )
-        return SequenceSplits(
-            name="names_generate",
-            train=[_generation_example(vocab, *pair) for pair in train],
-            test=[_generation_example(vocab, *pair) for pair in test],
-            input_kind="tokens",
-            target_kind="tokens",
-            vocab=vocab.to_list(),
-            pad_id=vocab.pad_id,
-            target_vocab=vocab.to_list(),
-            aligned=True,
+        examples = {
+            split: [teacher_forcing_example(vocab, list(n), condition=g) for n, g in pairs]
+            for split, pairs in parts.items()
+        }
+        return SequenceSplits.from_parts(
+            "names_generate",
+            examples,
             condition_kind="classes",
             condition_names=GENDERS,
+            **token_fields(vocab, targets=True),
         )
-
-
-def _classification_example(vocab: Vocabulary, name: str, gender: str) -> SequenceExample:
-    return SequenceExample(values=np.array(vocab.encode(list(name)), dtype=np.int64), target=gender)
-
-
-def _generation_example(vocab: Vocabulary, name: str, gender: str) -> SequenceExample:
-    """Teacher forcing: inputs <bos> + name, targets name + <eos>, conditioned on the gender."""
-    ids = vocab.encode(list(name))
-    return SequenceExample(
-        values=np.array([vocab.bos_id, *ids], dtype=np.int64),
-        target=np.array([*ids, vocab.eos_id], dtype=np.int64),
-        condition=gender,
-    )
 
 
 def read_names(path: Path, lowercase: bool = False) -> list[tuple[str, str]]:

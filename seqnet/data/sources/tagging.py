@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, split_paths, token_fields
 from seqnet.data.sources.packaged import distribution_file
-from seqnet.data.splits import assign_splits
+from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
 
 Sentence = tuple[list[str], list[str]]  # (tokens, tags)
@@ -57,11 +57,7 @@ class CoNLLSource:
         max_size: int | None = None,
         name: str | None = None,
     ) -> None:
-        self.paths = {
-            "train": Path(train_path),
-            "val": Path(val_path) if val_path else None,
-            "test": Path(test_path),
-        }
+        self.paths = split_paths(train_path, test_path, val_path)
         self.columns = (token_column, tag_column)
         self.lowercase = lowercase
         self.min_freq = min_freq
@@ -69,7 +65,7 @@ class CoNLLSource:
         self.name = name or self.paths["train"].stem
 
     def load(self) -> SequenceSplits:
-        sentences = {split: read_conll(path, *self.columns) for split, path in self.paths.items() if path}
+        sentences = {split: read_conll(path, *self.columns) for split, path in self.paths.items()}
         return tagged_splits(self.name, sentences, self.lowercase, self.min_freq, self.max_size)
 
 
@@ -102,11 +98,9 @@ class SBLGNTSource:
         path = self.path or distribution_file(
             "bible-alignments", "data/sources/SBLGNT.tsv", BIBLE_ALIGNMENTS_INSTALL, "SBLGNT"
         )
-        verses = read_sblgnt(path)
-        split_of = assign_splits(list(verses), *self.fractions, self.seed)
-        sentences: dict[str, list[Sentence]] = {"train": [], "val": [], "test": []}
-        for verse, sentence in verses.items():
-            sentences[split_of[verse]].append(sentence)
+        verses = list(read_sblgnt(path).items())
+        parts = split_by_key(verses, lambda verse: verse[0], *self.fractions, self.seed)
+        sentences = {split: [sentence for _, sentence in part] for split, part in parts.items()}
         return tagged_splits("sblgnt_pos", sentences, self.lowercase, self.min_freq, tags=SBLGNT_TAGS)
 
 
@@ -126,23 +120,15 @@ def tagged_splits(
 
     vocab = Vocabulary.build([words(tokens) for tokens, _ in sentences["train"]], min_freq, max_size)
 
-    def encode(split: str) -> list[SequenceExample]:
-        return [
-            SequenceExample(values=np.array(vocab.encode(words(tokens)), dtype=np.int64), target=tags)
-            for tokens, tags in sentences[split]
+    examples = {
+        split: [
+            SequenceExample(values=np.array(vocab.encode(words(tokens)), dtype=np.int64), target=labels)
+            for tokens, labels in part
         ]
-
-    return SequenceSplits(
-        name=name,
-        train=encode("train"),
-        val=encode("val") if "val" in sentences else None,
-        test=encode("test"),
-        input_kind="tokens",
-        target_kind="tags",
-        class_names=tags,
-        vocab=vocab.to_list(),
-        pad_id=vocab.pad_id,
-        aligned=True,
+        for split, part in sentences.items()
+    }
+    return SequenceSplits.from_parts(
+        name, examples, target_kind="tags", class_names=tags, aligned=True, **token_fields(vocab)
     )
 
 
