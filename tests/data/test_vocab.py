@@ -3,6 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqnet.data import CharTokenizer, Vocabulary, WordTokenizer
+from seqnet.data.tokenizers import build_tokenizer
 
 
 def test_build_orders_by_frequency_with_specials_first():
@@ -58,3 +59,10 @@ def test_word_tokenizer_splits_words_and_punctuation():
     tokens = WordTokenizer().tokenize("The soup wasn't great, really!")
     assert tokens == ["the", "soup", "wasn't", "great", ",", "really", "!"]
     assert WordTokenizer().tokenize(WordTokenizer().detokenize(tokens)) == tokens
+
+
+def test_tokenizers_are_built_by_name():
+    assert build_tokenizer("char", lowercase=True).tokenize("Ab") == ["a", "b"]
+    assert build_tokenizer("word", lowercase=False).tokenize("Hi, you") == ["Hi", ",", "you"]
+    with pytest.raises(ValueError, match=r"tokenizer must be one of \['char', 'word'\], got 'bpe'"):
+        build_tokenizer("bpe", lowercase=False)

@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 
-from seqnet.data import collate_sequences
+from seqnet.data import DataSpec, collate_sequences
 from seqnet.tasks import ManyToOne
 from tests.tasks.conftest import quiet_trainer
 
@@ -169,6 +169,12 @@ def test_class_weights_must_match_the_classes(vowels, adding):
         ManyToOne(adding.spec, encoder=GRU, class_weights=[1.0])
     model = ManyToOne(vowels.spec, encoder=GRU, class_weights=[1.0] * 8 + [5.0])
     assert model.class_weights[-1] == 5.0
+
+
+def test_data_with_one_target_per_step_is_refused_with_its_kind():
+    spec = DataSpec(input_kind="tokens", input_size=10, target_kind="tags", num_classes=3, name="pos")
+    with pytest.raises(ValueError, match=r"data 'pos' has 'tags' targets \(one per step\)"):
+        ManyToOne(spec, encoder=GRU)
 
 
 def test_an_unknown_monitor_names_the_available_metrics(vowels, tmp_path):
