@@ -32,6 +32,8 @@ class DataSpec:
     target_features: input channels that are also the targets (forecasting), else None.
     condition_kind / condition_names / condition_size: what conditions each example ("none",
         "classes" with their names, or "values" of `condition_size` floats).
+    tokenizer / target_tokenizer: settings of the text tokenizers (`build_tokenizer(**settings)`),
+        so raw text can be encoded from a checkpoint alone; None for non-text data.
     name: the data set's name, for logs.
     """
 
@@ -54,6 +56,8 @@ class DataSpec:
     condition_kind: str = "none"
     condition_names: list[str] = field(default_factory=list)
     condition_size: int = 0
+    tokenizer: dict | None = None
+    target_tokenizer: dict | None = None
     name: str = ""
 
     def __post_init__(self) -> None:

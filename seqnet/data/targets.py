@@ -26,6 +26,8 @@ def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec
         aligned=splits.aligned,
         horizon=splits.horizon,
         target_features=splits.target_features,
+        tokenizer=splits.tokenizer,
+        target_tokenizer=splits.target_tokenizer,
         name=splits.name,
     )
     spec = _with_inputs(spec, splits, kept)

@@ -8,8 +8,14 @@ import re
 class CharTokenizer:
     """One token per character (optionally lower-cased)."""
 
+    name = "char"
+
     def __init__(self, lowercase: bool = False) -> None:
         self.lowercase = lowercase
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain settings that `build_tokenizer(**settings)` turns back into this tokenizer."""
+        return {"name": self.name, "lowercase": self.lowercase}
 
     def tokenize(self, text: str) -> list[str]:
         return list(text.lower() if self.lowercase else text)
@@ -25,9 +31,14 @@ class WordTokenizer:
     """
 
     PATTERN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+    name = "word"
 
     def __init__(self, lowercase: bool = True) -> None:
         self.lowercase = lowercase
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain settings that `build_tokenizer(**settings)` turns back into this tokenizer."""
+        return {"name": self.name, "lowercase": self.lowercase}
 
     def tokenize(self, text: str) -> list[str]:
         return self.PATTERN.findall(text.lower() if self.lowercase else text)

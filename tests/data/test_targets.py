@@ -107,3 +107,15 @@ def test_a_condition_kind_without_conditions_is_refused():
     splits = tag_splits(condition_kind="classes")
     with pytest.raises(ValueError, match="condition_kind is 'classes' but an example has none"):
         build_spec(splits, splits.train)
+
+
+def test_text_sources_record_their_tokenizers_in_the_spec(tmp_path):
+    from seqnet.data.sources import LabelledTextSource, ParallelTextSource
+
+    path = tmp_path / "a.tsv"
+    path.write_text("x\tHello there\ny\tGood bye\n")
+    labelled = LabelledTextSource(path, path, tokenizer="char").load()
+    spec = build_spec(labelled, labelled.train)
+    assert spec.tokenizer == {"name": "char", "lowercase": True} and spec.target_tokenizer is None
+    pairs = ParallelTextSource(path, path, source_tokenizer="char", target_tokenizer="word").load()
+    assert build_spec(pairs, pairs.train).target_tokenizer == {"name": "word", "lowercase": False}

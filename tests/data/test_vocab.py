@@ -66,3 +66,9 @@ def test_tokenizers_are_built_by_name():
     assert build_tokenizer("word", lowercase=False).tokenize("Hi, you") == ["Hi", ",", "you"]
     with pytest.raises(ValueError, match=r"tokenizer must be one of \['char', 'word'\], got 'bpe'"):
         build_tokenizer("bpe", lowercase=False)
+
+
+@pytest.mark.parametrize("tokenizer", [CharTokenizer(lowercase=True), WordTokenizer(lowercase=False)])
+def test_tokenizer_settings_round_trip(tokenizer):
+    again = build_tokenizer(**tokenizer.to_dict())
+    assert type(again) is type(tokenizer) and again.lowercase == tokenizer.lowercase

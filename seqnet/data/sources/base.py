@@ -56,6 +56,8 @@ class SequenceSplits:
     target_features: list[int] | None = None
     condition_kind: str = "none"  # none | classes | values
     condition_names: list[str] | None = None  # declared condition classes, when the source has them
+    tokenizer: dict | None = None  # text sources: settings of the input tokenizer (`build_tokenizer`)
+    target_tokenizer: dict | None = None  # and of the target tokenizer
 
     @classmethod
     def from_parts(

@@ -148,7 +148,10 @@ def corpus_splits(
         return examples
 
     examples = {split: chunks(documents) for split, documents in tokens.items()}
-    return SequenceSplits.from_parts(name, examples, **token_fields(vocab, targets=True))
+    settings = tokenizer.to_dict()
+    return SequenceSplits.from_parts(
+        name, examples, tokenizer=settings, target_tokenizer=settings, **token_fields(vocab, targets=True)
+    )
 
 
 def text_files(paths: list[str]) -> list[Path]:

@@ -70,7 +70,9 @@ def labelled_text_splits(
         split: [SequenceExample(np.array(vocab.encode(t), dtype=np.int64), label) for label, t in part]
         for split, part in tokens.items()
     }
-    return SequenceSplits.from_parts(name, examples, class_names=class_names, **token_fields(vocab))
+    return SequenceSplits.from_parts(
+        name, examples, class_names=class_names, tokenizer=tokenizer.to_dict(), **token_fields(vocab)
+    )
 
 
 def read_labelled_tsv(path: Path) -> list[tuple[str, str]]:

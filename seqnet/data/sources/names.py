@@ -1,13 +1,16 @@
 """First names, read character by character: gender-guesser's `nam_dict.txt` (Jörg Michael).
 
-48,528 names from about 55 countries, each with a gender code. Names coded male or female
-(including "mostly" male/female) are kept, unisex and unknown ones dropped; `+` in the file joins
-the parts of a compound name and becomes a hyphen. The data is under the GNU FDL and the package
-GPL-3, so it sits in the optional `data-gpl` extra: `pip install "seqnet[data-gpl]"`.
+48,528 names, each with a gender code and its frequency in 55 countries or regions. `+` in the
+file joins the parts of a compound name and becomes a hyphen. The data is under the GNU FDL and
+the package GPL-3, so it sits in the optional `data-gpl` extra: `pip install "seqnet[data-gpl]"`.
+
+`label="gender"`: names coded male or female (including "mostly" male/female; unisex and unknown
+ones dropped). `label="country"`: every name with the country where it is most frequent (the
+first such column on a tie), as in the classic "names by language" character-RNN exercise.
 
 Two task shapes from the same names:
-- `task="classify"` (many-to-one): the characters of a name -> its gender.
-- `task="generate"` (one-to-many): the gender conditions a name; inputs are `<bos>` + characters,
+- `task="classify"` (many-to-one): the characters of a name -> its label.
+- `task="generate"` (one-to-many): the label conditions a name; inputs are `<bos>` + characters,
   targets the characters + `<eos>` (teacher forcing), as a conditional character model needs.
 """
 
@@ -20,19 +23,80 @@ import numpy as np
 from seqnet.data.sources.base import SequenceExample, SequenceSplits, teacher_forcing_example, token_fields
 from seqnet.data.sources.packaged import existing, package_dir
 from seqnet.data.splits import split_by_key
+from seqnet.data.tokenizers import CharTokenizer
 from seqnet.data.vocab import Vocabulary
 
 GENDER_CODES = {"M": "male", "1M": "male", "?M": "male", "F": "female", "1F": "female", "?F": "female"}
 GENDERS = ["female", "male"]
+# The frequency columns of nam_dict.txt (from column 31 on), in file order.
+COUNTRIES = [
+    "great_britain",
+    "ireland",
+    "usa",
+    "italy",
+    "malta",
+    "portugal",
+    "spain",
+    "france",
+    "belgium",
+    "luxembourg",
+    "the_netherlands",
+    "east_frisia",
+    "germany",
+    "austria",
+    "swiss",
+    "iceland",
+    "denmark",
+    "norway",
+    "sweden",
+    "finland",
+    "estonia",
+    "latvia",
+    "lithuania",
+    "poland",
+    "czech_republic",
+    "slovakia",
+    "hungary",
+    "romania",
+    "bulgaria",
+    "bosnia_herzegovina",
+    "croatia",
+    "kosovo",
+    "macedonia",
+    "montenegro",
+    "serbia",
+    "slovenia",
+    "albania",
+    "greece",
+    "russia",
+    "belarus",
+    "moldova",
+    "ukraine",
+    "armenia",
+    "azerbaijan",
+    "georgia",
+    "kazakhstan_uzbekistan",
+    "turkey",
+    "arabia",
+    "israel",
+    "china",
+    "india",
+    "japan",
+    "korea",
+    "vietnam",
+    "other_countries",
+]
 TASKS = ("classify", "generate")
+LABELS = ("gender", "country")
 INSTALL = 'pip install "seqnet[data-gpl]"'
 
 
 class NamesSource:
-    """Names and their gender, split once with a seed (each name lands in one split only).
+    """Names and their gender or country, split once with a seed (each name in one split only).
 
     Args:
         task: "classify" or "generate" (see module doc).
+        label: "gender" or "country": the class (classify) or the condition (generate).
         path: a `nam_dict.txt` file; None reads the one in the installed gender-guesser package.
         lowercase: lower-case the names.
         test_fraction / seed: the share of distinct names held out for testing (a name coded
@@ -42,6 +106,7 @@ class NamesSource:
     def __init__(
         self,
         task: str = "classify",
+        label: str = "gender",
         path: str | Path | None = None,
         lowercase: bool = False,
         test_fraction: float = 0.1,
@@ -49,59 +114,74 @@ class NamesSource:
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        if label not in LABELS:
+            raise ValueError(f"label must be one of {LABELS}, got {label!r}")
         self.task = task
+        self.label = label
         self.path = Path(path) if path else None
         self.lowercase = lowercase
         self.test_fraction = test_fraction
         self.seed = seed
 
     def load(self) -> SequenceSplits:
-        pairs = read_names(self.path or _packaged_file(), self.lowercase)
+        records = read_names(self.path or _packaged_file(), self.lowercase)
+        labelled = {
+            (name, gender if self.label == "gender" else country) for name, gender, country in records
+        }
+        pairs = sorted((name, label) for name, label in labelled if label)
+        names = GENDERS if self.label == "gender" else COUNTRIES
         parts = split_by_key(pairs, lambda pair: pair[0], self.test_fraction, 0.0, self.seed)
         vocab = Vocabulary.build([list(name) for name, _ in parts["train"]])
+        tokenizer = CharTokenizer(self.lowercase).to_dict()
         if self.task == "classify":
             examples = {
-                split: [SequenceExample(np.array(vocab.encode(list(n)), dtype=np.int64), g) for n, g in pairs]
-                for split, pairs in parts.items()
+                split: [
+                    SequenceExample(np.array(vocab.encode(list(n)), dtype=np.int64), label)
+                    for n, label in part
+                ]
+                for split, part in parts.items()
             }
             return SequenceSplits.from_parts(
-                "names_gender", examples, class_names=GENDERS, **token_fields(vocab)
+                f"names_{self.label}", examples, class_names=names, tokenizer=tokenizer, **token_fields(vocab)
             )
         examples = {
-            split: [teacher_forcing_example(vocab, list(n), condition=g) for n, g in pairs]
-            for split, pairs in parts.items()
+            split: [teacher_forcing_example(vocab, list(n), condition=label) for n, label in part]
+            for split, part in parts.items()
         }
         return SequenceSplits.from_parts(
-            "names_generate",
+            f"names_generate_{self.label}",
             examples,
             condition_kind="classes",
-            condition_names=GENDERS,
+            condition_names=names,
+            tokenizer=tokenizer,
+            target_tokenizer=tokenizer,
             **token_fields(vocab, targets=True),
         )
 
 
-def read_names(path: Path, lowercase: bool = False) -> list[tuple[str, str]]:
-    """(name, gender) pairs of a `nam_dict.txt` (ISO-8859-1), unique, in file order.
+def read_names(path: Path, lowercase: bool = False) -> list[tuple[str, str | None, str]]:
+    """(name, gender or None, main country) of each data line of a `nam_dict.txt` (UTF-8).
 
-    Each data line holds the gender code in columns 1-2 and the name in columns 4-29.
+    A data line holds the gender code in columns 1-2, the name in columns 4-29 and one frequency
+    digit (hexadecimal, blank for none) per country from column 31.
     """
-    seen: set[tuple[str, str]] = set()
-    pairs = []
-    with existing(path, "the names file").open(encoding="iso-8859-1") as handle:
+    records = []
+    with existing(path, "the names file").open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if line.startswith("#") or not line.strip():
                 continue
             if len(line) < 30:
                 raise ValueError(f"{path}:{number}: expected a gender code, then a name in columns 4-29")
-            gender = GENDER_CODES.get(line[:2].strip())
             name = line[3:29].strip().replace("+", "-")
-            name = name.lower() if lowercase else name
-            if gender and name and (name, gender) not in seen:
-                seen.add((name, gender))
-                pairs.append((name, gender))
-    if not pairs:
-        raise ValueError(f"{path} holds no name coded male or female")
-    return pairs
+            if not name:
+                continue
+            columns = line[30 : 30 + len(COUNTRIES)].ljust(len(COUNTRIES))
+            frequencies = [int(c, 16) if c.strip() else 0 for c in columns]
+            country = COUNTRIES[frequencies.index(max(frequencies))]
+            records.append((name.lower() if lowercase else name, GENDER_CODES.get(line[:2].strip()), country))
+    if not records:
+        raise ValueError(f"{path} holds no names")
+    return records
 
 
 def _packaged_file() -> Path:

@@ -25,7 +25,7 @@ import numpy as np
 from seqnet.data.sources.base import SequenceExample, SequenceSplits, split_paths, token_fields
 from seqnet.data.sources.packaged import existing, package_dir
 from seqnet.data.splits import split_by_key
-from seqnet.data.tokenizers import build_tokenizer
+from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
 Pair = tuple[list[str], list[str]]  # (source tokens, target tokens)
@@ -69,7 +69,9 @@ class ParallelTextSource:
             split: [(source.tokenize(a), target.tokenize(b)) for a, b in read_parallel_tsv(path)]
             for split, path in self.paths.items()
         }
-        return parallel_splits(self.name, pairs, self.min_freq, self.max_size)
+        return parallel_splits(
+            self.name, pairs, self.min_freq, self.max_size, tokenizers=(source.to_dict(), target.to_dict())
+        )
 
 
 class CMUDictSource:
@@ -101,14 +103,20 @@ class CMUDictSource:
         entries = read_cmudict(path, self.stress)
         parts = split_by_key(entries, lambda entry: entry[0], *self.fractions, self.seed)
         pairs = {split: [(list(word), phonemes) for word, phonemes in part] for split, part in parts.items()}
-        return parallel_splits("cmudict_g2p", pairs)
+        return parallel_splits(
+            "cmudict_g2p", pairs, tokenizers=(CharTokenizer().to_dict(), WordTokenizer(False).to_dict())
+        )
 
 
 def parallel_splits(
-    name: str, pairs: dict[str, list[Pair]], min_freq: int = 1, max_size: int | None = None
+    name: str,
+    pairs: dict[str, list[Pair]],
+    min_freq: int = 1,
+    max_size: int | None = None,
+    tokenizers: tuple[dict, dict] | None = None,
 ) -> SequenceSplits:
     """(source tokens, target tokens) per split -> ids, each side with its own vocabulary built on
-    the training split; targets end in `<eos>`."""
+    the training split; targets end in `<eos>`. `tokenizers`: the settings of both sides."""
     source = Vocabulary.build([a for a, _ in pairs["train"]], min_freq, max_size)
     target = Vocabulary.build([b for _, b in pairs["train"]], min_freq, max_size)
 
@@ -123,7 +131,13 @@ def parallel_splits(
         for split, part in pairs.items()
     }
     return SequenceSplits.from_parts(
-        name, examples, target_kind="tokens", target_vocab=target.to_list(), **token_fields(source)
+        name,
+        examples,
+        target_kind="tokens",
+        target_vocab=target.to_list(),
+        tokenizer=tokenizers[0] if tokenizers else None,
+        target_tokenizer=tokenizers[1] if tokenizers else None,
+        **token_fields(source),
     )
 
 

@@ -24,15 +24,25 @@ def test_generation_examples_are_shifted_by_one_and_conditioned_on_gender():
     assert splits.condition_kind == "classes" and example.condition in ("female", "male")
 
 
+def test_names_by_country_cover_the_file_columns():
+    splits = NamesSource(label="country").load()
+    assert len(splits.class_names) == 55 and splits.class_names[2] == "usa"
+    assert {"china", "usa", "italy"} <= {e.target for e in splits.test}
+
+
 def test_the_names_file_format(tmp_path):
     path = tmp_path / "nam_dict.txt"
-    row = "{:<2} {:<26}{}\n"
-    path.write_bytes(
-        (
-            "# comment\n"
-            + row.format("M", "Jos\xe9", "5")
-            + row.format("?F", "Anne+Marie", "1")
-            + row.format("?", "Kim", "3")
-        ).encode("iso-8859-1")
+    row = "{:<2} {:<26} {}\n"
+    path.write_text(
+        "# comment\n"
+        + row.format("M", "José", "  5")  # most frequent in column 3: usa
+        + row.format("?F", "Anne+Marie", "1")
+        + row.format("?", "Kim", "3" + " " * 48 + "D"),  # country column 50: china
+        encoding="utf-8",
     )
-    assert read_names(path) == [("José", "male"), ("Anne-Marie", "female")]
+    assert read_names(path) == [
+        ("José", "male", "usa"),
+        ("Anne-Marie", "female", "great_britain"),
+        ("Kim", None, "china"),
+    ]
+    assert NamesSource(path=path, label="country", test_fraction=0.4).load().class_names[49] == "china"
