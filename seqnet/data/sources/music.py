@@ -11,9 +11,10 @@ of a chord; `rest:duration` for rests), so a melody is a sequence over a vocabul
 hundred events. Examples are `<bos>` + events -> events + `<eos>` (teacher forcing), like
 `NamesSource(task="generate")`; pieces never straddle two splits.
 
-music21 parses the files, which is slow (on 2 CPU cores: Bach 71 s, Essen 7 min), so the events of a whole
-collection are cached once as JSON under `$SEQNET_CACHE_DIR/music21/` (keyed by the music21
-version); `files=[...]` reads only the files named, without the cache. Needs the `music` extra:
+music21 parses the files, which is slow (2 CPU cores: Bach 23 s, Essen 119 s, with music21's own
+parse cache warm; benchmarks/music_cache.json), so the events of a whole collection are cached
+once as JSON under `$SEQNET_CACHE_DIR/music21/` (keyed by the music21 version); `files=[...]`
+reads only the files named, without the cache. Needs the `music` extra:
 `pip install "seqnet[music]"` (music21 is BSD-3; see DATA_LICENSES.md for the corpus terms).
 """
 
