@@ -10,7 +10,7 @@ from torch import Tensor
 
 from seqnet.data.batch import IGNORE_INDEX
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
-from seqnet.data.spec import DataSpec
+from seqnet.data.spec import CLASS_KINDS, DataSpec
 from seqnet.data.vocab import PAD
 
 
@@ -51,7 +51,7 @@ def _with_inputs(spec: DataSpec, splits: SequenceSplits, train: list[SequenceExa
 
 def _with_targets(spec: DataSpec, splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec:
     kind = splits.target_kind
-    if kind in ("classes", "tags"):
+    if kind in CLASS_KINDS:
         seen = sorted({str(t) for e in train for t in ([e.target] if kind == "classes" else e.target)})
         names = _declared(splits.name, "training labels", seen, splits.class_names)
         return replace(spec, target_kind=kind, num_classes=len(names), class_names=names)
@@ -135,7 +135,7 @@ class TargetEncoder:
             return torch.as_tensor(np.asarray(target), dtype=torch.int64)  # (T',)
         if kind == "series":
             series = np.asarray(target, dtype=np.float32)
-            return torch.from_numpy(series.reshape(len(series), -1).copy())  # (T', K)
+            return torch.from_numpy(np.ascontiguousarray(series.reshape(len(series), -1)))  # (T', K)
         return torch.as_tensor(np.atleast_1d(target), dtype=torch.float32)  # (K,)
 
     def condition(self, condition: object, index: int) -> Tensor | None:

@@ -26,13 +26,12 @@ import numpy as np
 
 from seqnet.data.series import check_missing_policy, fill_missing, read_csv_columns
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
-from seqnet.data.sources.packaged import existing, package_dir, packaged_or_path
+from seqnet.data.sources.packaged import packaged_file, packaged_or_path
 
 
 @dataclass(frozen=True)
 class PackagedAnomalySeries:
     module: str
-    install: str
     file: str
     columns: list[str]
     label: str
@@ -42,7 +41,6 @@ class PackagedAnomalySeries:
 PACKAGED = {
     "kdd_tsad_135": PackagedAnomalySeries(
         "aeon",
-        "pip install --no-deps aeon==1.6.0",
         "datasets/data/KDD-TSAD_135/135_UCR_Anomaly_InternalBleeding16_TEST.csv",
         ["value"],
         "is_anomaly",
@@ -50,7 +48,6 @@ PACKAGED = {
     ),
     "mitdb": PackagedAnomalySeries(
         "sktime",
-        "pip install --no-deps sktime==1.2.0",
         "datasets/data/mitdb/mitdb.csv",
         ["data"],
         "label",
@@ -121,11 +118,8 @@ class AnomalySource:
         def windows(start: int, stop: int, tile: bool) -> list[SequenceExample]:
             """Tiles of [start, stop) (the last may be shorter), or full windows every `stride`."""
             stride, last = (self.window, stop) if tile else (self.stride, stop - self.window + 1)
-            ends = [min(t + self.window, stop) for t in range(start, last, stride)]
-            return [
-                SequenceExample(values=values[t:end], target=labels[t:end])
-                for t, end in zip(range(start, last, stride), ends, strict=True)
-            ]
+            spans = [(t, min(t + self.window, stop)) for t in range(start, last, stride)]
+            return [SequenceExample(values=values[a:b], target=labels[a:b]) for a, b in spans]
 
         return SequenceSplits(
             name=self.name,
@@ -141,8 +135,7 @@ class AnomalySource:
         if self.packaged is None:
             path = self.path
         else:
-            folder = package_dir(self.packaged.module, self.packaged.install, f"series {self.name!r}")
-            path = existing(folder / self.packaged.file, self.name)
+            path = packaged_file(self.packaged.module, self.packaged.file, f"series {self.name!r}")
         table = read_csv_columns(path, [*self.columns, *([self.label] if self.label else [])])
         values = fill_missing(table[:, : len(self.columns)], self.missing, str(path))
         if not self.label:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -89,14 +88,6 @@ def teacher_forcing_example(
         target=np.array([*ids, vocab.eos_id], dtype=np.int64),
         condition=condition,
     )
-
-
-def split_paths(train: str | Path, test: str | Path, val: str | Path | None = None) -> dict[str, Path]:
-    """{"train", "test"[, "val"]}: the files of a data set that comes as your own files."""
-    paths = {"train": Path(train), "test": Path(test)}
-    if val:
-        paths["val"] = Path(val)
-    return paths
 
 
 class SequenceSource(Protocol):

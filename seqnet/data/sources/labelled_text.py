@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits, split_paths, token_fields
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
+from seqnet.data.sources.user_files import UserFilesSource, read_tsv_pairs
 from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
 
-class LabelledTextSource:
+class LabelledTextSource(UserFilesSource):
     """Many-to-one text classification from TSV files.
 
     Args:
@@ -40,14 +41,14 @@ class LabelledTextSource:
         max_size: int | None = None,
         name: str | None = None,
     ) -> None:
-        self.paths = split_paths(train_path, test_path, val_path)
+        super().__init__(train_path, test_path, val_path, min_freq, max_size, name)
         self.tokenizer = build_tokenizer(tokenizer, lowercase)
-        self.min_freq = min_freq
-        self.max_size = max_size
-        self.name = name or self.paths["train"].stem
 
     def load(self) -> SequenceSplits:
-        rows = {split: read_labelled_tsv(path) for split, path in self.paths.items()}
+        rows = {
+            split: read_tsv_pairs(path, "label", "text", second_required=False)
+            for split, path in self.paths.items()
+        }
         return labelled_text_splits(self.name, rows, self.tokenizer, self.min_freq, self.max_size)
 
 
@@ -73,25 +74,3 @@ def labelled_text_splits(
     return SequenceSplits.from_parts(
         name, examples, class_names=class_names, tokenizer=tokenizer.to_dict(), **token_fields(vocab)
     )
-
-
-def read_labelled_tsv(path: Path) -> list[tuple[str, str]]:
-    """`label<TAB>text` lines -> [(label, text)]; a malformed line names the file and line."""
-    if not path.is_file():
-        raise FileNotFoundError(f"labelled text file {path} does not exist")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            label, tab, text = line.partition("\t")
-            if not tab or not label.strip():
-                raise ValueError(
-                    f"{path}:{number}: expected 'label<TAB>text', got {line[:60]!r}; separate the "
-                    "label from the text with one tab character"
-                )
-            rows.append((label.strip(), text))
-    if not rows:
-        raise ValueError(f"{path} holds no examples")
-    return rows

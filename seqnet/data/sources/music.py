@@ -26,11 +26,11 @@ from pathlib import Path
 
 from seqnet.data.download import cache_root
 from seqnet.data.sources.base import SequenceSplits, teacher_forcing_example, token_fields
+from seqnet.data.sources.packaged import INSTALL
 from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
 
 COLLECTIONS = {"bach": ("bach", "*.mxl"), "essen": ("essenFolksong", "*.abc")}
-MUSIC_INSTALL = 'pip install "seqnet[music]"'
 Piece = dict  # {"id": str, "condition": str, "events": list[str]}
 
 
@@ -107,7 +107,7 @@ def _import_music21():
     try:
         import music21
     except ImportError:
-        raise ImportError(f"the music data sets need music21; run `{MUSIC_INSTALL}`") from None
+        raise ImportError(f"the music data sets need music21; run `{INSTALL['music21']}`") from None
     return music21
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample, SequenceSplits, teacher_forcing_example, token_fields
-from seqnet.data.sources.packaged import existing, package_dir
+from seqnet.data.sources.packaged import existing, packaged_file
 from seqnet.data.splits import split_by_key
 from seqnet.data.tokenizers import CharTokenizer
 from seqnet.data.vocab import Vocabulary
@@ -88,7 +88,6 @@ COUNTRIES = [
 ]
 TASKS = ("classify", "generate")
 LABELS = ("gender", "country")
-INSTALL = 'pip install "seqnet[data-gpl]"'
 
 
 class NamesSource:
@@ -124,7 +123,8 @@ class NamesSource:
         self.seed = seed
 
     def load(self) -> SequenceSplits:
-        records = read_names(self.path or _packaged_file(), self.lowercase)
+        path = self.path or packaged_file("gender_guesser", "data/nam_dict.txt", "the names data set")
+        records = read_names(path, self.lowercase)
         labelled = {
             (name, gender if self.label == "gender" else country) for name, gender, country in records
         }
@@ -182,8 +182,3 @@ def read_names(path: Path, lowercase: bool = False) -> list[tuple[str, str | Non
     if not records:
         raise ValueError(f"{path} holds no names")
     return records
-
-
-def _packaged_file() -> Path:
-    folder = package_dir("gender_guesser", INSTALL, "the names data set")
-    return existing(folder / "data" / "nam_dict.txt", "the names data set")

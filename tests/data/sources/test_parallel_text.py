@@ -1,7 +1,8 @@
 import pytest
 
 from seqnet.data.sources import CMUDictSource, ParallelTextSource
-from seqnet.data.sources.parallel_text import read_cmudict, read_parallel_tsv
+from seqnet.data.sources.parallel_text import read_cmudict
+from seqnet.data.sources.user_files import read_tsv_pairs
 from seqnet.data.vocab import EOS
 
 
@@ -44,4 +45,4 @@ def test_a_malformed_pair_names_the_file_and_line(tmp_path):
     path = tmp_path / "pairs.tsv"
     path.write_text("a\tb\nno tab here\n")
     with pytest.raises(ValueError, match=r"pairs.tsv:2: expected 'source<TAB>target'"):
-        read_parallel_tsv(path)
+        read_tsv_pairs(path, "source", "target")
