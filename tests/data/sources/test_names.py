@@ -7,6 +7,7 @@ def test_names_classify_by_gender_and_no_name_is_in_two_splits():
     splits = NamesSource().load()
     assert splits.input_kind == "tokens" and splits.class_names == ["female", "male"]
     assert 37000 < len(splits.train) + len(splits.test) < 39000
+    assert (len(splits.train), len(splits.test)) == (34038, 3780)  # the sizes README states
 
     def spell(example):
         return "".join(splits.vocab[i] for i in example.values)
@@ -27,6 +28,7 @@ def test_generation_examples_are_shifted_by_one_and_conditioned_on_gender():
 def test_names_by_country_cover_the_file_columns():
     splits = NamesSource(label="country").load()
     assert len(splits.class_names) == 55 and splits.class_names[2] == "usa"
+    assert len(splits.train) + len(splits.test) == 47184  # configs/data/names.yaml: ~47,000
     assert {"china", "usa", "italy"} <= {e.target for e in splits.test}
 
 
