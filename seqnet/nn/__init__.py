@@ -1,8 +1,17 @@
 """Pure torch.nn building blocks for recurrent sequence models (no Lightning)."""
 
+from seqnet.nn.cells import (
+    CELLS,
+    Bidirectional,
+    CellLayer,
+    TorchRecurrentLayer,
+    build_layer,
+    cell_spec,
+    register_cell,
+)
 from seqnet.nn.embedding import InputEmbedding
-from seqnet.nn.encoder import CELLS, MERGE_MODES, EncoderOutput, RecurrentEncoder, classic_init_
-from seqnet.nn.masking import lengths_to_mask
+from seqnet.nn.encoder import MERGE_MODES, EncoderOutput, RecurrentEncoder, classic_init_
+from seqnet.nn.masking import lengths_to_mask, reverse_padded
 from seqnet.nn.pooling import (
     POOLINGS,
     AttentionPooling,
@@ -11,19 +20,28 @@ from seqnet.nn.pooling import (
     MeanPooling,
     build_pooling,
 )
+from seqnet.nn.state import EncoderState
 
 __all__ = [
     "CELLS",
     "MERGE_MODES",
     "POOLINGS",
     "AttentionPooling",
+    "Bidirectional",
+    "CellLayer",
     "EncoderOutput",
+    "EncoderState",
     "InputEmbedding",
     "LastPooling",
     "MaxPooling",
     "MeanPooling",
     "RecurrentEncoder",
+    "TorchRecurrentLayer",
+    "build_layer",
     "build_pooling",
+    "cell_spec",
     "classic_init_",
     "lengths_to_mask",
+    "register_cell",
+    "reverse_padded",
 ]

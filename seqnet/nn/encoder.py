@@ -1,9 +1,11 @@
-"""`RecurrentEncoder`: stacked, optionally bidirectional and mixed recurrent layers over padded batches.
+"""`RecurrentEncoder`: stacked, optionally bidirectional and mixed recurrent layers over padded batches,
+with state in and out and a one-step call.
 
-Built-in cells run on the cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU` through packed sequences, so
-padded steps never enter a recurrence. A uniform stack without residual connections or layer norm runs
-as a single `torch.nn` call; everything else runs layer by layer on the packed data, which gives the
-same numbers where both apply.
+Each layer comes from the cell registry (`seqnet.nn.cells`). Built-in cells run on the fused
+cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU`: equal lengths over the padded tensor, variable
+lengths packed, so padded steps never enter a recurrence. A uniform stack of built-in cells without
+residual connections or layer norm runs as one `torch.nn` call; everything else runs layer by layer,
+which gives the same numbers where both apply.
 """
 
 from __future__ import annotations
@@ -14,23 +16,13 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from seqnet.nn.cells import build_layer, cell_spec
 from seqnet.nn.masking import lengths_to_mask, validate_lengths
+from seqnet.nn.state import EncoderState, LayerState
 
-# name -> (torch.nn class, extra constructor kwargs)
-CELLS: dict[str, tuple[type[nn.RNNBase], dict[str, str]]] = {
-    "rnn": (nn.RNN, {"nonlinearity": "tanh"}),
-    "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
-    "lstm": (nn.LSTM, {}),
-    "gru": (nn.GRU, {}),
-}
 MERGE_MODES = ("concat", "sum", "mean", "mul")
 INIT_SCHEMES = ("default", "classic")
-
-# One layer's final state: h (num_directions, B, H_out), or (h, c) for an LSTM layer with
-# c (num_directions, B, hidden_size).
-LayerState = Tensor | tuple[Tensor, Tensor]
 
 
 @dataclass
@@ -39,25 +31,27 @@ class EncoderOutput:
 
     outputs: (B, T, output_size), merged directions, exactly zero at padded steps.
     last: (B, output_size), the forward direction at each sequence's last valid step merged with the
-        backward direction at step 0 (the summary a many-to-one head reads).
-    final_state: one entry per layer (bottom first), see `LayerState`.
+        backward direction at step 0 (the summary a many-to-one head reads); zero for empty rows.
+    final_state: `EncoderState` after each row's last valid step; pass it back in to continue.
     mask: (B, T) bool, True at valid steps.
     """
 
     outputs: Tensor
     last: Tensor
-    final_state: list[LayerState]
+    final_state: EncoderState
     mask: Tensor
 
 
 class RecurrentEncoder(nn.Module):
-    """A stack of recurrent layers over variable-length batches.
+    """A stack of recurrent layers over variable-length batches, with state in and out.
 
     Args:
         input_size: features per time step of the input.
         hidden_size: hidden units per direction in every layer.
-        cell: a cell name (one of `CELLS`) for a uniform stack, or a list with one name per layer for
-            a mixed stack, e.g. ``["lstm", "gru"]`` (LSTM at the bottom).
+        cell: a cell name (`rnn`, `rnn_relu`, `lstm`, `gru`, one you registered with
+            `seqnet.nn.register_cell`, or an import path `my_module.MyCell`) for a uniform stack, or
+            a list with one name per layer for a mixed stack, e.g. ``["lstm", "gru"]`` (LSTM at the
+            bottom).
         num_layers: layers in the stack; with a list of cells it may be left as None.
         bidirectional: run every layer in both directions. Between layers both directions are
             concatenated, as `torch.nn` does; `merge` combines them in the final output.
@@ -66,11 +60,11 @@ class RecurrentEncoder(nn.Module):
         residual: add each layer's input to its output (layers above the first).
         layer_norm: layer norm on the output of every layer except the last.
         proj_size: LSTM projection size (0 = none); only for all-LSTM stacks.
-        learn_initial_state: learn the initial hidden (and cell) state instead of zeros.
+        learn_initial_state: learn the initial state (every tensor of every layer) instead of zeros.
         init: "default" keeps torch's initialisation; "classic" uses orthogonal recurrent weights,
-            Xavier input weights, zero biases and LSTM forget-gate bias 1.
-        fuse_layers: run a uniform stack without residual/norm as one `torch.nn` call (cuDNN/oneDNN).
-            False forces the layer-by-layer path (same results, slower).
+            Xavier input weights, zero biases and LSTM forget-gate bias 1 (built-in cells).
+        fuse_layers: run a uniform stack of built-in cells without residual/norm as one `torch.nn`
+            call (cuDNN/oneDNN). False forces the layer-by-layer path (same results, slower).
     """
 
     def __init__(
@@ -110,120 +104,202 @@ class RecurrentEncoder(nn.Module):
         self.merge = merge
         self.residual = residual
         self.proj_size = proj_size
-        self.state_size = proj_size or hidden_size  # size of h per direction
-        self.fused = fuse_layers and len(set(cells)) == 1 and not residual and not layer_norm
+        self.fused = (
+            fuse_layers
+            and len(set(cells)) == 1
+            and cell_spec(cells[0]).stackable
+            and not residual
+            and not layer_norm
+        )
 
-        layer_width = self.state_size * self.num_directions
+        options = dict(bidirectional=bidirectional, proj_size=proj_size)
         if self.fused:
-            self.rnns = nn.ModuleList(
-                [self._make_rnn(cells[0], input_size, self.num_layers, dropout if len(cells) > 1 else 0.0)]
-            )
+            fused_dropout = dropout if len(cells) > 1 else 0.0
+            blocks = [
+                build_layer(
+                    cells[0], input_size, hidden_size, num_layers=len(cells), dropout=fused_dropout, **options
+                )
+            ]
         else:
-            sizes = [input_size] + [layer_width] * (self.num_layers - 1)
-            self.rnns = nn.ModuleList(
-                [self._make_rnn(c, s, 1, 0.0) for c, s in zip(cells, sizes, strict=True)]
-            )
+            blocks = []
+            for cell in cells:
+                size = blocks[-1].num_directions * blocks[-1].hidden_size if blocks else input_size
+                blocks.append(build_layer(cell, size, hidden_size, **options))
+        self.layers = nn.ModuleList(blocks)
+        self.state_size = blocks[-1].hidden_size  # width of h (and of the output) per direction
+        # per layer (bottom first): the width of each of its state tensors
+        self.state_sizes = [block.state_sizes for block in blocks for _ in range(block.num_layers)]
+        layer_width = self.num_directions * self.state_size
         self.dropout = nn.Dropout(dropout)
         self.norms = nn.ModuleList(
             [nn.LayerNorm(layer_width) for _ in range(self.num_layers - 1)] if layer_norm else []
         )
-        self.initial_h = self.initial_c = None
-        if learn_initial_state:
-            shape = (self.num_layers, self.num_directions, self.state_size)
-            self.initial_h = nn.Parameter(torch.zeros(shape))
-            if "lstm" in cells:
-                self.initial_c = nn.Parameter(torch.zeros(self.num_layers, self.num_directions, hidden_size))
+        self.initial_states = nn.ModuleList(
+            [
+                nn.ParameterList([nn.Parameter(torch.zeros(self.num_directions, size)) for size in sizes])
+                for sizes in self.state_sizes
+            ]
+            if learn_initial_state
+            else []
+        )
         if init == "classic":
-            for rnn in self.rnns:
-                classic_init_(rnn)
+            for module in self.modules():
+                if isinstance(module, nn.RNNBase):
+                    classic_init_(module)
 
     @property
     def output_size(self) -> int:
-        """Width of `EncoderOutput.outputs` and `EncoderOutput.last`."""
+        """Width of `EncoderOutput.outputs`, `EncoderOutput.last` and of `step`'s output."""
         if self.bidirectional and self.merge == "concat":
             return 2 * self.state_size
         return self.state_size
 
-    def _make_rnn(self, cell: str, input_size: int, num_layers: int, dropout: float) -> nn.RNNBase:
-        rnn_class, extra = CELLS[cell]
-        kwargs: dict = dict(extra)
-        if self.proj_size:
-            kwargs["proj_size"] = self.proj_size
-        return rnn_class(
-            input_size,
-            self.hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            bidirectional=self.bidirectional,
-            dropout=dropout,
-            **kwargs,
+    def initial_state(
+        self, batch_size: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> EncoderState:
+        """The state a sequence starts from: zeros, or the learned initial state."""
+        if self.initial_states:
+            return EncoderState(
+                tuple(
+                    tuple(
+                        p.to(device=device, dtype=dtype).unsqueeze(1).expand(-1, batch_size, -1)
+                        for p in params
+                    )
+                    for params in self.initial_states
+                )
+            )
+        return EncoderState(
+            tuple(
+                tuple(
+                    torch.zeros(self.num_directions, batch_size, s, device=device, dtype=dtype) for s in sizes
+                )
+                for sizes in self.state_sizes
+            )
         )
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> EncoderOutput:
-        """x: (B, T, I) padded; lengths: (B,) valid steps per sequence (None = all T)."""
+    def forward(
+        self, x: Tensor, lengths: Tensor | None = None, state: EncoderState | None = None
+    ) -> EncoderOutput:
+        """x: (B, T, I) padded; lengths: (B,) valid steps per sequence (None = all T; 0 passes the
+        row's state through unchanged); state: where each row starts (None = `initial_state`).
+
+        Feeding a sequence in chunks while carrying `final_state` gives the outputs and final
+        state of one call over the whole sequence (unidirectional encoders).
+        """
         batch, steps, _ = x.shape
         lengths = validate_lengths(lengths, batch, steps)
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        if self.fused:
-            packed, final_state = self._forward_fused(packed, batch)
+        state = self._check_state(state, batch, x)
+        present = lengths > 0
+        if bool(present.all()):
+            outputs, final_state = self._run(x, lengths, state)  # (B, T, D*H)
         else:
-            packed, final_state = self._forward_layerwise(packed, batch)
-        out, _ = pad_packed_sequence(packed, batch_first=True, total_length=steps)  # (B, T, D*H)
+            outputs = x.new_zeros(batch, steps, self.num_directions * self.state_size)
+            final_state = state
+            rows = present.nonzero().squeeze(1)  # (R,)
+            if len(rows):
+                device_rows = rows.to(x.device)
+                sub_outputs, sub_state = self._run(
+                    x.index_select(0, device_rows), lengths[rows], state.index_select(device_rows)
+                )
+                outputs = outputs.index_copy(0, device_rows, sub_outputs)
+                final_state = state.index_copy(device_rows, sub_state)
         device_lengths = lengths.to(x.device)  # one host-to-device copy for mask and last steps
+        mask = lengths_to_mask(device_lengths, steps, device=x.device)  # (B, T)
         return EncoderOutput(
-            outputs=self._merge(out),
-            last=self._merge(self._last_steps(out, device_lengths)),
+            outputs=self._merge(outputs),
+            last=self._merge(self._last_steps(outputs, device_lengths)),
             final_state=final_state,
-            mask=lengths_to_mask(device_lengths, steps, device=x.device),  # (B, T)
+            mask=mask,
         )
 
-    def _forward_fused(self, packed: PackedSequence, batch: int) -> tuple[PackedSequence, list[LayerState]]:
-        rnn = self.rnns[0]
-        out, state = rnn(packed, self._initial_state(slice(None), self.cells[0], batch))
-        layers, dirs = self.num_layers, self.num_directions
-        if isinstance(state, tuple):  # LSTM: (h, c), each (L*D, B, *)
-            h, c = (s.view(layers, dirs, batch, -1) for s in state)
-            return out, [(h[k], c[k]) for k in range(layers)]
-        h = state.view(layers, dirs, batch, -1)
-        return out, [h[k] for k in range(layers)]
+    def step(self, x_t: Tensor, state: EncoderState | None = None) -> tuple[Tensor, EncoderState]:
+        """One time step for a batch: x_t (B, I) -> (y_t (B, output_size), state after the step).
 
-    def _forward_layerwise(
-        self, packed: PackedSequence, batch: int
-    ) -> tuple[PackedSequence, list[LayerState]]:
-        # Residual, norm and dropout act per step, so they run on packed.data (N, D): padded steps
-        # never exist here and need no masking.
-        final_state: list[LayerState] = []
-        for k, (rnn, cell) in enumerate(zip(self.rnns, self.cells, strict=True)):
-            out, state = rnn(packed, self._initial_state(slice(k, k + 1), cell, batch))
-            final_state.append(state)
-            data = out.data  # (N, D*H)
-            if self.residual and k > 0:
-                data = data + packed.data
-            if k < self.num_layers - 1:
-                if self.norms:
-                    data = self.norms[k](data)
-                data = self.dropout(data)
-            packed = out._replace(data=data)
-        return packed, final_state
+        Running a sequence through `step` T times gives `forward`'s outputs and final state.
+        """
+        if self.bidirectional:
+            raise ValueError(
+                "step() runs one time step forward, but this encoder is bidirectional: its backward "
+                "direction starts from the end of the sequence, which a step-by-step caller does not "
+                "have yet; call forward(x, lengths) on whole sequences, or use a unidirectional encoder"
+            )
+        state = self._check_state(state, x_t.shape[0], x_t)
+        layer_states = list(state.layers)
+        inputs, finals = x_t, []
+        for index, block in enumerate(self.layers):
+            first, count = self._block_layers(index, block)
+            out, new = block.step(inputs, self._join(layer_states[first : first + count]))
+            finals += self._split(new, count)
+            inputs = self._between_layers(out, inputs, first)
+        return inputs, EncoderState(tuple(finals))
 
-    def _initial_state(self, layers: slice, cell: str, batch: int) -> Tensor | tuple | None:
-        """Learned initial state for `layers`, shaped (L*D, B, H) as torch.nn expects; None = zeros."""
-        if self.initial_h is None:
-            return None
-        h = self.initial_h[layers].flatten(0, 1).unsqueeze(1).expand(-1, batch, -1).contiguous()
-        if cell != "lstm":
-            return h
-        c = self.initial_c[layers].flatten(0, 1).unsqueeze(1).expand(-1, batch, -1).contiguous()
-        return h, c
+    def _run(self, x: Tensor, lengths: Tensor, state: EncoderState) -> tuple[Tensor, EncoderState]:
+        """Every layer over rows of length >= 1: (B, T, D*H) outputs and the final state."""
+        layer_states = list(state.layers)
+        inputs, finals = x, []
+        for index, block in enumerate(self.layers):
+            first, count = self._block_layers(index, block)
+            out, new = block(inputs, lengths, self._join(layer_states[first : first + count]))
+            finals += self._split(new, count)
+            inputs = self._between_layers(out, inputs, first)
+        if self.residual or self.norms:  # they act on padded steps too: zero those again
+            mask = lengths_to_mask(lengths, x.shape[1], x.device)
+            inputs = inputs * mask.unsqueeze(-1).to(inputs.dtype)
+        return inputs, EncoderState(tuple(finals))
+
+    def _block_layers(self, index: int, block: nn.Module) -> tuple[int, int]:
+        """(first layer, number of layers) that block `index` runs."""
+        return (0, block.num_layers) if self.fused else (index, 1)
+
+    @staticmethod
+    def _join(layers: list[LayerState]) -> LayerState:
+        """Per-layer states (each (D, B, S)) -> one block's state (each (L*D, B, S))."""
+        return (
+            layers[0]
+            if len(layers) == 1
+            else tuple(torch.cat(parts, dim=0) for parts in zip(*layers, strict=True))
+        )
+
+    def _split(self, state: LayerState, count: int) -> list[LayerState]:
+        if count == 1:
+            return [state]
+        parts = [t.chunk(count, dim=0) for t in state]  # each tensor -> count x (D, B, S)
+        return [tuple(p[k] for p in parts) for k in range(count)]
+
+    def _between_layers(self, out: Tensor, inputs: Tensor, layer: int) -> Tensor:
+        """Residual, layer norm and dropout after layer `layer` of the layer-by-layer path."""
+        if self.fused:
+            return out
+        if self.residual and layer > 0:
+            out = out + inputs
+        if layer < self.num_layers - 1:
+            if self.norms:
+                out = self.norms[layer](out)
+            out = self.dropout(out)
+        return out
+
+    def _check_state(self, state: EncoderState | None, batch: int, like: Tensor) -> EncoderState:
+        if state is None:
+            return self.initial_state(batch, like.device, like.dtype)
+        if not isinstance(state, EncoderState):
+            raise TypeError(
+                f"state must be an EncoderState (e.g. a previous final_state), got {type(state).__name__}"
+            )
+        if len(state) != self.num_layers or state.batch_size != batch:
+            raise ValueError(
+                f"state holds {len(state)} layers for a batch of {state.batch_size}, but this encoder has "
+                f"{self.num_layers} layers and the input a batch of {batch}"
+            )
+        return state
 
     def _last_steps(self, out: Tensor, lengths: Tensor) -> Tensor:
         """out: (B, T, D*H), lengths (B,) on out's device -> (B, D*H): forward half at step
-        length-1, backward half at step 0."""
-        index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, self.state_size)
+        length-1, backward half at step 0 (zeros for empty rows)."""
+        index = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, self.state_size)
         forward = out[..., : self.state_size].gather(1, index).squeeze(1)  # (B, H)
-        if not self.bidirectional:
-            return forward
-        return torch.cat([forward, out[:, 0, self.state_size :]], dim=-1)  # (B, 2H)
+        if self.bidirectional:
+            forward = torch.cat([forward, out[:, 0, self.state_size :]], dim=-1)  # (B, 2H)
+        return forward * (lengths > 0).unsqueeze(1).to(forward.dtype)
 
     def _merge(self, x: Tensor) -> Tensor:
         """x: (..., D*H) with directions concatenated -> (..., output_size)."""
@@ -284,9 +360,8 @@ def _check_arguments(
     proj_size: int,
     init: str,
 ) -> None:
-    unknown = [c for c in cells if c not in CELLS]
-    if unknown:
-        raise ValueError(f"unknown cell {unknown[0]!r}; choose from {sorted(CELLS)}")
+    for cell in cells:
+        cell_spec(cell)  # an unknown cell fails here, listing the registered ones
     if input_size < 1 or hidden_size < 1:
         raise ValueError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
     if merge not in MERGE_MODES:
@@ -297,8 +372,8 @@ def _check_arguments(
         raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
     if proj_size < 0:
         raise ValueError(f"proj_size must be >= 0, got {proj_size}")
-    if proj_size and any(c != "lstm" for c in cells):
-        other = next(c for c in cells if c != "lstm")
+    if proj_size and any(not cell_spec(c).accepts_proj_size for c in cells):
+        other = next(c for c in cells if not cell_spec(c).accepts_proj_size)
         raise ValueError(f"proj_size works only with cell='lstm', got cell={other!r}")
     if proj_size >= hidden_size:
         raise ValueError(

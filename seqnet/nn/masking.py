@@ -10,7 +10,8 @@ def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
     """Check `lengths` (B,) against a padded batch of `steps` steps; return them as CPU int64.
 
     None means every sequence fills all `steps`. Lengths on another device are copied to the CPU,
-    where `pack_padded_sequence` needs them (keep them on the CPU to avoid a device sync).
+    where `pack_padded_sequence` needs them (keep them on the CPU to avoid a device sync). A length
+    of 0 is allowed: an encoder passes that row's state through unchanged (a stream that ended).
     """
     if lengths is None:
         return torch.full((batch,), steps, dtype=torch.int64)
@@ -20,12 +21,9 @@ def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
             f"lengths must have shape (B,) = ({batch},), got {tuple(lengths.shape)}; "
             "pass one length per sequence in the batch"
         )
-    if batch and int(lengths.min()) < 1:
-        empty = int((lengths < 1).nonzero()[0])
-        raise ValueError(
-            f"sequence {empty} in the batch has length {int(lengths[empty])}; recurrent encoders "
-            "need at least one step per sequence: drop empty sequences before batching"
-        )
+    if batch and int(lengths.min()) < 0:
+        negative = int((lengths < 0).nonzero()[0])
+        raise ValueError(f"sequence {negative} in the batch has a negative length {int(lengths[negative])}")
     if batch and int(lengths.max()) > steps:
         raise ValueError(
             f"a length of {int(lengths.max())} exceeds the padded batch's {steps} steps; "
@@ -38,3 +36,16 @@ def lengths_to_mask(lengths: Tensor, steps: int, device: torch.device | str | No
     """lengths (B,) -> mask (B, T) bool, True at valid steps."""
     positions = torch.arange(steps, device=device)  # (T,)
     return positions.unsqueeze(0) < lengths.to(device).unsqueeze(1)  # (B, T)
+
+
+def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each sequence of x (B, T, ...) within its own length; padded steps stay in place.
+
+    lengths: (B,) on x's device. Applying it twice gives x back.
+    """
+    steps = x.shape[1]
+    positions = torch.arange(steps, device=x.device).unsqueeze(0)  # (1, T)
+    lengths = lengths.unsqueeze(1)  # (B, 1)
+    index = torch.where(positions < lengths, lengths - 1 - positions, positions)  # (B, T)
+    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)

@@ -2,7 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from seqnet.nn import CELLS, MERGE_MODES, RecurrentEncoder
+from seqnet.nn import MERGE_MODES, RecurrentEncoder
+from seqnet.nn.cells import TORCH_CELLS
+
+CELLS = sorted(TORCH_CELLS)
 
 LENGTHS = torch.tensor([7, 3, 5, 1])
 
@@ -20,11 +23,7 @@ def encoder(**kwargs) -> RecurrentEncoder:
     return RecurrentEncoder(input_size=5, hidden_size=6, **kwargs).double().eval()
 
 
-def states(state) -> list[torch.Tensor]:
-    return list(state) if isinstance(state, tuple) else [state]
-
-
-@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_sequence_alone_equals_sequence_in_padded_batch(cell, bidirectional, num_layers):
@@ -36,7 +35,7 @@ def test_sequence_alone_equals_sequence_in_padded_batch(cell, bidirectional, num
         torch.testing.assert_close(out.outputs[i, :length], alone.outputs[0])
         torch.testing.assert_close(out.last[i], alone.last[0])
         for layer_batch, layer_alone in zip(out.final_state, alone.final_state, strict=True):
-            for s_batch, s_alone in zip(states(layer_batch), states(layer_alone), strict=True):
+            for s_batch, s_alone in zip(layer_batch, layer_alone, strict=True):
                 torch.testing.assert_close(s_batch[:, i], s_alone[:, 0])
         assert torch.all(out.outputs[i, length:] == 0), "padded steps must be exactly zero"
     assert out.mask.sum(1).tolist() == LENGTHS.tolist()
@@ -46,17 +45,17 @@ def copy_fused_into_layerwise(fused: RecurrentEncoder, layerwise: RecurrentEncod
     """Map torch's multi-layer parameter names (weight_ih_l1_reverse) onto one module per layer."""
     state = {}
     for name, value in fused.state_dict().items():
-        if name.startswith("rnns.0."):
-            param = name.removeprefix("rnns.0.")
+        if name.startswith("layers.0.rnn."):
+            param = name.removeprefix("layers.0.rnn.")
             base, layer_part = param.rsplit("_l", 1)
             layer, _, reverse = layer_part.partition("_")
-            state[f"rnns.{layer}.{base}_l0{'_' + reverse if reverse else ''}"] = value
+            state[f"layers.{layer}.rnn.{base}_l0{'_' + reverse if reverse else ''}"] = value
         else:
             state[name] = value
     layerwise.load_state_dict(state)
 
 
-@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("learn_initial_state", [False, True])
 def test_layerwise_path_equals_fused_torch_call(cell, bidirectional, learn_initial_state):
@@ -71,16 +70,15 @@ def test_layerwise_path_equals_fused_torch_call(cell, bidirectional, learn_initi
     assert fused.fused and not layerwise.fused
     if learn_initial_state:
         with torch.no_grad():
-            fused.initial_h.normal_()
-            if fused.initial_c is not None:
-                fused.initial_c.normal_()
+            for param in fused.initial_states.parameters():
+                param.normal_()
     copy_fused_into_layerwise(fused, layerwise)
     x = make_batch()
     a, b = fused(x, LENGTHS), layerwise(x, LENGTHS)
     torch.testing.assert_close(a.outputs, b.outputs)
     torch.testing.assert_close(a.last, b.last)
     for sa, sb in zip(a.final_state, b.final_state, strict=True):
-        for ta, tb in zip(states(sa), states(sb), strict=True):
+        for ta, tb in zip(sa, sb, strict=True):
             torch.testing.assert_close(ta, tb)
 
 
@@ -105,13 +103,13 @@ def test_list_of_identical_cells_equals_uniform_stack():
     torch.testing.assert_close(uniform(x, LENGTHS).outputs, mixed(x, LENGTHS).outputs)
 
 
-@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("cell", CELLS)
 def test_bidirectional_equals_forward_plus_manually_reversed_pass(cell):
     enc = encoder(cell=cell, bidirectional=True)
-    rnn_class, extra = CELLS[cell]
+    rnn_class, extra = TORCH_CELLS[cell]
     forward = rnn_class(5, 6, batch_first=True, **extra).double()
     backward = rnn_class(5, 6, batch_first=True, **extra).double()
-    params = dict(enc.rnns[0].named_parameters())
+    params = dict(enc.layers[0].rnn.named_parameters())
     with torch.no_grad():
         for name, param in forward.named_parameters():
             param.copy_(params[name])
@@ -191,7 +189,7 @@ def test_residual_changes_the_output():
 
 def test_classic_init_sets_forget_bias_and_orthogonal_recurrent_weights():
     enc = RecurrentEncoder(4, 8, cell="lstm", init="classic")
-    rnn = enc.rnns[0]
+    rnn = enc.layers[0].rnn
     torch.testing.assert_close(rnn.bias_ih_l0[8:16], torch.ones(8))
     assert torch.all(rnn.bias_ih_l0[:8] == 0) and torch.all(rnn.bias_hh_l0 == 0)
     for block in rnn.weight_hh_l0.detach().chunk(4):
@@ -201,8 +199,9 @@ def test_classic_init_sets_forget_bias_and_orthogonal_recurrent_weights():
 def test_learned_initial_state_is_trained():
     enc = encoder(cell="lstm", learn_initial_state=True, bidirectional=True, num_layers=2)
     enc(make_batch(), LENGTHS).outputs.sum().backward()
-    assert enc.initial_h.grad is not None and enc.initial_h.grad.abs().sum() > 0
-    assert enc.initial_c.grad is not None and enc.initial_c.grad.abs().sum() > 0
+    grads = [p.grad for p in enc.initial_states.parameters()]
+    assert len(grads) == 4  # (h, c) of two layers
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
 def test_lengths_default_to_full_sequences_and_may_live_on_any_device():
@@ -243,7 +242,7 @@ def test_useless_settings_warn():
 @pytest.mark.parametrize(
     "lengths, message",
     [
-        (torch.tensor([7, 0, 5, 1]), "sequence 1 in the batch has length 0"),
+        (torch.tensor([7, -1, 5, 1]), "sequence 1 in the batch has a negative length -1"),
         (torch.tensor([8, 3, 5, 1]), "a length of 8 exceeds the padded batch's 7 steps"),
         (torch.tensor([7, 3]), r"lengths must have shape \(B,\) = \(4,\)"),
     ],
@@ -268,4 +267,4 @@ def test_cuda_matches_cpu():
     cpu = enc(x, LENGTHS).outputs
     gpu = enc.cuda()(x.cuda(), LENGTHS.cuda()).outputs.cpu()
     torch.testing.assert_close(cpu, gpu, atol=1e-4, rtol=1e-4)
-    assert isinstance(enc.rnns[0], nn.LSTM)
+    assert isinstance(enc.layers[0].rnn, nn.LSTM)
