@@ -172,7 +172,7 @@ def test_a_custom_cell_equals_torch_elman_with_the_same_weights_in_both_directio
 def test_a_cell_named_by_its_import_path_is_registered_on_first_use():
     enc = RecurrentEncoder(5, 6, cell="tests.nn.test_encoder_state.PlainElman")
     assert isinstance(enc.layers[0], PlainElman)
-    with pytest.raises(ValueError, match="neither registered .* nor importable"):
+    with pytest.raises(ValueError, match=r"neither registered .* nor importable"):
         RecurrentEncoder(5, 6, cell="no_such_module.Cell")
     with pytest.raises(ValueError, match="unknown cell 'transformer'; choose from"):
         RecurrentEncoder(5, 6, cell="transformer")
