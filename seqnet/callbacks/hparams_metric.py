@@ -13,9 +13,18 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 
 class HparamsMetric(L.Callback):
-    """Write the module's hyperparameters with an `hp_metric` placeholder to TensorBoard loggers."""
+    """Write the settings a user compares with an `hp_metric` placeholder to TensorBoard loggers.
+
+    The settings are the task's `hparams_summary()` (cell, sizes, layers, directions, optimizer,
+    learning rate, data set, ...; never vocabularies or the data spec) plus the batch size.
+    """
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        summary = getattr(pl_module, "hparams_summary", None)
+        hparams = dict(summary()) if summary else dict(pl_module.hparams_initial)
+        batch_size = getattr(trainer.datamodule, "batch_size", None)
+        if batch_size is not None:
+            hparams["batch_size"] = batch_size
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
-                logger.log_hyperparams(pl_module.hparams_initial, metrics={"hp_metric": float("nan")})
+                logger.log_hyperparams(hparams, metrics={"hp_metric": float("nan")})

@@ -16,7 +16,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
-from seqnet.cli.overrides import check_overrides_or_exit
+from seqnet.cli.launch import launch
 from seqnet.cli.train import apply_process_settings, instantiate_group
 
 
@@ -62,5 +62,4 @@ def _run(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script `seqnet-eval`."""
-    check_overrides_or_exit("eval", "seqnet-eval")
-    _run()
+    launch("eval", "seqnet-eval", _run)

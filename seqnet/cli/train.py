@@ -17,7 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqnet.callbacks import CheckpointConfig, ConfigText
 from seqnet.cli.config_dir import CONFIG_DIR
-from seqnet.cli.overrides import OverrideError, check_overrides_or_exit
+from seqnet.cli.launch import launch
+from seqnet.cli.overrides import OverrideError
 from seqnet.cli.run_record import write_run_record
 
 
@@ -91,11 +92,11 @@ def report(run_dir: Path, log_dir: Path, best_checkpoint: str, metrics: dict[str
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def _run(cfg: DictConfig) -> None:
-    train(cfg)
+def _run(cfg: DictConfig) -> float | None:
+    """Returns the best value of the monitored validation metric, which a Hydra sweeper optimises."""
+    return train(cfg).get("hp_metric")
 
 
 def main() -> None:
     """Console script `seqnet-train`."""
-    check_overrides_or_exit("train", "seqnet-train")
-    _run()
+    launch("train", "seqnet-train", _run)

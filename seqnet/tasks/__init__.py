@@ -1,6 +1,16 @@
-"""LightningModules, one per task shape."""
+"""LightningModules, one per task shape, on one base (`SequenceModule`)."""
 
-from seqnet.tasks.base import CHECKPOINT_FORMAT_VERSION, SequenceModule
+from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION
 from seqnet.tasks.many_to_one import ManyToOne
+from seqnet.tasks.outputs import ClassOutput, TokenOutput, ValueOutput
 
-__all__ = ["CHECKPOINT_FORMAT_VERSION", "ManyToOne", "SequenceModule"]
+__all__ = [
+    "CHECKPOINT_FORMAT_VERSION",
+    "ClassOutput",
+    "ManyToOne",
+    "SequenceModule",
+    "StepOutput",
+    "TokenOutput",
+    "ValueOutput",
+]

@@ -1,43 +1,68 @@
-"""`SequenceModule`: what every seqnet task shares — optimisation, clipping, metrics, logging,
-checkpoint format. One level of subclasses (one per task shape) adds the model and the loss."""
+"""`SequenceModule`: what every seqnet task shares. It builds the skeleton once — input embedding or
+projection, feature scaling, the recurrent encoder — and owns optimisation, clipping, metrics per
+stage, logging and the checkpoint format. One level of subclasses (one per task shape) adds its
+own head, decoder and loss through an output object (`seqnet.tasks.outputs`)."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
-from torch import Tensor
+from torch import Tensor, nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
 from seqnet.data import DataSpec, SeqBatch
+from seqnet.nn import EncoderOutput, EncoderState, InputEmbedding, RecurrentEncoder
+from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION, check_and_upgrade
+from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 
-CHECKPOINT_FORMAT_VERSION = 1
 CLIP_ALGORITHMS = ("norm", "value")
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.AdamW", "lr": 1e-3}
+DEFAULT_ENCODER = {"cell": "lstm", "hidden_size": 128}
+DEFAULT_TOKEN_EMBEDDING = 64
+
+
+@dataclass
+class StepOutput:
+    """What `SequenceModule.step` returns for one batch.
+
+    loss: mean loss over this batch's targets.
+    weight: how many targets that mean is over (valid target steps for per-step tasks, sequences
+        otherwise), so epoch losses are exact means over the split whatever the batch sizes.
+    preds / targets: what the stage's metrics read (class ids with `IGNORE_INDEX` at padding,
+        values in data units, or logits for token metrics).
+    mask: (B, T) valid target steps for per-step tasks, else None.
+    """
+
+    loss: Tensor
+    weight: Tensor
+    preds: Tensor
+    targets: Tensor
+    mask: Tensor | None = None
 
 
 def to_primitive(value: Any) -> Any:
-    """DictConfig/ListConfig (from Hydra) -> plain dict/list, so hyperparameters stay primitives."""
-    if isinstance(value, DictConfig | ListConfig):
-        return OmegaConf.to_container(value, resolve=True)
-    if isinstance(value, DataSpec):
-        return value.to_dict()
-    return copy.deepcopy(value)
+    """A DataSpec becomes its dict; anything else is copied, so hyperparameters stay plain Python."""
+    return value.to_dict() if isinstance(value, DataSpec) else copy.deepcopy(value)
 
 
 class SequenceModule(L.LightningModule):
     """Base LightningModule of all seqnet tasks.
 
-    Subclasses implement `model_step(batch) -> (loss, predictions, targets)` and `build_metrics()`.
+    A subclass sets `self.output` (an output object) and calls `setup_metrics()` at the end of its
+    `__init__`, and implements `step(batch) -> StepOutput`. Hooks a research subclass overrides:
+    `embed`, `encode`, and its task's own (`pool`/`head`, `loss`, decoding).
 
     Args:
         spec: the data set's `DataSpec` (or its dict), saved with the checkpoint.
-        optimizer: a Hydra partial as a dict, e.g. {"_target_": "torch.optim.AdamW", "lr": 1e-3};
-            `params` is filled in here.
+        encoder: `RecurrentEncoder` arguments except `input_size`, e.g. {"cell": "gru",
+            "hidden_size": 64}; missing keys take {"cell": "lstm", "hidden_size": 128}.
+        embedding_dim: embedding width for token inputs (None: 64); for features an optional
+            projection width (None feeds the standardised features directly).
+        optimizer: {"_target_": "torch.optim.AdamW", "lr": 1e-3, ...}; `params` is filled in here.
         scheduler: None, or a dict with `_target_` (an LR scheduler class), its arguments, and the
             optional Lightning keys `interval` (epoch/step) and `frequency`.
         gradient_clip_val / gradient_clip_algorithm: clipping applied by every task, including those
@@ -47,9 +72,13 @@ class SequenceModule(L.LightningModule):
             its best value is logged as `hp_metric` for TensorBoard's HPARAMS tab.
     """
 
+    TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
+
     def __init__(
         self,
         spec: DataSpec | dict,
+        encoder: dict | None = None,
+        embedding_dim: int | None = None,
         optimizer: dict | None = None,
         scheduler: dict | None = None,
         gradient_clip_val: float | None = None,
@@ -64,52 +93,90 @@ class SequenceModule(L.LightningModule):
             )
         if monitor_mode not in ("min", "max"):
             raise ValueError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
-        self.spec = spec if isinstance(spec, DataSpec) else DataSpec.from_dict(to_primitive(spec))
+        self.save_hyperparameters()  # the subclass's arguments too (Lightning walks the __init__ frames)
+        for key, value in self.hparams.items():
+            self.hparams[key] = to_primitive(value)
+        self.spec = spec if isinstance(spec, DataSpec) else DataSpec.from_dict(dict(spec))
+        self._check_target_kind()
         self.optimizer_config = to_primitive(optimizer) or dict(DEFAULT_OPTIMIZER)
         self.scheduler_config = to_primitive(scheduler)
+        resolve_target(self.optimizer_config, "optimizer")  # fail now, not at fit time
+        if self.scheduler_config:
+            resolve_target(self.scheduler_config, "scheduler")
         self.gradient_clip_val = gradient_clip_val
         self.gradient_clip_algorithm = gradient_clip_algorithm
         self.monitor = monitor
         self.monitor_mode = monitor_mode
 
+        spec = self.spec
+        if spec.input_kind == "tokens":
+            embedding_dim = embedding_dim or DEFAULT_TOKEN_EMBEDDING
+        self.input_layer = InputEmbedding(spec.input_kind, spec.input_size, embedding_dim, spec.pad_id)
+        self.register_buffer("feature_mean", torch.tensor(spec.feature_mean or 0.0), persistent=False)
+        self.register_buffer("feature_std", torch.tensor(spec.feature_std or 1.0), persistent=False)
+        self.encoder_config = {**DEFAULT_ENCODER, **to_primitive(encoder or {})}
+        self.encoder = RecurrentEncoder(self.input_layer.output_size, **self.encoder_config)
+        self.output: nn.Module
+
+    def _check_target_kind(self) -> None:
+        if self.TARGET_KINDS and self.spec.target_kind not in self.TARGET_KINDS:
+            raise ValueError(
+                f"{type(self).__name__} predicts {' or '.join(self.TARGET_KINDS)} targets, but data "
+                f"{self.spec.name!r} has {self.spec.target_kind!r} targets; pick a data set of those "
+                "kinds, or the task shape made for these targets (model=many_to_one, many_to_many, "
+                "language_model)"
+            )
+
     def setup_metrics(self) -> None:
-        """Create one metric collection per stage; call at the end of a subclass's __init__."""
-        metrics = self.build_metrics()
+        """One metric collection per stage from the output object; call at the end of __init__."""
+        metrics: MetricCollection = self.output.metrics()
         self.train_metrics = metrics.clone(prefix="train/")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.val_loss = MeanMetric()
+        self.test_loss = MeanMetric()
         self.best_monitored = MaxMetric() if self.monitor_mode == "max" else MinMetric()
 
-    # --- to implement -------------------------------------------------------------------------
-    def build_metrics(self) -> MetricCollection:
+    # --- the shared skeleton ------------------------------------------------------------------
+    def embed(self, inputs: Tensor) -> Tensor:
+        """Padded inputs (B, T, F) features or (B, T) token ids -> (B, T, E); features are
+        standardised with the training split's statistics first."""
+        if self.spec.input_kind == "features":
+            inputs = (inputs - self.feature_mean) / self.feature_std  # (B, T, F)
+        return self.input_layer(inputs)
+
+    def encode(self, x: Tensor, lengths: Tensor, state: EncoderState | None = None) -> EncoderOutput:
+        """x (B, T, E), lengths (B,) on the CPU, optional starting state -> `EncoderOutput`."""
+        return self.encoder(x, lengths, state)
+
+    def step(self, batch: SeqBatch) -> StepOutput:
+        """Loss, its weight, and what the metrics read, for one batch."""
         raise NotImplementedError
 
-    def model_step(self, batch: SeqBatch) -> tuple[Tensor, Tensor, Tensor]:
-        """Return (loss, predictions for the metrics, targets for the metrics)."""
-        raise NotImplementedError
-
-    # --- steps --------------------------------------------------------------------------------
+    # --- Lightning steps ----------------------------------------------------------------------
     def training_step(self, batch: SeqBatch, batch_idx: int) -> Tensor:
-        loss, preds, targets = self.model_step(batch)
-        self._check_finite(loss, batch_idx)
-        self.train_metrics(preds, targets)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch))
+        out = self.step(batch)
+        self._check_finite(out.loss, batch_idx)
+        self.train_metrics.update(out.preds, out.targets)  # computed once per epoch, not per step
+        self.log("train/loss", out.loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(batch))
-        return loss
+        return out.loss
 
-    def validation_step(self, batch: SeqBatch, batch_idx: int) -> None:
-        loss, preds, targets = self.model_step(batch)
-        self.val_loss(loss, weight=len(batch))
-        self.val_metrics(preds, targets)
+    def validation_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
+        out = self.step(batch)
+        self.val_loss.update(out.loss, weight=out.weight)
+        self.val_metrics.update(out.preds, out.targets)
         self.log("val/loss", self.val_loss, prog_bar=True, batch_size=len(batch))
         self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(batch))
+        return out
 
-    def test_step(self, batch: SeqBatch, batch_idx: int) -> None:
-        loss, preds, targets = self.model_step(batch)
-        self.test_metrics(preds, targets)
-        self.log("test/loss", loss, batch_size=len(batch))
+    def test_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
+        out = self.step(batch)
+        self.test_loss.update(out.loss, weight=out.weight)
+        self.test_metrics.update(out.preds, out.targets)
+        self.log("test/loss", self.test_loss, batch_size=len(batch))
         self.log_dict(self.test_metrics, batch_size=len(batch))
+        return out
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
@@ -133,15 +200,12 @@ class SequenceModule(L.LightningModule):
 
     # --- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
-        optimizer = instantiate(self.optimizer_config, params=self.parameters())
+        optimizer = build_optimizer(self.optimizer_config, self.parameters())
         if not self.scheduler_config:
             return optimizer
-        config = dict(self.scheduler_config)
-        lightning_keys = {k: config.pop(k) for k in ("interval", "frequency") if k in config}
-        scheduler = instantiate(config, optimizer=optimizer)
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor, **lightning_keys},
+            "lr_scheduler": build_scheduler(self.scheduler_config, optimizer, self.monitor),
         }
 
     def configure_gradient_clipping(
@@ -162,6 +226,17 @@ class SequenceModule(L.LightningModule):
                 gradient_clip_algorithm=self.gradient_clip_algorithm,
             )
 
+    # --- reporting ----------------------------------------------------------------------------
+    def hparams_summary(self) -> dict[str, Any]:
+        """The settings a user compares across runs (TensorBoard's HPARAMS tab), flat: task, data
+        set, encoder, optimizer and task settings; never the spec or its vocabularies."""
+        summary: dict[str, Any] = {"task": type(self).__name__, "data": self.spec.name}
+        settings = {**self.hparams, "encoder": self.encoder_config, "optimizer": self.optimizer_config}
+        for key, value in settings.items():
+            if key != "spec":
+                summary.update(_flatten(key, value))
+        return summary
+
     # --- checkpoints --------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["seqnet"] = {
@@ -171,11 +246,24 @@ class SequenceModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        version = checkpoint.get("seqnet", {}).get("format_version")
-        if version is None:
-            raise ValueError("this checkpoint was not written by a seqnet task (no format version)")
-        if version > CHECKPOINT_FORMAT_VERSION:
-            raise ValueError(
-                f"checkpoint format {version} is newer than this seqnet's "
-                f"({CHECKPOINT_FORMAT_VERSION}); upgrade seqnet to load it"
-            )
+        check_and_upgrade(checkpoint)
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> Any:
+        """Lightning's loader, returning the model in eval mode (dropout off): ready to predict."""
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs).eval()
+
+
+def _flatten(key: str, value: Any) -> dict[str, Any]:
+    """Nested settings -> {"encoder/cell": ...}; `_target_` becomes the class name under `key`."""
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for name, inner in value.items():
+            if name == "_target_":
+                flat[key] = str(inner).rpartition(".")[2]
+            elif name != "_partial_":
+                flat.update(_flatten(f"{key}/{name}", inner))
+        return flat
+    if isinstance(value, list | tuple):
+        return {key: ",".join(map(str, value))}
+    return {key: value}

@@ -1,12 +1,13 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from seqnet.data import DataSpec, collate_sequences
-from seqnet.tasks import ManyToOne
+from seqnet.data import DataSpec, SeqBatch, collate_sequences
+from seqnet.tasks import CHECKPOINT_FORMAT_VERSION, ManyToOne
 from tests.tasks.conftest import quiet_trainer
 
 GRU = {"cell": "gru", "hidden_size": 32}
@@ -21,7 +22,7 @@ def fit_one_batch(model: ManyToOne, batch, steps: int) -> float:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(steps):
         optimizer.zero_grad()
-        loss, _, _ = model.model_step(batch)
+        loss = model.step(batch).loss
         loss.backward()
         optimizer.step()
     return loss.item()
@@ -69,7 +70,7 @@ def test_checkpoint_round_trips_without_a_config_in_a_fresh_process(vowels, tmp_
 import json, torch
 from hydra.core.global_hydra import GlobalHydra
 from seqnet.data import SeqBatch
-from seqnet.tasks import ManyToOne
+from seqnet.tasks import CHECKPOINT_FORMAT_VERSION, ManyToOne
 model = ManyToOne.load_from_checkpoint({str(path)!r}, map_location="cpu").eval()
 assert not GlobalHydra.instance().is_initialized(), "loading must not compose a Hydra config"
 data = torch.load({str(tmp_path / "batch.pt")!r})
@@ -87,7 +88,20 @@ print(json.dumps({{"probs": out["probs"].tolist(), "labels": model.label_names(o
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     torch.testing.assert_close(torch.tensor(loaded["probs"]), expected, atol=1e-6, rtol=0)
     assert loaded["labels"] == model.label_names(expected.argmax(-1))
-    assert torch.load(path, weights_only=True)["seqnet"]["format_version"] == 1
+    assert torch.load(path, weights_only=True)["seqnet"]["format_version"] == CHECKPOINT_FORMAT_VERSION
+
+
+def test_a_format_1_checkpoint_loads_and_predicts_what_it_did():
+    """The fixture was written by seqnet at 2adbc48 (format 1): a bidirectional LSTM-under-GRU
+    stack with learned initial states and attention pooling, and its predictions on 8 test series."""
+    fixtures = Path(__file__).parent / "fixtures"
+    model = ManyToOne.load_from_checkpoint(fixtures / "v1_many_to_one.ckpt", map_location="cpu")
+    expected = torch.load(fixtures / "v1_many_to_one_expected.pt", weights_only=True)
+    batch = SeqBatch(expected["inputs"], expected["lengths"], torch.zeros(8, dtype=torch.long))
+    assert not model.training
+    with torch.no_grad():
+        probs = model.predict_step(batch)["probs"]
+    torch.testing.assert_close(probs, expected["probs"], atol=1e-6, rtol=0)
 
 
 def test_a_checkpoint_from_a_newer_format_is_refused(vowels, tmp_path):
@@ -168,12 +182,14 @@ def test_class_weights_must_match_the_classes(vowels, adding):
     with pytest.raises(ValueError, match="class_weights apply to classification only"):
         ManyToOne(adding.spec, encoder=GRU, class_weights=[1.0])
     model = ManyToOne(vowels.spec, encoder=GRU, class_weights=[1.0] * 8 + [5.0])
-    assert model.class_weights[-1] == 5.0
+    assert model.output.class_weights[-1] == 5.0
 
 
 def test_data_with_one_target_per_step_is_refused_with_its_kind():
     spec = DataSpec(input_kind="tokens", input_size=10, target_kind="tags", num_classes=3, name="pos")
-    with pytest.raises(ValueError, match=r"data 'pos' has 'tags' targets \(one per step\)"):
+    with pytest.raises(
+        ValueError, match=r"ManyToOne predicts classes or values targets, but data 'pos' has 'tags'"
+    ):
         ManyToOne(spec, encoder=GRU)
 
 
@@ -243,7 +259,7 @@ def test_tasks_that_optimise_manually_honour_the_configured_clipping(vowels, tmp
         def training_step(self, batch, batch_idx):
             optimizer = self.optimizers()
             optimizer.zero_grad()
-            loss, _, _ = self.model_step(batch)
+            loss = self.step(batch).loss
             self.manual_backward(loss)
             self.clip_gradients_now(optimizer)
             grads = [p.grad.norm() for p in self.parameters() if p.grad is not None]
