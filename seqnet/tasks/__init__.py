@@ -2,12 +2,16 @@
 
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION
+from seqnet.tasks.language_model import LanguageModel
+from seqnet.tasks.many_to_many import ManyToMany
 from seqnet.tasks.many_to_one import ManyToOne
 from seqnet.tasks.outputs import ClassOutput, TokenOutput, ValueOutput
 
 __all__ = [
     "CHECKPOINT_FORMAT_VERSION",
     "ClassOutput",
+    "LanguageModel",
+    "ManyToMany",
     "ManyToOne",
     "SequenceModule",
     "StepOutput",

@@ -1,0 +1,153 @@
+"""`LanguageModel`: next-token prediction over token sequences, and generation from a prompt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
+from seqnet.data.tokenizers import build_tokenizer
+from seqnet.nn import EncoderState
+from seqnet.nn.decoding import greedy, sample
+from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.outputs import TokenOutput
+
+
+class LanguageModel(SequenceModule):
+    """Predict each next token: embed -> unidirectional encoder -> vocabulary logits at every step.
+
+    Metrics: per-token NLL (nats), perplexity and, for character data, bits per character.
+    `generate` carries the recurrent state token by token (the prefix is read once, never again).
+
+    Hooks: `embed`, `encode` (see `SequenceModule`), `next_token_logits(tokens, state)` (one step,
+    the function every decoder in `seqnet.nn.decoding` drives).
+
+    Args:
+        spec, encoder, embedding_dim, optimizer, scheduler, gradient_clip_val,
+            gradient_clip_algorithm, monitor, monitor_mode: see `SequenceModule`.
+        dropout: dropout on the encoder outputs before the vocabulary head (and on the embeddings).
+        tie_weights: share the input embedding with the output head (needs `embedding_dim` equal to
+            the encoder's output size).
+    """
+
+    TARGET_KINDS = ("tokens",)
+
+    def __init__(
+        self,
+        spec: DataSpec | dict,
+        encoder: dict | None = None,
+        embedding_dim: int | None = None,
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+        optimizer: dict | None = None,
+        scheduler: dict | None = None,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+        monitor: str = "val/loss",
+        monitor_mode: str = "min",
+    ) -> None:
+        super().__init__(
+            spec,
+            encoder,
+            embedding_dim,
+            optimizer,
+            scheduler,
+            gradient_clip_val,
+            gradient_clip_algorithm,
+            monitor,
+            monitor_mode,
+        )
+        spec = self.spec
+        if spec.input_kind != "tokens" or not spec.aligned or spec.vocab != spec.target_vocab:
+            raise ValueError(
+                f"a language model reads tokens and predicts the next one over the same vocabulary; "
+                f"data {spec.name!r} has {spec.input_kind} inputs and "
+                f"{'aligned' if spec.aligned else 'unaligned'} targets over "
+                f"{'the same' if spec.vocab == spec.target_vocab else 'another'} vocabulary"
+            )
+        if self.encoder.bidirectional:
+            raise ValueError(
+                "a language model must not see the tokens it predicts: a bidirectional encoder reads the "
+                "future; use a unidirectional one (model.encoder.bidirectional=false)"
+            )
+        characters = (spec.tokenizer or {}).get("name") == "char"
+        tied = self.input_layer.layer if tie_weights else None
+        self.embedding_dropout = torch.nn.Dropout(dropout)
+        self.output = TokenOutput(self.encoder.output_size, spec.target_vocab, dropout, tied, bits=characters)
+        self.vocabulary = Vocabulary(spec.target_vocab)
+        self.setup_metrics()
+
+    def embed(self, inputs: Tensor) -> Tensor:
+        return self.embedding_dropout(super().embed(inputs))
+
+    def forward(
+        self, inputs: Tensor, lengths: Tensor, state: EncoderState | None = None
+    ) -> tuple[Tensor, EncoderState]:
+        """inputs (B, T) ids, lengths (B,) -> (logits (B, T, V), the state after each row's end)."""
+        enc = self.encode(self.embed(inputs), lengths, state)
+        return self.output(enc.outputs), enc.final_state
+
+    def step(self, batch: SeqBatch) -> StepOutput:
+        logits, _ = self(batch.inputs, batch.lengths)
+        mask = batch.target_mask
+        targets = batch.targets.masked_fill(~mask, IGNORE_INDEX)
+        loss, weight = self.output.loss(logits, targets)
+        return StepOutput(loss, weight, logits.detach(), targets, mask)
+
+    def next_token_logits(self, tokens: Tensor, state: EncoderState | None) -> tuple[Tensor, EncoderState]:
+        """One step: tokens (B,) and the state before them -> (next-token logits (B, V), state)."""
+        x = self.embed(tokens.unsqueeze(1))[:, 0]  # (B, E)
+        y, state = self.encoder.step(x, state)
+        return self.output(y), state
+
+    def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:
+        """{"probs" (B, T, V)}: the next-token distribution after every input step."""
+        logits, _ = self(batch.inputs, batch.lengths)
+        return {"probs": logits.softmax(-1)}
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prompt: str = "",
+        max_new_tokens: int = 200,
+        n: int = 1,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        greedy_decoding: bool = False,
+    ) -> list[str]:
+        """`n` continuations of `prompt` (text; tokenised as in training), each with the prompt.
+
+        An empty prompt starts from `<bos>` (data sets whose sequences start with it: names,
+        melodies). Generation stops at `<eos>` or after `max_new_tokens`; a fixed `seed`
+        reproduces the same samples.
+        """
+        if n < 1 or max_new_tokens < 1:
+            raise ValueError(
+                f"n and max_new_tokens must be at least 1, got n={n}, max_new_tokens={max_new_tokens}"
+            )
+        tokenizer = build_tokenizer(**self.spec.tokenizer) if self.spec.tokenizer else None
+        tokens = tokenizer.tokenize(prompt) if tokenizer and prompt else list(prompt.split())
+        ids = self.vocabulary.encode(tokens) if tokens else [self.vocabulary.bos_id]
+        prefix = torch.tensor(ids, device=self.device).unsqueeze(0).expand(n, -1)  # (n, P)
+        state = None
+        if prefix.shape[1] > 1:  # read the prompt but its last token once; generation steps on
+            _, state = self(prefix[:, :-1], torch.full((n,), prefix.shape[1] - 1, dtype=torch.long))
+        eos = self.vocabulary.eos_id
+        if greedy_decoding:
+            decoded = greedy(self.next_token_logits, prefix[:, -1], state, max_new_tokens, eos)
+        else:
+            generator = torch.Generator(device=self.device)
+            generator.manual_seed(seed if seed is not None else int(torch.randint(2**31, (1,))))
+            decoded = sample(
+                self.next_token_logits, prefix[:, -1], state, max_new_tokens, eos,
+                temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
+            )  # fmt: skip
+        texts = []
+        for row, length in zip(decoded.tokens.tolist(), decoded.lengths.tolist(), strict=True):
+            words = self.vocabulary.decode(row[:length])  # specials (<eos>) dropped
+            texts.append(prompt + (tokenizer.detokenize(words) if tokenizer else " ".join(words)))
+        return texts

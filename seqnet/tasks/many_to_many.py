@@ -1,0 +1,115 @@
+"""`ManyToMany`: one output per input step (aligned): tagging, per-step regression."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch
+from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.outputs import ClassOutput, ValueOutput
+
+
+class ManyToMany(SequenceModule):
+    """Aligned sequence labelling: embed -> encode -> a head at every step -> masked loss.
+
+    Tags (`target_kind="tags"`: part of speech, named entities, ...) get a masked cross entropy,
+    or a linear-chain CRF with Viterbi decoding (`crf=True`); metrics are token accuracy, macro-F1
+    over tags and, for BIO/BIOES tag sets, entity precision/recall/F1 by the CoNLL rule. Per-step
+    values (`target_kind="series"`, aligned) get a masked MSE, reported in data units as MSE, RMSE
+    and MAE. Losses are means over valid target steps; padding never counts.
+
+    Hooks: `embed`, `encode` (see `SequenceModule`), `head(outputs (B, T, D)) -> (B, T, C or K)`.
+
+    Args:
+        spec, encoder, embedding_dim, optimizer, scheduler, gradient_clip_val,
+            gradient_clip_algorithm, monitor, monitor_mode: see `SequenceModule`.
+        dropout: dropout on the encoder outputs before the head.
+        class_weights / label_smoothing: of the tag cross entropy.
+        crf: score whole tag sequences with a CRF (tags only).
+    """
+
+    TARGET_KINDS = ("tags", "series")
+
+    def __init__(
+        self,
+        spec: DataSpec | dict,
+        encoder: dict | None = None,
+        embedding_dim: int | None = None,
+        dropout: float = 0.0,
+        class_weights: list[float] | None = None,
+        label_smoothing: float = 0.0,
+        crf: bool = False,
+        optimizer: dict | None = None,
+        scheduler: dict | None = None,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+        monitor: str = "val/loss",
+        monitor_mode: str = "min",
+    ) -> None:
+        super().__init__(
+            spec,
+            encoder,
+            embedding_dim,
+            optimizer,
+            scheduler,
+            gradient_clip_val,
+            gradient_clip_algorithm,
+            monitor,
+            monitor_mode,
+        )
+        if not self.spec.aligned:
+            raise ValueError(
+                f"ManyToMany predicts one output per input step, but the targets of {self.spec.name!r} "
+                "are not aligned with its inputs; use the task shape for unaligned targets "
+                "(seq2seq, forecasting)"
+            )
+        size = self.encoder.output_size
+        if self.tagging:
+            self.output = ClassOutput(
+                size, self.spec.class_names, dropout, class_weights, label_smoothing, crf
+            )
+        elif crf or class_weights is not None:
+            raise ValueError("crf and class_weights apply to tags; this data set has per-step values")
+        else:
+            self.output = ValueOutput(
+                size, self.spec.output_size, self.spec.target_mean, self.spec.target_std, dropout
+            )
+        self.setup_metrics()
+
+    @property
+    def tagging(self) -> bool:
+        """True for tags (classes per step), False for per-step values (from the data spec)."""
+        return self.spec.target_kind == "tags"
+
+    def head(self, outputs: Tensor) -> Tensor:
+        return self.output(outputs)  # (B, T, C) logits or (B, T, K) standardised values
+
+    def forward(self, batch: SeqBatch) -> Tensor:
+        enc = self.encode(self.embed(batch.inputs), batch.lengths)
+        return self.head(enc.outputs)
+
+    def step(self, batch: SeqBatch) -> StepOutput:
+        outputs = self(batch)
+        mask = batch.target_mask  # (B, T)
+        if self.tagging:
+            targets = batch.targets.masked_fill(~mask, IGNORE_INDEX)
+            loss, weight = self.output.loss(outputs, targets)
+            return StepOutput(loss, weight, self.output.predict(outputs.detach(), mask), targets, mask)
+        loss, weight = self.output.loss(outputs, batch.targets, mask)
+        values = self.output.predict(outputs.detach())
+        return StepOutput(loss, weight, values[mask], batch.targets[mask], mask)  # (N, K) valid steps
+
+    def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:
+        """Tags: {"preds" (B, T) with `IGNORE_INDEX` at padding, "probs" (B, T, C)};
+        values: {"preds" (B, T, K)} in data units (zero at padding)."""
+        outputs = self(batch)
+        mask = batch.mask  # (B, T) valid input steps
+        if self.tagging:
+            return {"preds": self.output.predict(outputs, mask), "probs": outputs.softmax(-1)}
+        return {"preds": self.output.predict(outputs) * mask.unsqueeze(-1)}
+
+    def label_names(self, preds: Tensor) -> list[list[str]]:
+        """Tag ids (B, T) -> one list of tag names per sequence (padding dropped)."""
+        return self.output.names(preds)

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import torch
+
+from seqnet.data import IGNORE_INDEX, DataSpec, SequenceDataModule, collate_sequences
+from seqnet.data.sources import SequenceExample, SequenceSplits
+from seqnet.tasks import ManyToMany, ManyToOne
+from tests.tasks.conftest import StaticSource, quiet_trainer
+
+GRU = {"cell": "gru", "hidden_size": 32, "bidirectional": True}
+
+
+def fit_one_batch(model, batch, steps: int, lr: float = 1e-2) -> float:
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = model.step(batch).loss
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_a_tiny_tagger_overfits_one_batch(toy_tags, crf):
+    torch.manual_seed(0)
+    model = ManyToMany(toy_tags.spec, encoder=GRU, embedding_dim=16, crf=crf)
+    batch = collate_sequences(toy_tags.datasets["train"][:16], target_pad_value=IGNORE_INDEX)
+    assert fit_one_batch(model, batch, steps=120) < 0.05
+    out = model.step(batch)
+    valid = out.targets != IGNORE_INDEX
+    assert torch.equal(out.preds[valid], out.targets[valid])
+    assert torch.all(out.preds[~valid] == IGNORE_INDEX)
+    names = model.label_names(model.predict_step(batch)["preds"])
+    assert [len(row) for row in names] == batch.lengths.tolist()
+
+
+def test_tagger_trains_and_reports_token_and_entity_metrics(toy_tags, tmp_path):
+    torch.manual_seed(0)
+    model = ManyToMany(
+        toy_tags.spec, encoder=GRU, embedding_dim=16, optimizer={"_target_": "torch.optim.Adam", "lr": 1e-2}
+    )
+    quiet_trainer(tmp_path, max_epochs=6, enable_checkpointing=False).fit(model, datamodule=toy_tags)
+    result = quiet_trainer(tmp_path).test(model, datamodule=toy_tags, verbose=False)[0]
+    assert {
+        "test/acc",
+        "test/f1_macro",
+        "test/entity_precision",
+        "test/entity_recall",
+        "test/entity_f1",
+    } <= set(result)
+    assert result["test/acc"] > 0.97 and result["test/entity_f1"] > 0.95
+
+
+def test_validation_loss_is_the_exact_mean_over_the_split_whatever_the_batch_size(toy_tags, vowels, tmp_path):
+    """Per-step tasks weigh each batch by its valid target steps, per-sequence ones by sequences."""
+    for dm, model in (
+        (toy_tags, ManyToMany(toy_tags.spec, encoder=GRU)),
+        (vowels, ManyToOne(vowels.spec, encoder=GRU)),
+    ):
+        losses = []
+        for eval_batch_size in (7, 64):
+            dm.eval_batch_size = eval_batch_size
+            losses.append(
+                quiet_trainer(tmp_path).validate(model, datamodule=dm, verbose=False)[0]["val/loss"]
+            )
+        dm.eval_batch_size = dm.batch_size
+        assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+def series_data() -> SequenceDataModule:
+    """Per-step regression: target_t = 10 * (running mean of the input up to t) + 100 (data units)."""
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        examples = []
+        for _ in range(n):
+            x = rng.normal(size=(rng.integers(3, 10), 1)).astype(np.float32)
+            y = 10 * np.cumsum(x, axis=0) / np.arange(1, len(x) + 1)[:, None] + 100
+            examples.append(SequenceExample(x, y.astype(np.float32)))
+        return examples
+
+    splits = SequenceSplits("toy_series", train=make(200), test=make(50), target_kind="series", aligned=True)
+    dm = SequenceDataModule(StaticSource(splits), batch_size=16)
+    dm.setup()
+    return dm
+
+
+def test_per_step_regression_overfits_in_data_units():
+    dm = series_data()
+    torch.manual_seed(0)
+    model = ManyToMany(dm.spec, encoder={"cell": "gru", "hidden_size": 32})
+    batch = collate_sequences(dm.datasets["train"][:16], target_pad_value=0.0)
+    fit_one_batch(model, batch, steps=300)
+    out = model.step(batch)
+    assert out.preds.shape == (int(batch.lengths.sum()), 1)
+    torch.testing.assert_close(out.preds, out.targets, atol=0.5, rtol=0)  # data units: around 100
+    preds = model.predict_step(batch)["preds"]
+    assert torch.all(preds[~batch.mask] == 0)
+    assert set(model.val_metrics.keys()) == {"val/mse", "val/rmse", "val/mae"}
+
+
+def test_unsuitable_data_is_refused_with_the_reason(vowels):
+    with pytest.raises(
+        ValueError, match="ManyToMany predicts tags or series targets, but data 'JapaneseVowels'"
+    ):
+        ManyToMany(vowels.spec, encoder=GRU)
+    spec = DataSpec(input_kind="features", input_size=2, target_kind="series", horizon=3, name="fc")
+    with pytest.raises(ValueError, match="are not aligned with its inputs"):
+        ManyToMany(spec, encoder=GRU)
