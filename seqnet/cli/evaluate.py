@@ -7,40 +7,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import hydra
 import lightning as L
-import torch
-from hydra.utils import get_class, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from seqnet.cli.checkpoints import load_task, read_checkpoint_metadata
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
 from seqnet.cli.train import apply_process_settings, instantiate_group
-
-
-def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
-    """The "seqnet" entry of a checkpoint: format version, task class and training config."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"checkpoint {path} does not exist; pass ckpt_path=<run>/checkpoints/best.ckpt"
-        )
-    # mmap: only the small metadata entry is read here; the weights are loaded once, by the task.
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    meta = checkpoint.get("seqnet")
-    if not meta or "task" not in meta:
-        raise ValueError(f"{path} was not written by seqnet-train (no 'seqnet' metadata)")
-    return meta
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics."""
     apply_process_settings(cfg)
     meta = read_checkpoint_metadata(cfg.ckpt_path)
-    task_class = get_class(meta["task"])
-    model = task_class.load_from_checkpoint(cfg.ckpt_path, map_location="cpu")
+    model = load_task(cfg.ckpt_path, program="seqnet-eval")
     data_config = cfg.get("data") or meta.get("config", {}).get("data")
     if not data_config:
         raise ValueError("the checkpoint holds no data config; pass data=<name> on the command line")

@@ -146,9 +146,7 @@ class SequenceDataModule(L.LightningDataModule):
         return DataLoader(
             dataset,
             batch_sampler=sampler,
-            collate_fn=partial(
-                collate_sequences, pad_value=self.spec.pad_id, target_pad_value=target_pad_value(self.spec)
-            ),
+            collate_fn=self._collate(),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
@@ -164,5 +162,23 @@ class SequenceDataModule(L.LightningDataModule):
         return self._loader("test", shuffle=False, group_lengths=True)
 
     def predict_dataloader(self) -> DataLoader:
-        """The test split in its original order (predictions line up with the source)."""
-        return self._loader("test", shuffle=False, group_lengths=False)
+        """The test split in its original order (predictions line up with the source).
+
+        A plain DataLoader: Lightning rebuilds the batch sampler of a prediction loader to record
+        batch indices, which a standard `BatchSampler` supports.
+        """
+        if not self.datasets:
+            raise RuntimeError("call setup() before asking for DataLoaders")
+        return DataLoader(
+            self.datasets["test"],
+            batch_size=self.eval_batch_size,
+            shuffle=False,
+            collate_fn=self._collate(),
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+        )
+
+    def _collate(self) -> partial:
+        return partial(
+            collate_sequences, pad_value=self.spec.pad_id, target_pad_value=target_pad_value(self.spec)
+        )

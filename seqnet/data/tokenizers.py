@@ -47,11 +47,31 @@ class WordTokenizer:
         return " ".join(tokens)
 
 
-TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer}
+class WhitespaceTokenizer:
+    """Tokens as written, split at whitespace (pre-tokenised text: tagging corpora, CoNLL files)."""
+
+    name = "whitespace"
+
+    def __init__(self, lowercase: bool = False) -> None:
+        self.lowercase = lowercase
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain settings that `build_tokenizer(**settings)` turns back into this tokenizer."""
+        return {"name": self.name, "lowercase": self.lowercase}
+
+    def tokenize(self, text: str) -> list[str]:
+        return (text.lower() if self.lowercase else text).split()
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return " ".join(tokens)
 
 
-def build_tokenizer(name: str, lowercase: bool) -> CharTokenizer | WordTokenizer:
-    """The tokenizer called `name` ("char" or "word")."""
+Tokenizer = CharTokenizer | WordTokenizer | WhitespaceTokenizer
+TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer, "whitespace": WhitespaceTokenizer}
+
+
+def build_tokenizer(name: str, lowercase: bool) -> Tokenizer:
+    """The tokenizer called `name` ("char", "word" or "whitespace")."""
     if name not in TOKENIZERS:
         raise ValueError(f"tokenizer must be one of {sorted(TOKENIZERS)}, got {name!r}")
     return TOKENIZERS[name](lowercase=lowercase)

@@ -28,6 +28,7 @@ from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fiel
 from seqnet.data.sources.packaged import distribution_file
 from seqnet.data.sources.user_files import UserFilesSource
 from seqnet.data.splits import split_by_key
+from seqnet.data.tokenizers import WhitespaceTokenizer
 from seqnet.data.vocab import Vocabulary
 
 Sentence = tuple[list[str], list[str]]  # (tokens, tags)
@@ -123,7 +124,13 @@ def tagged_splits(
         for split, part in sentences.items()
     }
     return SequenceSplits.from_parts(
-        name, examples, target_kind="tags", class_names=tags, aligned=True, **token_fields(vocab)
+        name,
+        examples,
+        target_kind="tags",
+        class_names=tags,
+        aligned=True,
+        tokenizer=WhitespaceTokenizer(lowercase).to_dict(),  # how raw text is split at prediction
+        **token_fields(vocab),
     )
 
 

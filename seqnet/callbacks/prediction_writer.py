@@ -1,0 +1,116 @@
+"""Write a task's predictions to JSONL or CSV as Lightning produces them (`Trainer.predict`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import IO, Any
+
+import lightning as L
+from lightning.pytorch.callbacks import BasePredictionWriter
+from torch import Tensor
+
+from seqnet.data.prediction import PredictionInput
+
+OUTPUT_FORMATS = ("jsonl", "csv")
+
+
+class PredictionWriter(BasePredictionWriter):
+    """One record per input sequence, with class or tag names and probabilities.
+
+    - many-to-one classes: {"index", "input", "label", "probs": {class: p}}
+    - many-to-one values: {"index", "input", "prediction": [K values in data units]}
+    - tags: {"index", "input", "tokens", "tags", "probs": [probability of each chosen tag]}
+    - per-step values: {"index", "input", "prediction": [[K values] per step]}
+
+    CSV writes the same fields flat: one row per sequence, or per token for tags.
+    """
+
+    def __init__(self, path: str | Path, inputs: list[PredictionInput], output_format: str = "jsonl") -> None:
+        super().__init__(write_interval="batch")
+        if output_format not in OUTPUT_FORMATS:
+            raise ValueError(f"output format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
+        self.path = Path(path)
+        self.inputs = inputs
+        self.output_format = output_format
+        self.handle: IO[str] | None = None
+        self.csv: csv.DictWriter | None = None
+        self.count = 0
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = self.path.open("w", encoding="utf-8", newline="")
+        self.count = 0
+
+    def write_on_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        prediction: dict[str, Tensor],
+        batch_indices: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        for row, index in enumerate(batch_indices):
+            self._write(record(pl_module, prediction, row, index, self.inputs[index]))
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def _write(self, one: dict[str, Any]) -> None:
+        assert self.handle is not None
+        self.count += 1
+        if self.output_format == "jsonl":
+            self.handle.write(json.dumps(one, ensure_ascii=False) + "\n")
+            return
+        for row in flat_rows(one):
+            if self.csv is None:
+                self.csv = csv.DictWriter(self.handle, fieldnames=list(row))
+                self.csv.writeheader()
+            self.csv.writerow(row)
+
+
+def record(
+    pl_module: L.LightningModule, prediction: dict[str, Tensor], row: int, index: int, source: PredictionInput
+) -> dict[str, Any]:
+    """The record of batch row `row` (input `index`) from a task's `predict_step` output."""
+    out: dict[str, Any] = {"index": int(index)}
+    if source.text is not None:
+        out["input"] = source.text
+    preds = prediction["preds"][row].cpu()
+    probs = prediction.get("probs")
+    length = len(source.values)
+    if probs is None:  # values in data units, one per sequence (K,) or per step (T, K)
+        out["prediction"] = (preds[:length] if preds.dim() == 2 else preds).tolist()
+    elif preds.dim() == 0:  # one class per sequence
+        names = pl_module.output.class_names
+        out["label"] = names[int(preds)]
+        out["probs"] = {name: round(float(p), 6) for name, p in zip(names, probs[row].tolist(), strict=True)}
+    else:  # a tag per step
+        tags = preds[:length]
+        out["tokens"] = source.tokens
+        out["tags"] = [pl_module.output.class_names[int(t)] for t in tags]
+        out["probs"] = [
+            round(float(p), 6) for p in probs[row, :length].gather(1, tags.unsqueeze(1)).squeeze(1)
+        ]
+    return out
+
+
+def flat_rows(one: dict[str, Any]) -> list[dict[str, Any]]:
+    """A record as CSV rows: one per token for tags, else one."""
+    if "tags" in one:
+        tokens = one["tokens"] or [""] * len(one["tags"])
+        return [
+            {"index": one["index"], "position": i, "token": token, "tag": tag, "prob": prob}
+            for i, (token, tag, prob) in enumerate(zip(tokens, one["tags"], one["probs"], strict=True))
+        ]
+    row = {key: value for key, value in one.items() if key not in ("probs", "prediction")}
+    if "probs" in one:
+        row.update({f"prob_{name}": p for name, p in one["probs"].items()})
+    if "prediction" in one:
+        row["prediction"] = json.dumps(one["prediction"])
+    return [row]

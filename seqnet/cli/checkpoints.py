@@ -1,0 +1,40 @@
+"""Loading a task from a checkpoint file alone (the class named in its seqnet metadata)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import get_class
+
+from seqnet.tasks import SequenceModule
+
+
+def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
+    """The "seqnet" entry of a checkpoint: format version, task class and training config."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"checkpoint {path} does not exist; pass ckpt_path=<run>/checkpoints/best.ckpt"
+        )
+    # mmap: only the small metadata entry is read here; the weights are loaded once, by the task.
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    meta = checkpoint.get("seqnet")
+    if not meta or "task" not in meta:
+        raise ValueError(f"{path} was not written by seqnet-train (no 'seqnet' metadata)")
+    return meta
+
+
+def load_task(
+    path: str | Path, expected: tuple[type, ...] = (SequenceModule,), program: str = ""
+) -> SequenceModule:
+    """The task stored in `path`, in eval mode; refuse one that is not an `expected` kind."""
+    task_class = get_class(read_checkpoint_metadata(path)["task"])
+    if not issubclass(task_class, expected):
+        wanted = " or ".join(cls.__name__ for cls in expected)
+        raise ValueError(
+            f"{path} holds a {task_class.__name__} model, but {program or 'this command'} needs a "
+            f"{wanted} checkpoint"
+        )
+    return task_class.load_from_checkpoint(path, map_location="cpu")

@@ -1,0 +1,50 @@
+"""`seqnet-generate`: sample text from a language-model checkpoint, carrying its state step by step.
+
+seqnet-generate ckpt_path=<run>/checkpoints/best.ckpt prompt="ROMEO:" n=3 temperature=0.8
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from seqnet.cli.checkpoints import load_task
+from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.launch import launch
+from seqnet.cli.train import apply_process_settings
+from seqnet.tasks import LanguageModel
+
+
+def generate(cfg: DictConfig) -> list[str]:
+    """`cfg.n` continuations of `cfg.prompt`; printed, and written to `cfg.output` (JSONL) if set."""
+    apply_process_settings(cfg)
+    model = load_task(cfg.ckpt_path, (LanguageModel,), "seqnet-generate")
+    texts = model.generate(
+        str(cfg.prompt),
+        max_new_tokens=cfg.max_new_tokens,
+        n=cfg.n,
+        temperature=cfg.temperature,
+        top_k=cfg.top_k,
+        top_p=cfg.top_p,
+        seed=cfg.seed,
+        greedy_decoding=cfg.greedy,
+    )
+    for number, text in enumerate(texts):
+        print(f"--- sample {number}\n{text}")
+    if cfg.get("output"):
+        lines = [json.dumps({"prompt": str(cfg.prompt), "text": text}, ensure_ascii=False) for text in texts]
+        Path(cfg.output).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return texts
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="generate")
+def _run(cfg: DictConfig) -> None:
+    generate(cfg)
+
+
+def main() -> None:
+    """Console script `seqnet-generate`."""
+    launch("generate", "seqnet-generate", _run)

@@ -1,0 +1,59 @@
+"""`seqnet-predict`: predict a file with a checkpoint alone (vocabularies and scaling come from it).
+
+seqnet-predict ckpt_path=<run>/checkpoints/best.ckpt input=reviews.txt output=predictions.jsonl
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader
+
+from seqnet.callbacks import PredictionWriter
+from seqnet.cli.checkpoints import load_task
+from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.launch import launch
+from seqnet.cli.train import apply_process_settings
+from seqnet.data import collate_sequences
+from seqnet.data.prediction import read_prediction_inputs
+from seqnet.tasks import ManyToMany, ManyToOne
+
+
+def predict(cfg: DictConfig) -> Path:
+    """Write predictions for every sequence of `cfg.input`; return the output file."""
+    apply_process_settings(cfg)
+    model = load_task(cfg.ckpt_path, (ManyToOne, ManyToMany), "seqnet-predict")
+    inputs = read_prediction_inputs(cfg.input, model.spec, cfg.input_format)
+    output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir) / "predictions.jsonl"
+    output_format = cfg.get("format") or ("csv" if output.suffix.lower() == ".csv" else "jsonl")
+    writer = PredictionWriter(output, inputs, output_format)
+    loader = DataLoader(
+        [one.item() for one in inputs],
+        batch_size=cfg.batch_size,
+        collate_fn=lambda items: collate_sequences(items, pad_value=model.spec.pad_id),
+    )
+    trainer = L.Trainer(
+        accelerator=cfg.accelerator,
+        devices=1,
+        logger=False,
+        callbacks=[writer],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=cfg.paths.output_dir,
+    )
+    trainer.predict(model, dataloaders=loader, return_predictions=False)
+    print(f"{writer.count} predictions written to {output}")
+    return output
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
+def _run(cfg: DictConfig) -> None:
+    predict(cfg)
+
+
+def main() -> None:
+    """Console script `seqnet-predict`."""
+    launch("predict", "seqnet-predict", _run)

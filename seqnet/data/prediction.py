@@ -1,0 +1,133 @@
+"""Inputs for prediction from a checkpoint alone: a user's file, read in its data set's own format
+and encoded with the vocabulary and tokenizer that the checkpoint's `DataSpec` carries.
+
+Formats (`input_format`, or `auto` from the file's extension and the model's input kind):
+
+- `ts`: a UCR/UEA `.ts` file, one series per case (labels, if any, are ignored);
+- `csv`: one series per file, a header row, one row per step, one column per input feature;
+- `conll`: CoNLL-style tokens, one per line (first column), blank line between sentences;
+- `tsv`: `label<TAB>text` or `text` per line (the last column is read);
+- `text`: one raw text per line (token models).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqnet.data.batch import Item
+from seqnet.data.spec import DataSpec
+from seqnet.data.tokenizers import build_tokenizer
+from seqnet.data.ts_format import read_ts
+from seqnet.data.vocab import Vocabulary
+
+INPUT_FORMATS = ("auto", "ts", "csv", "conll", "tsv", "text")
+EXTENSIONS = {".ts": "ts", ".csv": "csv", ".conll": "conll", ".conllu": "conll", ".tsv": "tsv"}
+
+
+@dataclass
+class PredictionInput:
+    """One sequence to predict: its values ((T, F) float32 or (T,) int64 ids), plus the tokens or
+    text it came from (token inputs), which the written predictions repeat."""
+
+    values: np.ndarray
+    tokens: list[str] | None = None
+    text: str | None = None
+
+    def item(self) -> Item:
+        """(inputs, placeholder target, no condition), as the collate function expects."""
+        return torch.from_numpy(np.ascontiguousarray(self.values)), torch.tensor(0), None
+
+
+def read_prediction_inputs(
+    path: str | Path, spec: DataSpec, input_format: str = "auto"
+) -> list[PredictionInput]:
+    """The sequences of `path`, encoded for a model trained on data described by `spec`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"input file {path} does not exist")
+    kind = resolve_format(path, spec, input_format)
+    if spec.input_kind == "features":
+        if kind not in ("ts", "csv"):
+            raise ValueError(
+                f"this model reads {spec.input_size} features per step: give a .ts or .csv file, not {kind}"
+            )
+        series = read_ts(path).series if kind == "ts" else [_read_csv_series(path)]
+        inputs = [PredictionInput(values.astype(np.float32)) for values in series]
+        for number, one in enumerate(inputs):
+            if one.values.shape[1] != spec.input_size:
+                raise ValueError(
+                    f"{path}: sequence {number} has {one.values.shape[1]} channels, but the model was "
+                    f"trained on {spec.input_size}"
+                )
+    else:
+        if kind in ("ts", "csv"):
+            raise ValueError(f"this model reads tokens: give text (text, tsv or conll), not a {kind} file")
+        inputs = _token_inputs(_texts(path, kind), spec)
+    empty = [i for i, one in enumerate(inputs) if len(one.values) == 0]
+    if empty:
+        raise ValueError(f"{path}: sequence {empty[0]} is empty (no steps or tokens); remove it")
+    if not inputs:
+        raise ValueError(f"{path} holds no sequence to predict")
+    return inputs
+
+
+def resolve_format(path: Path, spec: DataSpec, input_format: str) -> str:
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"input_format must be one of {INPUT_FORMATS}, got {input_format!r}")
+    if input_format != "auto":
+        return input_format
+    return EXTENSIONS.get(path.suffix.lower(), "text" if spec.input_kind == "tokens" else "csv")
+
+
+def _texts(path: Path, kind: str) -> list[str | list[str]]:
+    """Raw texts (strings) or pre-split token lists (CoNLL) of a text file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if kind == "conll":
+        sentences: list[list[str]] = [[]]
+        for line in lines:
+            fields = line.split()
+            if fields:
+                sentences[-1].append(fields[0])
+            elif sentences[-1]:
+                sentences.append([])
+        return [s for s in sentences if s]
+    if kind == "tsv":
+        return [line.split("\t")[-1] for line in lines if line.strip()]
+    return [line for line in lines if line.strip()]
+
+
+def _token_inputs(texts: list[str | list[str]], spec: DataSpec) -> list[PredictionInput]:
+    settings = spec.tokenizer or {"name": "whitespace", "lowercase": False}
+    tokenizer = build_tokenizer(**settings)
+    vocab = Vocabulary(spec.vocab)
+    inputs = []
+    for text in texts:
+        if isinstance(text, list):  # pre-split tokens: only normalise each (e.g. lower-case)
+            tokens = [piece for token in text for piece in tokenizer.tokenize(token)]
+            shown = " ".join(text)
+        else:
+            tokens, shown = tokenizer.tokenize(text), text
+        inputs.append(PredictionInput(np.array(vocab.encode(tokens), dtype=np.int64), tokens, shown))
+    return inputs
+
+
+def _read_csv_series(path: Path) -> np.ndarray:
+    """A CSV file as one series (T, F): every column is a feature, every row after the header a step."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise ValueError(f"{path}: expected a header row and at least one row of values")
+    header, values = rows[0], []
+    for number, row in enumerate(rows[1:], start=2):
+        try:
+            values.append([float(cell) for cell in row])
+        except ValueError:
+            raise ValueError(f"{path}:{number}: expected {len(header)} numbers, got {row}") from None
+        if len(row) != len(header):
+            raise ValueError(f"{path}:{number}: expected {len(header)} fields, got {len(row)}")
+    return np.asarray(values, dtype=np.float32)
