@@ -1,4 +1,49 @@
+import pytest
 import torch
+
+from seqnet.data import SequenceDataModule
+from seqnet.data.sources import AddingProblemSource, UCRSource
+from tests.toy_data import StaticSource, toy_entity_sentences
 
 # As seqnet-train does (config `flush_denormal`): tiny losses otherwise make CPU kernels crawl.
 torch.set_flush_denormal(True)
+
+
+@pytest.fixture(scope="session")
+def vowels() -> SequenceDataModule:
+    dm = SequenceDataModule(UCRSource("JapaneseVowels"), batch_size=32, eval_batch_size=64)
+    dm.setup()
+    return dm
+
+
+@pytest.fixture(scope="session")
+def adding() -> SequenceDataModule:
+    dm = SequenceDataModule(
+        AddingProblemSource(length=10, num_train=256, num_val=64, num_test=64), batch_size=32
+    )
+    dm.setup()
+    return dm
+
+
+@pytest.fixture(scope="session")
+def toy_tags() -> SequenceDataModule:
+    from seqnet.data.sources.tagging import tagged_splits
+
+    sentences = {"train": toy_entity_sentences(300, 0), "test": toy_entity_sentences(60, 1)}
+    dm = SequenceDataModule(StaticSource(tagged_splits("toy_ner", sentences)), batch_size=32)
+    dm.setup()
+    return dm
+
+
+@pytest.fixture(scope="session")
+def toy_corpus() -> SequenceDataModule:
+    from seqnet.data.sources.corpus import corpus_splits
+    from seqnet.data.tokenizers import CharTokenizer
+
+    text = "the cat sat on the mat. the dog sat on the log. " * 40
+    documents = {"train": [text], "val": [text[:400]], "test": [text[:400]]}
+    dm = SequenceDataModule(
+        StaticSource(corpus_splits("toy_text", documents, CharTokenizer(), 32)), batch_size=16
+    )
+    dm.setup()
+    return dm

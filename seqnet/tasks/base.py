@@ -235,6 +235,13 @@ class SequenceModule(L.LightningModule):
         for key, value in settings.items():
             if key != "spec":
                 summary.update(_flatten(key, value))
+        # what the encoder was built as, whether the config said it or a default did
+        summary.update(
+            {
+                "encoder/num_layers": self.encoder.num_layers,
+                "encoder/bidirectional": self.encoder.bidirectional,
+            }
+        )
         return summary
 
     # --- checkpoints --------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import torch
 from seqnet.data import IGNORE_INDEX, DataSpec, SequenceDataModule, collate_sequences
 from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.tasks import ManyToMany, ManyToOne
-from tests.tasks.conftest import StaticSource, quiet_trainer
+from tests.tasks.conftest import quiet_trainer
+from tests.toy_data import StaticSource
 
 GRU = {"cell": "gru", "hidden_size": 32, "bidirectional": True}
 

@@ -1,0 +1,37 @@
+"""Toy data sets for tests: ready-made splits, sentences with entities that need context."""
+
+
+class StaticSource:
+    """A source over ready-made splits (for toy data sets in tests)."""
+
+    def __init__(self, splits) -> None:
+        self.splits = splits
+
+    def load(self):
+        return self.splits
+
+
+def toy_entity_sentences(count: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    """Sentences whose entities are given away by their words: 'mr' starts a PER, 'city' ends a
+    LOC; the tag of a name word therefore depends on its neighbours (context, not the word)."""
+    import random
+
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(count):
+        tokens, tags = [], []
+        while len(tokens) < rng.randint(4, 12):
+            kind = rng.random()
+            if kind < 0.2:
+                name = rng.choice(["smith", "jones", "paris"])
+                tokens += ["mr", name]
+                tags += ["B-PER", "I-PER"]
+            elif kind < 0.4:
+                name = rng.choice(["paris", "rome", "smith"])
+                tokens += [name, "city"]
+                tags += ["B-LOC", "I-LOC"]
+            else:
+                tokens.append(rng.choice(["the", "went", "to", "and", "saw"]))
+                tags.append("O")
+        sentences.append((tokens, tags))
+    return sentences
