@@ -1,5 +1,5 @@
 """Train an experiment (the default one unless overrides say otherwise) over several seeds and record
-test accuracy and wall time.
+its final validation and test metrics and wall time.
 
     python scripts/bench_default.py --seeds 1 2 3      # writes benchmarks/default_experiment.json
 
@@ -47,11 +47,11 @@ def main() -> None:
                 {
                     "seed": seed,
                     "seconds": round(seconds, 1),
-                    **{k: v for k, v in metrics.items() if k.startswith("test/")},
+                    **{k: v for k, v in metrics.items() if k.startswith(("test/", "val/"))},
                 }
             )
             print(runs[-1], flush=True)
-    test_metrics = sorted({k for r in runs for k in r if k.startswith("test/")})
+    test_metrics = sorted({k for r in runs for k in r if k.startswith(("test/", "val/"))})
     result = {
         "experiment": " ".join(args.overrides) or "default (japanese_vowels)",
         "overrides": args.overrides,

@@ -1,16 +1,26 @@
-"""Code blocks in the README marked `<!-- readme-test -->` run as written and pass their asserts."""
+"""Code blocks in the README marked `<!-- readme-test -->` run as written and pass their asserts; the
+custom-cell block (`<!-- readme-cell -->`) trains from the CLI exactly as the README says."""
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import run_cli
+
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"<!-- readme-test -->\n```python\n(.*?)```", README.read_text(), re.DOTALL)
+TEXT = README.read_text()
+BLOCKS = re.findall(r"<!-- readme-test -->\n```python\n(.*?)```", TEXT, re.DOTALL)
+(CELL,) = re.findall(r"<!-- readme-cell -->\n```python\n(.*?)```", TEXT, re.DOTALL)
+CELL_COMMAND = "seqnet-train model.encoder.cell=my_cells.PeepholeLSTM model.encoder.bidirectional=true"
 
 
 def test_readme_has_tested_examples_that_check_what_they_show():
     assert BLOCKS and all("assert " in block for block in BLOCKS)
+    assert CELL_COMMAND in TEXT
 
 
 @pytest.mark.parametrize("code", BLOCKS)
@@ -18,3 +28,23 @@ def test_readme_example_runs(code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(code, str(README), "exec"), namespace)  # each example asserts its own outcome
+
+
+def test_the_readme_custom_cell_trains_from_the_cli_and_its_checkpoint_loads_elsewhere_on_its_path(tmp_path):
+    (tmp_path / "my_cells.py").write_text(CELL)
+    run_dir = tmp_path / "run"
+    program, *overrides = CELL_COMMAND.split()
+    result = run_cli(program, *overrides, "debug=fast", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test/acc" in json.loads((run_dir / "metrics.json").read_text())
+    script = (
+        "from seqnet.tasks import ManyToOne; "
+        f"m = ManyToOne.load_from_checkpoint({str(run_dir / 'checkpoints' / 'last.ckpt')!r}); "
+        "print(type(m.encoder.layers[0].forward_layer).__name__)"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() == "PeepholeLSTM"

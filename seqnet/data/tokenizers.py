@@ -1,31 +1,46 @@
-"""Character and word tokenizers: text -> list of token strings, and back."""
+"""Character, word and whitespace tokenizers: text -> list of token strings, and back."""
 
 from __future__ import annotations
 
 import re
 
 
-class CharTokenizer:
-    """One token per character (optionally lower-cased)."""
+class Tokenizer:
+    """What every tokenizer shares: a name, optional lower-casing, and settings that travel in a
+    checkpoint's `DataSpec` (`build_tokenizer(**tokenizer.to_dict())` rebuilds it)."""
 
-    name = "char"
+    name = ""
 
     def __init__(self, lowercase: bool = False) -> None:
         self.lowercase = lowercase
 
     def to_dict(self) -> dict[str, object]:
-        """Plain settings that `build_tokenizer(**settings)` turns back into this tokenizer."""
         return {"name": self.name, "lowercase": self.lowercase}
 
+    def cased(self, text: str) -> str:
+        return text.lower() if self.lowercase else text
+
     def tokenize(self, text: str) -> list[str]:
-        return list(text.lower() if self.lowercase else text)
+        raise NotImplementedError
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return " ".join(tokens)
+
+
+class CharTokenizer(Tokenizer):
+    """One token per character (optionally lower-cased)."""
+
+    name = "char"
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(self.cased(text))
 
     def detokenize(self, tokens: list[str]) -> str:
         return "".join(tokens)
 
 
-class WordTokenizer:
-    """Words and single punctuation marks as tokens (optionally lower-cased).
+class WordTokenizer(Tokenizer):
+    """Words and single punctuation marks as tokens (lower-cased by default).
 
     `detokenize` joins with spaces, so it restores the words, not the original spacing.
     """
@@ -34,40 +49,26 @@ class WordTokenizer:
     name = "word"
 
     def __init__(self, lowercase: bool = True) -> None:
-        self.lowercase = lowercase
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain settings that `build_tokenizer(**settings)` turns back into this tokenizer."""
-        return {"name": self.name, "lowercase": self.lowercase}
+        super().__init__(lowercase)
 
     def tokenize(self, text: str) -> list[str]:
-        return self.PATTERN.findall(text.lower() if self.lowercase else text)
-
-    def detokenize(self, tokens: list[str]) -> str:
-        return " ".join(tokens)
+        return self.PATTERN.findall(self.cased(text))
 
 
-class WhitespaceTokenizer:
+class WhitespaceTokenizer(Tokenizer):
     """Tokens as written, split at whitespace (pre-tokenised text: tagging corpora, CoNLL files)."""
 
     name = "whitespace"
 
-    def __init__(self, lowercase: bool = False) -> None:
-        self.lowercase = lowercase
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain settings that `build_tokenizer(**settings)` turns back into this tokenizer."""
-        return {"name": self.name, "lowercase": self.lowercase}
-
     def tokenize(self, text: str) -> list[str]:
-        return (text.lower() if self.lowercase else text).split()
-
-    def detokenize(self, tokens: list[str]) -> str:
-        return " ".join(tokens)
+        return self.cased(text).split()
 
 
-Tokenizer = CharTokenizer | WordTokenizer | WhitespaceTokenizer
-TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer, "whitespace": WhitespaceTokenizer}
+TOKENIZERS: dict[str, type[Tokenizer]] = {
+    "char": CharTokenizer,
+    "word": WordTokenizer,
+    "whitespace": WhitespaceTokenizer,
+}
 
 
 def build_tokenizer(name: str, lowercase: bool) -> Tokenizer:

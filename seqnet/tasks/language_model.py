@@ -25,11 +25,12 @@ class LanguageModel(SequenceModule):
     the function every decoder in `seqnet.nn.decoding` drives).
 
     Args:
-        spec, encoder, embedding_dim, optimizer, scheduler, gradient_clip_val,
-            gradient_clip_algorithm, monitor, monitor_mode: see `SequenceModule`.
+        spec: the data set's `DataSpec` (or its dict).
         dropout: dropout on the encoder outputs before the vocabulary head (and on the embeddings).
         tie_weights: share the input embedding with the output head (needs `embedding_dim` equal to
             the encoder's output size).
+        **options: what every task takes — encoder, embedding_dim, optimizer, scheduler,
+            gradient_clip_val, gradient_clip_algorithm, monitor, monitor_mode (see `SequenceModule`).
     """
 
     TARGET_KINDS = ("tokens",)
@@ -37,28 +38,11 @@ class LanguageModel(SequenceModule):
     def __init__(
         self,
         spec: DataSpec | dict,
-        encoder: dict | None = None,
-        embedding_dim: int | None = None,
         dropout: float = 0.0,
         tie_weights: bool = False,
-        optimizer: dict | None = None,
-        scheduler: dict | None = None,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str = "norm",
-        monitor: str = "val/loss",
-        monitor_mode: str = "min",
+        **options: Any,
     ) -> None:
-        super().__init__(
-            spec,
-            encoder,
-            embedding_dim,
-            optimizer,
-            scheduler,
-            gradient_clip_val,
-            gradient_clip_algorithm,
-            monitor,
-            monitor_mode,
-        )
+        super().__init__(spec, **options)
         spec = self.spec
         if spec.input_kind != "tokens" or not spec.aligned or spec.vocab != spec.target_vocab:
             raise ValueError(

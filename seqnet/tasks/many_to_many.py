@@ -23,11 +23,12 @@ class ManyToMany(SequenceModule):
     Hooks: `embed`, `encode` (see `SequenceModule`), `head(outputs (B, T, D)) -> (B, T, C or K)`.
 
     Args:
-        spec, encoder, embedding_dim, optimizer, scheduler, gradient_clip_val,
-            gradient_clip_algorithm, monitor, monitor_mode: see `SequenceModule`.
+        spec: the data set's `DataSpec` (or its dict).
         dropout: dropout on the encoder outputs before the head.
         class_weights / label_smoothing: of the tag cross entropy.
         crf: score whole tag sequences with a CRF (tags only).
+        **options: what every task takes — encoder, embedding_dim, optimizer, scheduler,
+            gradient_clip_val, gradient_clip_algorithm, monitor, monitor_mode (see `SequenceModule`).
     """
 
     TARGET_KINDS = ("tags", "series")
@@ -35,30 +36,13 @@ class ManyToMany(SequenceModule):
     def __init__(
         self,
         spec: DataSpec | dict,
-        encoder: dict | None = None,
-        embedding_dim: int | None = None,
         dropout: float = 0.0,
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
         crf: bool = False,
-        optimizer: dict | None = None,
-        scheduler: dict | None = None,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str = "norm",
-        monitor: str = "val/loss",
-        monitor_mode: str = "min",
+        **options: Any,
     ) -> None:
-        super().__init__(
-            spec,
-            encoder,
-            embedding_dim,
-            optimizer,
-            scheduler,
-            gradient_clip_val,
-            gradient_clip_algorithm,
-            monitor,
-            monitor_mode,
-        )
+        super().__init__(spec, **options)
         if not self.spec.aligned:
             raise ValueError(
                 f"ManyToMany predicts one output per input step, but the targets of {self.spec.name!r} "

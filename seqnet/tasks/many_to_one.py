@@ -25,14 +25,13 @@ class ManyToOne(SequenceModule):
     - `loss(outputs, targets) -> (loss, weight)`.
 
     Args:
-        spec, encoder, embedding_dim, optimizer, scheduler, gradient_clip_val,
-            gradient_clip_algorithm: see `SequenceModule`.
+        spec: the data set's `DataSpec` (or its dict).
         pooling: last, mean, max or attention.
         dropout: dropout on the pooled vector before the head.
         class_weights: per-class weights of the cross-entropy (classification only).
         label_smoothing: cross-entropy label smoothing (classification only).
-        monitor / monitor_mode: the validation metric that selects the best checkpoint. val/loss
-            (min) by default: on small validation sets accuracy saturates and stops discriminating.
+        **options: what every task takes — encoder, embedding_dim, optimizer, scheduler,
+            gradient_clip_val, gradient_clip_algorithm, monitor, monitor_mode (see `SequenceModule`).
     """
 
     TARGET_KINDS = ("classes", "values")
@@ -40,30 +39,13 @@ class ManyToOne(SequenceModule):
     def __init__(
         self,
         spec: DataSpec | dict,
-        encoder: dict | None = None,
         pooling: str = "last",
-        embedding_dim: int | None = None,
         dropout: float = 0.0,
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
-        optimizer: dict | None = None,
-        scheduler: dict | None = None,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str = "norm",
-        monitor: str = "val/loss",
-        monitor_mode: str = "min",
+        **options: Any,
     ) -> None:
-        super().__init__(
-            spec,
-            encoder,
-            embedding_dim,
-            optimizer,
-            scheduler,
-            gradient_clip_val,
-            gradient_clip_algorithm,
-            monitor,
-            monitor_mode,
-        )
+        super().__init__(spec, **options)
         self.pooling = build_pooling(pooling, self.encoder.output_size)
         if self.classify:
             self.output = ClassOutput(

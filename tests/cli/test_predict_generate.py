@@ -40,10 +40,13 @@ def tagger(tmp_path_factory):
     sentence = "The\tB-ORG\nUN\tI-ORG\nmet\tO\nin\tO\nParis\tB-LOC\n\n"
     (folder / "train.conll").write_text(sentence * 30)
     (folder / "test.conll").write_text(sentence * 3)
-    return folder, train(
+    checkpoint = train(
         folder, "data=conll", "data.source.train_path=train.conll", "data.source.test_path=test.conll",
         "model=many_to_many", "model.crf=true",
     )  # fmt: skip
+    metrics = json.loads((folder / "run" / "metrics.json").read_text())
+    assert {"test/acc", "test/entity_precision", "test/entity_recall", "test/entity_f1"} <= set(metrics)
+    return folder, checkpoint
 
 
 def in_memory(model, path, spec=None):

@@ -67,10 +67,23 @@ def test_default_run_records_config_metrics_environment_checkpoints_and_tensorbo
     assert "config/text_summary" in events.Tags()["tensors"]
     hparams = events.PluginTagToContent("hparams")
     assert "_hparams_/session_start_info" in hparams
-    assert b"encoder/cell" in hparams["_hparams_/session_start_info"]
-    assert b"optimizer/lr" in hparams["_hparams_/session_start_info"]
+    settings = hparams["_hparams_/session_start_info"]
+    for compared in (
+        b"encoder/cell",
+        b"encoder/hidden_size",
+        b"encoder/num_layers",
+        b"encoder/bidirectional",
+    ):
+        assert compared in settings
+    assert b"optimizer/lr" in settings and b"batch_size" in settings and b"JapaneseVowels" in settings
+    assert b"class_names" not in settings and b"feature_mean" not in settings, "no spec in HPARAMS"
     hp_metric = [e.value for e in events.Scalars("hp_metric")]
-    assert hp_metric[-1] == pytest.approx(min(e.value for e in events.Scalars("val/loss")))
+    best_val_loss = min(e.value for e in events.Scalars("val/loss"))
+    assert hp_metric[-1] == pytest.approx(best_val_loss)
+    assert metrics(run_dir)["hp_metric"] == pytest.approx(
+        best_val_loss
+    )  # what seqnet-train returns to sweepers
+    assert "val/confusion_matrix" in events.Tags()["images"]
 
 
 def test_eval_reproduces_the_runs_test_metrics_from_the_checkpoint_alone(cli, tmp_path):

@@ -64,7 +64,9 @@ def test_word_tokenizer_splits_words_and_punctuation():
 def test_tokenizers_are_built_by_name():
     assert build_tokenizer("char", lowercase=True).tokenize("Ab") == ["a", "b"]
     assert build_tokenizer("word", lowercase=False).tokenize("Hi, you") == ["Hi", ",", "you"]
-    with pytest.raises(ValueError, match=r"tokenizer must be one of \['char', 'word'\], got 'bpe'"):
+    with pytest.raises(
+        ValueError, match=r"tokenizer must be one of \['char', 'whitespace', 'word'\], got 'bpe'"
+    ):
         build_tokenizer("bpe", lowercase=False)
 
 
@@ -72,3 +74,9 @@ def test_tokenizers_are_built_by_name():
 def test_tokenizer_settings_round_trip(tokenizer):
     again = build_tokenizer(**tokenizer.to_dict())
     assert type(again) is type(tokenizer) and again.lowercase == tokenizer.lowercase
+
+
+def test_whitespace_tokenizer_keeps_tokens_as_written_and_round_trips_its_settings():
+    tokenizer = build_tokenizer("whitespace", lowercase=True)
+    assert tokenizer.tokenize("Ἐν  ἀρχῇ ἦν\tὁ") == ["ἐν", "ἀρχῇ", "ἦν", "ὁ"]
+    assert build_tokenizer(**tokenizer.to_dict()).to_dict() == {"name": "whitespace", "lowercase": True}

@@ -5,20 +5,10 @@ import torch
 from seqnet.data import IGNORE_INDEX, DataSpec, SequenceDataModule, collate_sequences
 from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.tasks import ManyToMany, ManyToOne
-from tests.tasks.conftest import quiet_trainer
+from tests.tasks.conftest import fit_one_batch, quiet_trainer
 from tests.toy_data import StaticSource
 
 GRU = {"cell": "gru", "hidden_size": 32, "bidirectional": True}
-
-
-def fit_one_batch(model, batch, steps: int, lr: float = 1e-2) -> float:
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss = model.step(batch).loss
-        loss.backward()
-        optimizer.step()
-    return loss.item()
 
 
 @pytest.mark.parametrize("crf", [False, True])

@@ -8,24 +8,13 @@ import torch
 
 from seqnet.data import DataSpec, SeqBatch, collate_sequences
 from seqnet.tasks import CHECKPOINT_FORMAT_VERSION, ManyToOne
-from tests.tasks.conftest import quiet_trainer
+from tests.tasks.conftest import fit_one_batch, quiet_trainer
 
 GRU = {"cell": "gru", "hidden_size": 32}
 
 
 def one_batch(dm, size: int = 16):
     return collate_sequences(dm.datasets["train"][:size])
-
-
-def fit_one_batch(model: ManyToOne, batch, steps: int) -> float:
-    """Plain Adam steps on one batch; returns the last loss."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss = model.step(batch).loss
-        loss.backward()
-        optimizer.step()
-    return loss.item()
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])

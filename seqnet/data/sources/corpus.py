@@ -23,7 +23,7 @@ import numpy as np
 from seqnet.data.download import cache_root, download_file
 from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
 from seqnet.data.sources.packaged import package_dir
-from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
+from seqnet.data.tokenizers import Tokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
 TINY_SHAKESPEARE_URL = (
@@ -125,7 +125,7 @@ class ShakespeareSource:
 def corpus_splits(
     name: str,
     documents: dict[str, list[str]],
-    tokenizer: CharTokenizer | WordTokenizer,
+    tokenizer: Tokenizer,
     seq_len: int,
     min_freq: int = 1,
     max_size: int | None = None,

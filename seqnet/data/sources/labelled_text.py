@@ -15,7 +15,7 @@ import numpy as np
 
 from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
 from seqnet.data.sources.user_files import UserFilesSource, read_tsv_pairs
-from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
+from seqnet.data.tokenizers import Tokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
 
@@ -55,7 +55,7 @@ class LabelledTextSource(UserFilesSource):
 def labelled_text_splits(
     name: str,
     rows: dict[str, list[tuple[str, str]]],
-    tokenizer: CharTokenizer | WordTokenizer,
+    tokenizer: Tokenizer,
     min_freq: int = 1,
     max_size: int | None = None,
     class_names: list[str] | None = None,

@@ -133,11 +133,17 @@ class CopyMemorySource(GeneratedSource):
 
 
 class NoisySineSource(GeneratedSource):
-    """Forecast noisy sine waves: each example is `length` steps of a wave with a random frequency,
-    phase and amplitude plus Gaussian noise; the target is the wave's next `horizon` (noisy) steps
-    (target kind `series`, (horizon, 1)). A model that recovers frequency, phase and amplitude
-    from the window forecasts with an RMSE close to `noise`, the floor no forecaster can beat.
+    """Noisy sine waves: each example is `length` steps of a wave with a random frequency, phase
+    and amplitude plus Gaussian noise (target kind `series`).
+
+    task="forecast": the target is the wave's next `horizon` (noisy) steps, (horizon, 1). A model
+        that recovers frequency, phase and amplitude forecasts with an RMSE close to `noise`, the
+        floor no forecaster can beat.
+    task="denoise": the target is the clean wave at every input step, (length, 1), aligned with
+        the inputs (per-step regression, many-to-many); predicting the noisy input scores `noise`.
     """
+
+    TASKS = ("forecast", "denoise")
 
     def __init__(
         self,
@@ -148,19 +154,24 @@ class NoisySineSource(GeneratedSource):
         num_val: int = 500,
         num_test: int = 500,
         seed: int = 0,
+        task: str = "forecast",
     ) -> None:
         if length < 2 or horizon < 1 or noise < 0:
             raise ValueError(
                 f"noisy sines need length >= 2, horizon >= 1, noise >= 0; got {length}, {horizon}, {noise}"
             )
-        self.length, self.horizon, self.noise = length, horizon, noise
+        if task not in self.TASKS:
+            raise ValueError(f"task must be one of {self.TASKS}, got {task!r}")
+        self.length, self.horizon, self.noise, self.task = length, horizon, noise, task
         super().__init__(num_train, num_val, num_test, seed)
 
     @property
     def name(self) -> str:
-        return f"noisy_sine_{self.length}"
+        return f"noisy_sine_{self.length}" + ("_denoise" if self.task == "denoise" else "")
 
     def fields(self) -> dict[str, object]:
+        if self.task == "denoise":
+            return {"target_kind": "series", "aligned": True}
         return {"target_kind": "series", "horizon": self.horizon, "target_features": [0]}
 
     def make(self, rng: np.random.Generator, size: int) -> list[SequenceExample]:
@@ -168,8 +179,11 @@ class NoisySineSource(GeneratedSource):
         period = rng.uniform(8.0, 32.0, size=(size, 1))
         phase = rng.uniform(0.0, 2 * np.pi, size=(size, 1))
         amplitude = rng.uniform(0.5, 1.5, size=(size, 1))
-        waves = amplitude * np.sin(2 * np.pi * steps / period + phase)
-        waves = (waves + self.noise * rng.standard_normal(waves.shape)).astype(np.float32)[
-            ..., None
-        ]  # (N, T+H, 1)
+        clean = (amplitude * np.sin(2 * np.pi * steps / period + phase)).astype(np.float32)[..., None]
+        waves = clean + (self.noise * rng.standard_normal(clean.shape)).astype(np.float32)  # (N, T+H, 1)
+        if self.task == "denoise":
+            return [
+                SequenceExample(values=w[: self.length], target=c[: self.length])
+                for w, c in zip(waves, clean, strict=True)
+            ]
         return [SequenceExample(values=w[: self.length], target=w[self.length :]) for w in waves]

@@ -36,3 +36,14 @@ def test_noisy_sines_continue_the_same_wave():
         assert np.nanstd(ratio) < 1e-3
     noisy = NoisySineSource(noise=0.1, num_train=5, num_val=1, num_test=1).load()
     assert noisy.train[0].values.shape == (64, 1) and noisy.train[0].target.shape == (8, 1)
+
+
+def test_denoising_sines_target_the_clean_wave_at_every_input_step():
+    splits = NoisySineSource(length=30, noise=0.2, num_train=50, num_val=5, num_test=5, task="denoise").load()
+    assert splits.aligned and splits.target_kind == "series" and splits.horizon == 0
+    noisy, clean = splits.train[0].values, splits.train[0].target
+    assert noisy.shape == clean.shape == (30, 1)
+    residual = np.concatenate([e.values - e.target for e in splits.train])
+    assert 0.18 < residual.std() < 0.22  # the noise, and nothing else, separates input and target
+    forecast = NoisySineSource(length=30, noise=0.2, num_train=50, num_val=5, num_test=5).load()
+    np.testing.assert_array_equal(forecast.train[0].values, noisy)  # same waves for both tasks

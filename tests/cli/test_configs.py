@@ -1,0 +1,41 @@
+"""Config composition: no experiment overlay by default, and every model config builds its task."""
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.data import DataSpec
+
+VOCAB = ["<pad>", "<unk>", "<bos>", "<eos>", "a", "b"]
+MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
+
+
+def composed(*overrides: str):
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def test_plain_train_composes_no_experiment_yet_equals_the_default_experiment():
+    plain, explicit = composed(), composed("experiment=japanese_vowels")
+    for group in ("data", "model", "trainer", "callbacks"):
+        assert OmegaConf.to_container(plain[group]) == OmegaConf.to_container(explicit[group]), group
+
+
+def test_choosing_only_a_data_set_is_not_overlaid_by_the_default_experiment():
+    cfg = composed("data=names")
+    assert cfg.data.source._target_.endswith("NamesSource")
+    assert cfg.name == "default" and cfg.trainer.max_epochs == 60
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_config_builds_its_task_from_a_matching_spec(model):
+    specs = {
+        "many_to_one": DataSpec("features", 3, "classes", num_classes=2, class_names=["a", "b"]),
+        "many_to_many": DataSpec("tokens", 9, "tags", num_classes=2, class_names=["O", "B-X"], aligned=True),
+        "language_model": DataSpec("tokens", 6, "tokens", vocab=VOCAB, target_vocab=VOCAB, aligned=True),
+    }
+    cfg = composed(f"model={model}")
+    task = instantiate(cfg.model, spec=specs[model].to_dict(), _recursive_=False, _convert_="all")
+    assert type(task).__name__ == cfg.model._target_.rpartition(".")[2]
