@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
-from matplotlib.figure import Figure
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from seqnet.data import IGNORE_INDEX
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 class ConfusionMatrixFigure(L.Callback):
-    """After each validation epoch, draw the confusion matrix (rows: true class, normalised per row).
+    """Draw the validation confusion matrix (rows: true class, normalised per row) every
+    `every_n_epochs` epochs and after the last one (drawing costs ~0.2 s, too much for every epoch
+    of a small model).
 
     Reads the class ids that a task's validation step returns (`StepOutput.preds/targets`) when its
     output has `class_names` (classes and tags); other tasks are left alone. Switch it off with
     `callbacks.confusion_matrix=null`. Matrices over `max_classes` classes are skipped (unreadable).
     """
 
-    def __init__(self, max_classes: int = 40, tag: str = "val/confusion_matrix") -> None:
+    def __init__(
+        self, max_classes: int = 40, every_n_epochs: int = 10, tag: str = "val/confusion_matrix"
+    ) -> None:
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
         self.max_classes = max_classes
+        self.every_n_epochs = every_n_epochs
         self.tag = tag
         self.matrix: MulticlassConfusionMatrix | None = None
+        self.pending: tuple[torch.Tensor, int] | None = None  # the latest matrix not drawn yet
 
     def _names(self, pl_module: L.LightningModule) -> list[str] | None:
         names = getattr(getattr(pl_module, "output", None), "class_names", None)
@@ -51,18 +61,30 @@ class ConfusionMatrixFigure(L.Callback):
             self.matrix.update(outputs.preds, outputs.targets)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
-        if self.matrix is None or not loggers:
+        if self.matrix is None:
             return
-        counts = self.matrix.compute().cpu()  # (C, C), synchronised across processes
-        if trainer.is_global_zero:
-            figure = draw_confusion_matrix(counts, self._names(pl_module))
-            for logger in loggers:
-                logger.experiment.add_figure(self.tag, figure, global_step=trainer.global_step)
+        self.pending = (self.matrix.compute().cpu(), trainer.global_step)  # (C, C), synced across ranks
+        if trainer.current_epoch % self.every_n_epochs == 0:
+            self._draw(trainer, pl_module)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._draw(trainer, pl_module)
+
+    def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
+        if self.pending is None or not loggers or not trainer.is_global_zero:
+            return
+        counts, step = self.pending
+        figure = draw_confusion_matrix(counts, self._names(pl_module))
+        for logger in loggers:
+            logger.experiment.add_figure(self.tag, figure, global_step=step)
+        self.pending = None
 
 
 def draw_confusion_matrix(counts: torch.Tensor, names: list[str]) -> Figure:
     """counts (C, C), rows = true class -> a figure of row-normalised rates with the class names."""
+    from matplotlib.figure import Figure  # imported here: a second of start-up most runs never need
+
     rates = counts.float() / counts.sum(dim=1, keepdim=True).clamp(min=1)
     size = max(4.0, 0.35 * len(names) + 2)
     figure = Figure(figsize=(size, size))

@@ -9,10 +9,10 @@ from seqnet.callbacks import ConfusionMatrixFigure, GeneratedSamples
 from seqnet.tasks import LanguageModel, ManyToMany
 
 
-def fit(model, dm, tmp_path, callbacks):
+def fit(model, dm, tmp_path, callbacks, epochs=2):
     logger = TensorBoardLogger(tmp_path, name="tb", version=0)
     trainer = L.Trainer(
-        max_epochs=2, logger=logger, callbacks=callbacks, enable_progress_bar=False,
+        max_epochs=epochs, logger=logger, callbacks=callbacks, enable_progress_bar=False,
         enable_checkpointing=False, enable_model_summary=False, num_sanity_val_steps=1,
     )  # fmt: skip
     trainer.fit(model, datamodule=dm)
@@ -24,9 +24,12 @@ def fit(model, dm, tmp_path, callbacks):
 def test_a_tagger_logs_a_confusion_matrix_per_validation_and_no_samples(toy_tags, tmp_path):
     torch.manual_seed(0)
     model = ManyToMany(toy_tags.spec, encoder={"cell": "gru", "hidden_size": 8})
-    events = fit(model, toy_tags, tmp_path, [ConfusionMatrixFigure(), GeneratedSamples()])
+    events = fit(
+        model, toy_tags, tmp_path, [ConfusionMatrixFigure(every_n_epochs=2), GeneratedSamples()], epochs=3
+    )
     images = events.Images("val/confusion_matrix")
-    assert len(images) == 2  # one per epoch, none for the sanity check
+    per_epoch = len(toy_tags.train_dataloader())
+    assert [image.step for image in images] == [per_epoch, 3 * per_epoch]  # epochs 0 and 2 (the last)
     assert images[0].width > 100 and images[0].height > 100
     assert not any(tag.startswith("samples") for tag in events.Tags()["tensors"])
 
