@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import torch
-from torch import Tensor, nn
+from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqnet.nn.masking import lengths_to_mask, reverse_padded
@@ -43,12 +43,14 @@ class CellSpec:
     stackable: the factory accepts `num_layers` and `dropout` and runs a whole uniform stack in
         one call (the fused path).
     accepts_proj_size: the factory accepts `proj_size` (LSTM projections).
+    accepts_route: the factory accepts `route` (how variable lengths run: see `TorchRecurrentLayer`).
     """
 
     factory: Callable[..., nn.Module]
     native_bidirectional: bool = False
     stackable: bool = False
     accepts_proj_size: bool = False
+    accepts_route: bool = False
 
 
 CELLS: dict[str, CellSpec] = {}
@@ -61,13 +63,14 @@ def register_cell(
     native_bidirectional: bool = False,
     stackable: bool = False,
     accepts_proj_size: bool = False,
+    accepts_route: bool = False,
 ) -> None:
     """Make `name` usable as `RecurrentEncoder(cell=name)` (and `model.encoder.cell=name`).
 
     `factory(input_size, hidden_size)` must build a layer with the protocol of this module; a
     `CellLayer` subclass is the easy way. Registering a taken name replaces it.
     """
-    CELLS[name] = CellSpec(factory, native_bidirectional, stackable, accepts_proj_size)
+    CELLS[name] = CellSpec(factory, native_bidirectional, stackable, accepts_proj_size, accepts_route)
 
 
 def cell_spec(name: str) -> CellSpec:
@@ -100,10 +103,11 @@ def build_layer(
     num_layers: int = 1,
     dropout: float = 0.0,
     proj_size: int = 0,
+    route: str = "auto",
 ) -> nn.Module:
     """The layer for `cell` (see `CellSpec` for which options each cell takes)."""
     spec = cell_spec(cell)
-    options: dict = {}
+    options: dict = {"route": route} if spec.accepts_route else {}
     if spec.stackable:
         options.update(num_layers=num_layers, dropout=dropout)
     elif num_layers != 1:
@@ -130,12 +134,29 @@ TORCH_CELLS: dict[str, tuple[type[nn.RNNBase], dict[str, str]]] = {
 }
 
 
+ROUTES = ("auto", "padded", "packed")
+# Auto route on the CPU: the padded route while at most this share of the batch is padding. Packing
+# pays ~2-4x per real step on CPU kernels, so it wins only on very skewed lengths
+# (scripts/bench.py measures the crossover; benchmarks/encoder_routes.json).
+PADDED_MAX_WASTE = 0.6
+_FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
+
+
 class TorchRecurrentLayer(nn.Module):
     """A (possibly multi-layer, bidirectional) `torch.nn.RNN/LSTM/GRU` with the layer protocol.
 
-    Equal lengths run on the padded tensor; variable lengths are packed, so padded steps never
-    enter the recurrence and the final state is each row's own.
+    Equal lengths run as one fused call over the padded tensor. Variable lengths take one of two
+    exact routes (`route`: "auto" picks by device and padding share, or force one):
+
+    - "padded": every layer and direction runs over the padded tensor with the same kernel (the
+      backward direction over each sequence reversed within its own length), so padding only
+      follows valid steps and never enters them; padded outputs are zeroed. The final h is read at
+      each row's last valid step; an LSTM's final c is not observable that way, so when the caller
+      needs it (`need_state`) the layer takes the packed route instead.
+    - "packed": `pack_padded_sequence`, so padded steps are never computed (cuDNN's native path).
     """
+
+    lazy_state = True  # forward accepts need_state=False and may then return None for the state
 
     def __init__(
         self,
@@ -147,8 +168,11 @@ class TorchRecurrentLayer(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.0,
         proj_size: int = 0,
+        route: str = "auto",
     ) -> None:
         super().__init__()
+        if route not in ROUTES:
+            raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
         rnn_class, extra = TORCH_CELLS[kind]
         kwargs: dict = dict(extra)
         if proj_size:
@@ -162,23 +186,77 @@ class TorchRecurrentLayer(nn.Module):
             dropout=dropout,
             **kwargs,
         )
+        self.kind = kind
+        self.route = route
         self.is_lstm = rnn_class is nn.LSTM
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
         self.hidden_size = proj_size or hidden_size
         self.state_sizes = (self.hidden_size, hidden_size) if self.is_lstm else (hidden_size,)
 
-    def forward(self, x: Tensor, lengths: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
-        """x (B, T, I), lengths (B,) CPU, state tensors (L*D, B, S) -> ((B, T, D*H), state)."""
-        hx = state if self.is_lstm else state[0]
+    def forward(
+        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, need_state: bool = True
+    ) -> tuple[Tensor, LayerStateTuple | None]:
+        """x (B, T, I), lengths (B,) CPU, state tensors (L*D, B, S) -> ((B, T, D*H), state).
+
+        need_state=False allows the padded route to skip an LSTM's final state (returns None).
+        """
         steps = x.shape[1]
         if bool((lengths == steps).all()):
-            out, hn = self.rnn(x, hx)  # (B, T, D*H)
-        else:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            out, hn = self.rnn(packed, hx)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)  # (B, T, D*H)
+            out, hn = self.rnn(x, state if self.is_lstm else state[0])  # (B, T, D*H)
+            return out, tuple(hn) if self.is_lstm else (hn,)
+        if self.chooses_padded(x, lengths) and not (self.is_lstm and need_state):
+            return self._padded(x, lengths, state)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, hn = self.rnn(packed, state if self.is_lstm else state[0])
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)  # (B, T, D*H)
         return out, tuple(hn) if self.is_lstm else (hn,)
+
+    def chooses_padded(self, x: Tensor, lengths: Tensor) -> bool:
+        """Whether variable lengths run padded: forced, or auto on the CPU below the waste limit
+        (on CUDA auto keeps cuDNN's packed kernels, which skip padding natively)."""
+        if self.route != "auto":
+            return self.route == "padded"
+        waste = 1.0 - float(lengths.sum()) / (lengths.numel() * x.shape[1])
+        return x.device.type == "cpu" and waste <= PADDED_MAX_WASTE
+
+    def _padded(
+        self, x: Tensor, lengths: Tensor, state: LayerStateTuple
+    ) -> tuple[Tensor, LayerStateTuple | None]:
+        """Layer by layer and direction by direction over the padded tensor (see class doc)."""
+        device_lengths = lengths.to(x.device)
+        last = (device_lengths - 1).view(-1, 1, 1)  # (B, 1, 1)
+        weights = self.rnn._flat_weights
+        per_call = len(weights) // (self.num_layers * self.num_directions)
+        function = _FUNCTIONS[self.kind]
+        inputs, final_h = x, []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                sequence = inputs if direction == 0 else reverse_padded(inputs, device_lengths)
+                start = tuple(s[index : index + 1] for s in state)  # each (1, B, S)
+                out = function(
+                    sequence,
+                    start if self.is_lstm else start[0],
+                    weights[index * per_call : (index + 1) * per_call],
+                    self.rnn.bias,
+                    1,
+                    0.0,
+                    self.training,
+                    False,
+                    True,
+                )[0]  # (B, T, H)
+                final_h.append(out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1))  # (B, H)
+                outputs.append(out if direction == 0 else reverse_padded(out, device_lengths))
+            inputs = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]  # (B, T, D*H)
+            if layer < self.num_layers - 1 and self.rnn.dropout:
+                inputs = nn.functional.dropout(inputs, self.rnn.dropout, self.training)
+        mask = lengths_to_mask(device_lengths, x.shape[1], x.device).unsqueeze(-1)  # (B, T, 1)
+        outputs = inputs * mask.to(inputs.dtype)
+        if self.is_lstm:
+            return outputs, None  # c at the last valid step is not observable here
+        return outputs, (torch.stack(final_h),)  # (L*D, B, H)
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         """x_t (B, I) -> y_t (B, H) and the state after this step."""
@@ -193,6 +271,7 @@ for _kind in TORCH_CELLS:
         native_bidirectional=True,
         stackable=True,
         accepts_proj_size=_kind == "lstm",
+        accepts_route=True,
     )
 
 

@@ -11,8 +11,7 @@ which gives the same numbers where both apply.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -25,7 +24,6 @@ MERGE_MODES = ("concat", "sum", "mean", "mul")
 INIT_SCHEMES = ("default", "classic")
 
 
-@dataclass
 class EncoderOutput:
     """What every encoder returns.
 
@@ -33,13 +31,28 @@ class EncoderOutput:
     last: (B, output_size), the forward direction at each sequence's last valid step merged with the
         backward direction at step 0 (the summary a many-to-one head reads); zero for empty rows.
     final_state: `EncoderState` after each row's last valid step; pass it back in to continue.
+        Computed on first access when the fast route could not observe it (an LSTM's c over
+        variable lengths), so training that never reads it never pays for it.
     mask: (B, T) bool, True at valid steps.
     """
 
-    outputs: Tensor
-    last: Tensor
-    final_state: EncoderState
-    mask: Tensor
+    def __init__(
+        self,
+        outputs: Tensor,
+        last: Tensor,
+        final_state: EncoderState | Callable[[], EncoderState],
+        mask: Tensor,
+    ) -> None:
+        self.outputs = outputs
+        self.last = last
+        self._final_state = final_state
+        self.mask = mask
+
+    @property
+    def final_state(self) -> EncoderState:
+        if not isinstance(self._final_state, EncoderState):
+            self._final_state = self._final_state()
+        return self._final_state
 
 
 class RecurrentEncoder(nn.Module):
@@ -65,6 +78,9 @@ class RecurrentEncoder(nn.Module):
             Xavier input weights, zero biases and LSTM forget-gate bias 1 (built-in cells).
         fuse_layers: run a uniform stack of built-in cells without residual/norm as one `torch.nn`
             call (cuDNN/oneDNN). False forces the layer-by-layer path (same results, slower).
+        route: how built-in cells run variable lengths: "auto" (padded on the CPU unless most of
+            the batch is padding, packed on CUDA), "padded" or "packed". Every route gives the same
+            outputs, states and gradients; equal lengths always run unpacked.
     """
 
     def __init__(
@@ -82,6 +98,7 @@ class RecurrentEncoder(nn.Module):
         learn_initial_state: bool = False,
         init: str = "default",
         fuse_layers: bool = True,
+        route: str = "auto",
     ) -> None:
         super().__init__()
         cells = _resolve_cells(cell, num_layers)
@@ -112,7 +129,7 @@ class RecurrentEncoder(nn.Module):
             and not layer_norm
         )
 
-        options = dict(bidirectional=bidirectional, proj_size=proj_size)
+        options = dict(bidirectional=bidirectional, proj_size=proj_size, route=route)
         if self.fused:
             fused_dropout = dropout if len(cells) > 1 else 0.0
             blocks = [
@@ -198,11 +215,10 @@ class RecurrentEncoder(nn.Module):
             rows = present.nonzero().squeeze(1)  # (R,)
             if len(rows):
                 device_rows = rows.to(x.device)
-                sub_outputs, sub_state = self._run(
-                    x.index_select(0, device_rows), lengths[rows], state.index_select(device_rows)
-                )
+                sub = (x.index_select(0, device_rows), lengths[rows], state.index_select(device_rows))
+                sub_outputs, sub_state = self._run(*sub)
                 outputs = outputs.index_copy(0, device_rows, sub_outputs)
-                final_state = state.index_copy(device_rows, sub_state)
+                final_state = self._scatter(state, device_rows, sub_state, sub)
         device_lengths = lengths.to(x.device)  # one host-to-device copy for mask and last steps
         mask = lengths_to_mask(device_lengths, steps, device=x.device)  # (B, T)
         return EncoderOutput(
@@ -211,6 +227,18 @@ class RecurrentEncoder(nn.Module):
             final_state=final_state,
             mask=mask,
         )
+
+    def _scatter(
+        self,
+        state: EncoderState,
+        rows: Tensor,
+        sub_state: EncoderState | Callable[[], EncoderState],
+        sub: tuple[Tensor, Tensor, EncoderState],
+    ) -> EncoderState | Callable[[], EncoderState]:
+        """`state` with `rows` replaced by the state the non-empty rows reached (lazily if need be)."""
+        if isinstance(sub_state, EncoderState):
+            return state.index_copy(rows, sub_state)
+        return lambda: state.index_copy(rows, self._run(*sub, need_state=True)[1])
 
     def step(self, x_t: Tensor, state: EncoderState | None = None) -> tuple[Tensor, EncoderState]:
         """One time step for a batch: x_t (B, I) -> (y_t (B, output_size), state after the step).
@@ -233,18 +261,27 @@ class RecurrentEncoder(nn.Module):
             inputs = self._between_layers(out, inputs, first)
         return inputs, EncoderState(tuple(finals))
 
-    def _run(self, x: Tensor, lengths: Tensor, state: EncoderState) -> tuple[Tensor, EncoderState]:
-        """Every layer over rows of length >= 1: (B, T, D*H) outputs and the final state."""
+    def _run(
+        self, x: Tensor, lengths: Tensor, state: EncoderState, need_state: bool = False
+    ) -> tuple[Tensor, EncoderState | Callable[[], EncoderState]]:
+        """Every layer over rows of length >= 1: (B, T, D*H) outputs and the final state (or a
+        function computing it, when a layer's fast route could not observe it)."""
         layer_states = list(state.layers)
         inputs, finals = x, []
         for index, block in enumerate(self.layers):
             first, count = self._block_layers(index, block)
-            out, new = block(inputs, lengths, self._join(layer_states[first : first + count]))
-            finals += self._split(new, count)
+            start = self._join(layer_states[first : first + count])
+            if getattr(block, "lazy_state", False):
+                out, new = block(inputs, lengths, start, need_state=need_state)
+            else:
+                out, new = block(inputs, lengths, start)
+            finals += self._split(new, count) if new is not None else [None] * count
             inputs = self._between_layers(out, inputs, first)
         if self.residual or self.norms:  # they act on padded steps too: zero those again
             mask = lengths_to_mask(lengths, x.shape[1], x.device)
             inputs = inputs * mask.unsqueeze(-1).to(inputs.dtype)
+        if any(layer is None for layer in finals):
+            return inputs, lambda: self._run(x, lengths, state, need_state=True)[1]
         return inputs, EncoderState(tuple(finals))
 
     def _block_layers(self, index: int, block: nn.Module) -> tuple[int, int]:

@@ -1,0 +1,88 @@
+"""Every execution route of the built-in cells gives the same outputs, states and gradients."""
+
+import pytest
+import torch
+
+from seqnet.nn import RecurrentEncoder
+from seqnet.nn import cells as cells_module
+from seqnet.nn.cells import TORCH_CELLS
+
+LENGTHS = torch.tensor([9, 3, 6, 1, 9, 4])
+ROUTE_CONFIGS = [
+    dict(cell=cell, bidirectional=bidirectional, num_layers=layers)
+    for cell in sorted(TORCH_CELLS)
+    for bidirectional in (False, True)
+    for layers in (1, 2)
+] + [
+    dict(cell="lstm", num_layers=2, bidirectional=True, proj_size=3),
+    dict(cell=["lstm", "gru"], bidirectional=True),
+]
+
+
+def pair(**kwargs):
+    encoders = []
+    for route in ("packed", "padded"):
+        torch.manual_seed(0)
+        encoders.append(RecurrentEncoder(5, 6, route=route, **kwargs).double())
+    return encoders
+
+
+def run(enc, x):
+    x = x.clone().requires_grad_(True)
+    out = enc(x, LENGTHS)
+    states = [t for layer in out.final_state for t in layer]
+    loss = (out.outputs.pow(2).sum() + out.last.sum() + sum(s.pow(2).sum() for s in states)) * 0.1
+    loss.backward()
+    grads = [p.grad for p in enc.parameters()] + [x.grad]
+    return out, states, grads
+
+
+@pytest.mark.parametrize("kwargs", ROUTE_CONFIGS, ids=str)
+def test_padded_and_packed_routes_agree_on_outputs_states_and_gradients(kwargs):
+    packed, padded = pair(**kwargs)
+    torch.manual_seed(1)
+    x = torch.randn(6, 9, 5, dtype=torch.float64)
+    x[torch.arange(9).unsqueeze(0) >= LENGTHS.unsqueeze(1)] = 99.0  # garbage in padding
+    a, b = run(packed, x), run(padded, x)
+    torch.testing.assert_close(a[0].outputs, b[0].outputs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(a[0].last, b[0].last, atol=1e-5, rtol=1e-5)
+    assert torch.all(b[0].outputs[~b[0].mask] == 0)
+    for sa, sb in zip(a[1], b[1], strict=True):
+        torch.testing.assert_close(sa, sb, atol=1e-5, rtol=1e-5)
+    for ga, gb in zip(a[2], b[2], strict=True):
+        torch.testing.assert_close(ga, gb, atol=1e-5, rtol=1e-5)
+
+
+def count_packing(monkeypatch):
+    calls = []
+    original = cells_module.pack_padded_sequence
+    monkeypatch.setattr(
+        cells_module, "pack_padded_sequence", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    return calls
+
+
+def test_auto_runs_variable_lengths_padded_on_cpu_and_packs_only_for_an_lstm_state_someone_reads(monkeypatch):
+    calls = count_packing(monkeypatch)
+    x = torch.randn(6, 9, 5)
+    gru_state = RecurrentEncoder(5, 6, cell="gru", num_layers=2)(x, LENGTHS).final_state
+    assert gru_state.top.shape == (1, 6, 6)  # GRU states are read off the outputs
+    out = RecurrentEncoder(5, 6, cell="lstm")(x, LENGTHS)
+    assert calls == [], "no packing on the CPU at this padding share"
+    first = out.final_state  # c of an LSTM: computed now, exactly, through the packed route
+    assert calls == [1]
+    assert out.final_state is first and calls == [1]  # and only once
+
+
+def test_mostly_padding_goes_packed_and_a_forced_route_is_kept(monkeypatch):
+    calls = count_packing(monkeypatch)
+    skewed = torch.tensor([40, 2, 2, 2, 2, 2])  # 90 % padding
+    x = torch.randn(6, 40, 5)
+    RecurrentEncoder(5, 6, cell="gru")(x, skewed)
+    assert calls == [1]
+    RecurrentEncoder(5, 6, cell="gru", route="padded")(x, skewed)
+    assert calls == [1]
+    RecurrentEncoder(5, 6, cell="gru", route="packed")(x[:, :9], LENGTHS)
+    assert calls == [1, 1]
+    with pytest.raises(ValueError, match="route must be one of"):
+        RecurrentEncoder(5, 6, cell="gru", route="fast")
