@@ -33,6 +33,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(ARGS)
 
+# Speed ratios against hand-written PyTorch (scripts/bench.py): writes benchmarks/bench_*.json and
+# benchmarks/README.md. One thread-friendly setting so a busy machine does not spin-wait the cores.
+bench: $(STAMP)
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python scripts/bench.py $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,251 @@
+"""seqnet's speed against hand-written PyTorch, as ratios of contenders interleaved in one process.
+
+    python scripts/bench.py                    # every case; writes benchmarks/*.json and benchmarks/README.md
+    python scripts/bench.py encoder --reps 11  # one case
+    python scripts/bench.py --tiny --out /tmp  # the smoke size the test suite runs
+
+Shared machines drift several-fold between runs, so absolute times are noise: each case runs its
+contenders A B A B ... for `--reps` repetitions and reports the median ratio and its min-max.
+
+Cases:
+- encoder: forward+backward of `RecurrentEncoder` (auto route, and the packed route seqnet used
+  before routes existed) against raw `torch.nn` run over the padded tensor, per cell and shape; and
+  the share of the matmul rate (a `torch.mm` of the same FLOPs, timed alongside) each one reaches.
+- crossover: padded against packed route as the share of padding grows (sets `PADDED_MAX_WASTE`).
+- generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
+  at every step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from seqnet.data import DataSpec
+from seqnet.nn import RecurrentEncoder
+from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS
+from seqnet.tasks import LanguageModel
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def interleaved(contenders: dict[str, Callable[[], object]], reps: int) -> dict[str, list[float]]:
+    """Seconds per call of each contender, measured A B A B ... after one warm-up round."""
+    for run in contenders.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(reps):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def ratio(times: dict[str, list[float]], a: str, b: str) -> dict[str, float]:
+    """Median and min-max over repetitions of time(a) / time(b) (paired by repetition)."""
+    ratios = [x / y for x, y in zip(times[a], times[b], strict=True)]
+    return {
+        "median": round(statistics.median(ratios), 3),
+        "min": round(min(ratios), 3),
+        "max": round(max(ratios), 3),
+    }
+
+
+def forward_backward(module: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], None]:
+    """One forward+backward of an encoder (or of a raw torch.nn RNN over the padded tensor)."""
+
+    def run() -> None:
+        out = module(x, lengths).outputs if isinstance(module, RecurrentEncoder) else module(x)[0]
+        out.sum().backward()
+
+    return run
+
+
+def lengths_for(batch: int, steps: int, low: int, generator: torch.Generator) -> torch.Tensor:
+    lengths = torch.randint(low, steps + 1, (batch,), generator=generator)
+    lengths[0] = steps  # the padded tensor is as long as its longest sequence
+    return lengths
+
+
+def encoder_case(reps: int, tiny: bool) -> list[dict]:
+    batch, steps, inputs = (8, 12, 4) if tiny else (64, 100, 32)
+    shapes = [(16, 1, False)] if tiny else [(128, 2, False), (256, 1, False), (128, 1, True), (256, 1, True)]
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for cell in ("lstm", "gru", "rnn"):
+        for hidden, layers, variable in shapes:
+            lengths = (
+                lengths_for(batch, steps, steps // 5, generator) if variable else torch.full((batch,), steps)
+            )
+            x = torch.randn(batch, steps, inputs, generator=generator, requires_grad=True)
+            torch.manual_seed(0)
+            auto = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers)
+            packed = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="packed")
+            packed.load_state_dict(auto.state_dict())
+            rnn_class, extra = TORCH_CELLS[cell]
+            raw = rnn_class(inputs, hidden, num_layers=layers, batch_first=True, **extra)
+            width = (inputs + hidden) * GATES[cell] * hidden  # multiply-adds per row and step, layer 1
+            flops = 3 * 2 * batch * steps * (width + (layers - 1) * 2 * hidden * GATES[cell] * hidden)
+            left = torch.randn(batch * steps, inputs + hidden, generator=generator)
+            right = torch.randn(inputs + hidden, GATES[cell] * hidden, generator=generator)
+            matmuls = max(1, round(flops / (2 * left.shape[0] * left.shape[1] * right.shape[1])))
+
+            contenders = {
+                "raw_padded": forward_backward(raw, x, lengths),
+                "seqnet": forward_backward(auto, x, lengths),
+                "seqnet_packed": forward_backward(packed, x, lengths),
+                "matmul": lambda left=left, right=right, count=matmuls: [left @ right for _ in range(count)],
+            }
+            times = interleaved(contenders, reps)
+            mm_rate = flops / statistics.median(times["matmul"])
+            rows.append(
+                {
+                    "cell": cell,
+                    "hidden": hidden,
+                    "layers": layers,
+                    "lengths": f"{steps // 5}-{steps}" if variable else "equal",
+                    "seqnet_vs_raw": ratio(times, "seqnet", "raw_padded"),
+                    "packed_vs_seqnet": ratio(times, "seqnet_packed", "seqnet"),
+                    "matmul_share": {
+                        name: round(flops / statistics.median(times[name]) / mm_rate, 3)
+                        for name in ("raw_padded", "seqnet", "seqnet_packed")
+                    },
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def crossover_case(reps: int, tiny: bool) -> list[dict]:
+    batch, steps, hidden = (8, 20, 16) if tiny else (64, 100, 128)
+    rows = []
+    for cell in ("lstm", "gru"):
+        for waste in (0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+            # one full-length row, the others as short as the waste asks
+            short = max(1, round((1 - waste) * batch * steps - steps) // (batch - 1))
+            lengths = torch.full((batch,), short)
+            lengths[0] = steps
+            x = torch.randn(batch, steps, 32, requires_grad=True)
+            torch.manual_seed(0)
+            padded = RecurrentEncoder(32, hidden, cell=cell, route="padded")
+            packed = RecurrentEncoder(32, hidden, cell=cell, route="packed")
+            packed.load_state_dict(padded.state_dict())
+            contenders = {
+                "padded": forward_backward(padded, x, lengths),
+                "packed": forward_backward(packed, x, lengths),
+            }
+            real_waste = 1 - float(lengths.sum()) / (batch * steps)
+            rows.append(
+                {
+                    "cell": cell,
+                    "waste": round(real_waste, 3),
+                    "packed_vs_padded": ratio(interleaved(contenders, reps), "packed", "padded"),
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def generation_case(reps: int, tiny: bool) -> list[dict]:
+    vocab = ["<pad>", "<unk>", "<bos>", "<eos>", *"abcdefghijklmnopqrstuvwxyz .,"]
+    spec = DataSpec("tokens", len(vocab), "tokens", vocab=vocab, target_vocab=vocab, aligned=True,
+                    tokenizer={"name": "char", "lowercase": False})  # fmt: skip
+    hidden, new_tokens = (16, 8) if tiny else (256, 200)
+    torch.manual_seed(0)
+    model = LanguageModel(spec, encoder={"cell": "lstm", "hidden_size": hidden}).eval()
+    prompt = "to be or not to be, that is the question. " * (1 if tiny else 4)
+
+    @torch.no_grad()
+    def re_reading() -> None:
+        ids = torch.tensor([model.vocabulary.encode(list(prompt))])
+        for _ in range(new_tokens):
+            logits, _ = model(ids, torch.tensor([ids.shape[1]]))
+            ids = torch.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+
+    def carried() -> None:
+        model.generate(prompt, max_new_tokens=new_tokens, greedy_decoding=True)
+
+    times = interleaved({"state_carried": carried, "re_reading_prefix": re_reading}, reps)
+    row = {
+        "prompt_tokens": len(prompt),
+        "new_tokens": new_tokens,
+        "tokens_per_second": {name: round(new_tokens / statistics.median(t), 1) for name, t in times.items()},
+        "re_reading_vs_carried": ratio(times, "re_reading_prefix", "state_carried"),
+    }
+    print(row, flush=True)
+    return [row]
+
+
+CASES = {"encoder": encoder_case, "crossover": crossover_case, "generation": generation_case}
+
+
+def environment() -> dict:
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "padded_max_waste": PADDED_MAX_WASTE,
+    }
+
+
+def table(name: str, rows: list[dict]) -> str:
+    """A Markdown table of one case's rows (nested ratios shown as median [min-max])."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, dict) and "median" in value:
+            return f"{value['median']:.2f} [{value['min']:.2f}-{value['max']:.2f}]"
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {v}" for k, v in value.items())
+        return str(value)
+
+    keys = list(rows[0])
+    lines = [f"### {name}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(cell(row[k]) for k in keys) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("cases", nargs="*", help=f"any of {', '.join(CASES)} (default: all)")
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--tiny", action="store_true", help="smoke-test sizes (seconds, meaningless ratios)")
+    parser.add_argument("--out", default="benchmarks")
+    args = parser.parse_args()
+    unknown = sorted(set(args.cases) - set(CASES))
+    if unknown:
+        parser.error(f"unknown case {unknown}; choose from {', '.join(CASES)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in args.cases or list(CASES):
+        rows = CASES[name](args.reps, args.tiny)
+        result = {"case": name, "reps": args.reps, "environment": environment(), "rows": rows}
+        (out / f"bench_{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    sections = [
+        table(path.stem.removeprefix("bench_"), json.loads(path.read_text())["rows"])
+        for path in sorted(out.glob("bench_*.json"))
+    ]
+    header = (
+        "# Benchmarks\n\nGenerated by `python scripts/bench.py` (`make bench`) from the `bench_*.json` files "
+        "here: ratios of contenders interleaved in one process, median [min-max] over repetitions; "
+        "see each file for the machine, threads and date.\n"
+    )
+    (out / "README.md").write_text(header + "\n" + "\n\n".join(sections) + "\n")
+
+
+if __name__ == "__main__":
+    main()
