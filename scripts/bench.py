@@ -130,7 +130,7 @@ def encoder_case(reps: int, tiny: bool) -> list[dict]:
 def crossover_case(reps: int, tiny: bool) -> list[dict]:
     batch, steps, hidden = (8, 20, 16) if tiny else (64, 100, 128)
     rows = []
-    for cell in ("lstm", "gru"):
+    for cell in ("lstm", "gru", "rnn"):
         for waste in (0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
             # one full-length row, the others as short as the waste asks
             short = max(1, round((1 - waste) * batch * steps - steps) // (batch - 1))

@@ -9,11 +9,9 @@ import json
 from pathlib import Path
 
 import hydra
-import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from seqnet.cli.checkpoints import load_task, read_checkpoint_metadata
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
 from seqnet.cli.train import apply_process_settings, instantiate_group
@@ -21,6 +19,10 @@ from seqnet.cli.train import apply_process_settings, instantiate_group
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics."""
+    import lightning as L
+
+    from seqnet.cli.checkpoints import load_task, read_checkpoint_metadata
+
     apply_process_settings(cfg)
     meta = read_checkpoint_metadata(cfg.ckpt_path)
     model = load_task(cfg.ckpt_path, program="seqnet-eval")

@@ -8,22 +8,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import hydra
-import lightning as L
 from omegaconf import DictConfig
-from torch.utils.data import DataLoader
 
-from seqnet.callbacks import PredictionWriter
-from seqnet.cli.checkpoints import load_task
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
 from seqnet.cli.train import apply_process_settings
-from seqnet.data import collate_sequences
-from seqnet.data.prediction import read_prediction_inputs
-from seqnet.tasks import ManyToMany, ManyToOne
 
 
 def predict(cfg: DictConfig) -> Path:
     """Write predictions for every sequence of `cfg.input`; return the output file."""
+    import lightning as L
+    from torch.utils.data import DataLoader
+
+    from seqnet.callbacks import PredictionWriter
+    from seqnet.cli.checkpoints import load_task
+    from seqnet.data import collate_sequences
+    from seqnet.data.prediction import read_prediction_inputs
+    from seqnet.tasks import ManyToMany, ManyToOne
+
     apply_process_settings(cfg)
     model = load_task(cfg.ckpt_path, (ManyToOne, ManyToMany), "seqnet-predict")
     inputs = read_prediction_inputs(cfg.input, model.spec, cfg.input_format)

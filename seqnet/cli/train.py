@@ -8,18 +8,22 @@ seqnet-train debug=fast                             # one batch of train/val/tes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
-import lightning as L
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from seqnet.callbacks import CheckpointConfig, ConfigText
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
 from seqnet.cli.overrides import OverrideError
 from seqnet.cli.run_record import write_run_record
+
+if TYPE_CHECKING:
+    import lightning as L
+
+# Lightning, torch and the task modules are imported inside the functions that run a job, so
+# `--help`, `--cfg job` and a mistyped override answer in a second instead of ten.
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -28,6 +32,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     The run directory (`cfg.paths.output_dir`) receives checkpoints, TensorBoard events,
     config_resolved.yaml, metrics.json and environment.json.
     """
+    import lightning as L
+
+    from seqnet.callbacks import CheckpointConfig, ConfigText
+
     check_run_config(cfg)
     apply_process_settings(cfg)
     if cfg.get("seed") is not None:
@@ -70,6 +78,8 @@ def check_run_config(cfg: DictConfig) -> None:
 def apply_process_settings(cfg: DictConfig) -> None:
     """Process-wide numerics. Denormal floats (which appear once losses get tiny) make CPU kernels
     up to 20x slower; flushing them to zero changes no result at float32 precision that matters."""
+    import torch
+
     torch.set_flush_denormal(bool(cfg.get("flush_denormal", True)))
 
 

@@ -135,10 +135,11 @@ TORCH_CELLS: dict[str, tuple[type[nn.RNNBase], dict[str, str]]] = {
 
 
 ROUTES = ("auto", "padded", "packed")
-# Auto route on the CPU: the padded route while at most this share of the batch is padding. Packing
-# pays ~2-4x per real step on CPU kernels, so it wins only on very skewed lengths
-# (scripts/bench.py measures the crossover; benchmarks/encoder_routes.json).
-PADDED_MAX_WASTE = 0.6
+# Auto route on the CPU: padded while at most this share of the batch is padding. Packing pays
+# ~2-3x per real step on CPU kernels, so it wins only on skewed lengths; the crossovers below are
+# where the two routes tie (forward+backward, B64 T100 H128), measured by `python scripts/bench.py
+# crossover` (benchmarks/bench_crossover.json: LSTM ~0.78, GRU ~0.58, Elman RNN ~0.62).
+PADDED_MAX_WASTE = {"lstm": 0.75, "gru": 0.55, "rnn": 0.6, "rnn_relu": 0.6}
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
 
 
@@ -218,7 +219,7 @@ class TorchRecurrentLayer(nn.Module):
         if self.route != "auto":
             return self.route == "padded"
         waste = 1.0 - float(lengths.sum()) / (lengths.numel() * x.shape[1])
-        return x.device.type == "cpu" and waste <= PADDED_MAX_WASTE
+        return x.device.type == "cpu" and waste <= PADDED_MAX_WASTE[self.kind]
 
     def _padded(
         self, x: Tensor, lengths: Tensor, state: LayerStateTuple

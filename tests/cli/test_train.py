@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -166,3 +168,19 @@ def test_your_own_labelled_text_trains_through_the_cli(cli, tmp_path):
     assert "test/acc" in metrics(run_dir)
     stored = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
     assert stored["hyper_parameters"]["spec"]["vocab"][:2] == ["<pad>", "<unk>"]
+
+
+@pytest.mark.parametrize("argument", ["--help", "--cfg=job", "model.encoder.bidirectonal=true"])
+def test_help_config_printing_and_config_errors_never_import_torch_or_lightning(argument):
+    """They answer in about a second: the heavy imports happen only when a job runs."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['seqnet-train', {argument!r}]\n"
+        "from seqnet.cli.train import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('heavy:', sorted(m for m in ('torch', 'lightning') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.stdout.strip().splitlines()[-1] == "heavy: []", (
+        result.stdout[-2000:] + result.stderr[-2000:]
+    )
