@@ -14,6 +14,7 @@ Cases:
 - crossover: padded against packed route as the share of padding grows (sets `PADDED_MAX_WASTE`).
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
+- startup: seconds until `seqnet-train --help` and a config error answer.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -187,7 +190,30 @@ def generation_case(reps: int, tiny: bool) -> list[dict]:
     return [row]
 
 
-CASES = {"encoder": encoder_case, "crossover": crossover_case, "generation": generation_case}
+def startup_case(reps: int, tiny: bool) -> list[dict]:
+    """Seconds until `seqnet-train --help` and a mistyped override answer (absolute: nothing to
+    interleave against; each is a fresh process)."""
+    program = str(Path(sys.executable).parent / "seqnet-train")
+    commands = {"help": [program, "--help"], "config_error": [program, "model.encoder.bidirectonal=true"]}
+    contenders = {
+        name: (lambda command=command: subprocess.run(command, capture_output=True, check=False))
+        for name, command in commands.items()
+    }
+    times = interleaved(contenders, 1 if tiny else reps)
+    row = {
+        name: {"seconds_median": round(statistics.median(t), 2), "seconds_max": round(max(t), 2)}
+        for name, t in times.items()
+    }
+    print(row, flush=True)
+    return [row]
+
+
+CASES = {
+    "encoder": encoder_case,
+    "crossover": crossover_case,
+    "generation": generation_case,
+    "startup": startup_case,
+}
 
 
 def environment() -> dict:

@@ -20,6 +20,8 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         for row in data["rows"]:
             ratios = [v for v in row.values() if isinstance(v, dict) and "median" in v]
             assert ratios and all(r["min"] <= r["median"] <= r["max"] for r in ratios)
+    startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
+    assert 0 < startup["help"]["seconds_median"] <= startup["help"]["seconds_max"]
     table = (tmp_path / "README.md").read_text()
     assert "### encoder" in table and "| cell | hidden | layers |" in table
 
