@@ -27,24 +27,26 @@ def brute_force(crf, emissions, length):
     return paths, torch.cat(scores)
 
 
+def tiny_batch(num_tags: int, lengths: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random emissions (B, T, C) and the mask of `lengths` (T = the longest)."""
+    emissions = torch.randn(len(lengths), max(lengths), num_tags, dtype=torch.float64)
+    return emissions, torch.arange(max(lengths)).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+
+
 def test_partition_function_equals_brute_force_enumeration():
     crf = random_crf(3)
-    emissions = torch.randn(3, 4, 3, dtype=torch.float64)
-    lengths = [4, 2, 1]
-    mask = torch.arange(4).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    emissions, mask = tiny_batch(3, [4, 2, 1])
     log_z = crf.log_partition(emissions, mask)
-    for i, length in enumerate(lengths):
+    for i, length in enumerate(mask.sum(1).tolist()):
         _, scores = brute_force(crf, emissions[i : i + 1], length)
         torch.testing.assert_close(log_z[i], scores.logsumexp(0))
 
 
 def test_viterbi_finds_the_best_sequence_by_brute_force():
     crf = random_crf(4, seed=1)
-    emissions = torch.randn(3, 5, 4, dtype=torch.float64)
-    lengths = [5, 3, 1]
-    mask = torch.arange(5).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    emissions, mask = tiny_batch(4, [5, 3, 1])
     decoded = crf.decode(emissions, mask)
-    for i, length in enumerate(lengths):
+    for i, length in enumerate(mask.sum(1).tolist()):
         paths, scores = brute_force(crf, emissions[i : i + 1], length)
         assert decoded[i, :length].tolist() == list(paths[int(scores.argmax())])
         assert torch.all(decoded[i, length:] == -100)
