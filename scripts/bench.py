@@ -14,6 +14,8 @@ Cases:
 - crossover: padded against packed route as the share of padding grows (sets `PADDED_MAX_WASTE`).
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
+- training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
+  hand-written loop, small (GRU/LSTM-32, T12, B32) and large (2-layer LSTM-128, T100, B64) models.
 - startup: seconds until `seqnet-train --help` and a config error answer.
 """
 
@@ -31,13 +33,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import lightning as L
+import numpy as np
 import torch
 from torch import nn
 
-from seqnet.data import DataSpec
+from seqnet.data import DataSpec, SequenceDataModule
+from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.nn import RecurrentEncoder
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS
-from seqnet.tasks import LanguageModel
+from seqnet.tasks import LanguageModel, ManyToOne
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
@@ -190,6 +195,98 @@ def generation_case(reps: int, tiny: bool) -> list[dict]:
     return [row]
 
 
+class _Splits:
+    """A data source over ready-made splits (the bench's own synthetic data)."""
+
+    def __init__(self, splits: SequenceSplits) -> None:
+        self.splits = splits
+
+    def load(self) -> SequenceSplits:
+        return self.splits
+
+
+class _StepTimer(L.Callback):
+    """Seconds between the starts of consecutive training batches: a whole step, loop included."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []
+
+    def on_train_batch_start(self, *args: object) -> None:
+        self.starts.append(time.perf_counter())
+
+    def steps(self) -> list[float]:
+        return [b - a for a, b in zip(self.starts, self.starts[1:], strict=False)]
+
+
+def training_step_case(reps: int, tiny: bool) -> list[dict]:
+    """A whole training step of `ManyToOne` under the Lightning Trainer against the hand-written
+    loop (padded torch.nn call, last step, linear head, loss, backward, clipping, AdamW), both on
+    the same batches; interleaved epoch by epoch, median seconds per step."""
+    shapes = (
+        [("gru", 8, 6, 8, 4, 1)]
+        if tiny
+        else [("gru", 32, 12, 32, 1, 1), ("lstm", 32, 12, 32, 1, 1), ("lstm", 128, 100, 64, 32, 2)]
+    )
+    rows = []
+    for cell, hidden, steps, batch, features, layers in shapes:
+        generator = np.random.default_rng(0)
+        examples = [
+            SequenceExample(generator.normal(size=(steps, features)).astype(np.float32), str(i % 4))
+            for i in range(batch * (4 if tiny else 20))
+        ]
+        splits = SequenceSplits("bench", train=examples, val=examples[:batch], test=examples[:batch])
+        data = SequenceDataModule(_Splits(splits), batch_size=batch)
+        data.setup()
+        batches = list(data.train_dataloader())
+        encoder = {"cell": cell, "hidden_size": hidden, "num_layers": layers}
+        optimizer = {"_target_": "torch.optim.AdamW", "lr": 1e-3}
+        rnn_class, extra = TORCH_CELLS[cell]
+        rnn = rnn_class(features, hidden, num_layers=layers, batch_first=True, **extra)
+        head = nn.Linear(hidden, 4)
+        hand_optimizer = torch.optim.AdamW([*rnn.parameters(), *head.parameters()], lr=1e-3)
+
+        def hand_written_epoch(
+            rnn: nn.Module = rnn, head: nn.Module = head, opt=hand_optimizer, batches=batches
+        ) -> list[float]:
+            times = []
+            for b in batches:
+                start = time.perf_counter()
+                out, _ = rnn(b.inputs)  # (B, T, H), equal lengths
+                loss = nn.functional.cross_entropy(head(out[:, -1]), b.targets)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_([*rnn.parameters(), *head.parameters()], 1.0)
+                opt.step()
+                times.append(time.perf_counter() - start)
+            return times
+
+        def seqnet_epoch(
+            data: SequenceDataModule = data, encoder: dict = encoder, optimizer: dict = optimizer
+        ) -> list[float]:
+            timer = _StepTimer()
+            model = ManyToOne(data.spec, encoder=encoder, optimizer=optimizer, gradient_clip_val=1.0)
+            trainer = L.Trainer(
+                max_epochs=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
+            )  # fmt: skip
+            trainer.fit(model, datamodule=data)
+            return timer.steps()
+
+        medians: dict[str, list[float]] = {"seqnet": [], "hand_written": []}
+        for _ in range(1 if tiny else reps):
+            medians["seqnet"].append(statistics.median(seqnet_epoch()))
+            medians["hand_written"].append(statistics.median(hand_written_epoch()))
+        rows.append(
+            {
+                "cell": cell, "hidden": hidden, "steps": steps, "batch": batch, "layers": layers,
+                "ms_per_step": {k: round(1000 * statistics.median(v), 2) for k, v in medians.items()},
+                "seqnet_vs_hand_written": ratio(medians, "seqnet", "hand_written"),
+            }
+        )  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows
+
+
 def startup_case(reps: int, tiny: bool) -> list[dict]:
     """Seconds until `seqnet-train --help` and a mistyped override answer (absolute: nothing to
     interleave against; each is a fresh process)."""
@@ -212,6 +309,7 @@ CASES = {
     "encoder": encoder_case,
     "crossover": crossover_case,
     "generation": generation_case,
+    "training_step": training_step_case,
     "startup": startup_case,
 }
 
