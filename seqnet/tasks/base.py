@@ -158,9 +158,21 @@ class SequenceModule(L.LightningModule):
         out = self.step(batch)
         self._check_finite(out.loss, batch_idx)
         self.train_metrics.update(out.preds, out.targets)  # computed once per epoch, not per step
-        self.log("train/loss", out.loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch))
-        self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(batch))
+        if self._logs_this_step():
+            self.log(
+                "train/loss", out.loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
+            )
         return out.loss
+
+    def _logs_this_step(self) -> bool:
+        """Whether the Trainer writes logs after this step (every `log_every_n_steps`): logging
+        costs ~1 ms a call, which a small model's whole step can be, so other steps skip it."""
+        trainer = self._trainer
+        return trainer is None or (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self.train_metrics.compute())  # synchronised across processes by torchmetrics
+        self.train_metrics.reset()
 
     def validation_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
         out = self.step(batch)
