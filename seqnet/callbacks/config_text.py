@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import lightning as L
-from lightning.pytorch.loggers import TensorBoardLogger
+
+from seqnet.callbacks.tensorboard import tensorboard_writers
 
 
 class ConfigText(L.Callback):
@@ -15,6 +16,5 @@ class ConfigText(L.Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         block = "\n".join("    " + line for line in self.text.splitlines())  # markdown code block
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_text(self.tag, block, global_step=0)
+        for writer in tensorboard_writers(trainer):
+            writer.add_text(self.tag, block, global_step=0)

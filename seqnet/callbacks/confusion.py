@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from seqnet.callbacks.tensorboard import tensorboard_writers
 from seqnet.data import IGNORE_INDEX
 
 if TYPE_CHECKING:
@@ -71,13 +71,13 @@ class ConfusionMatrixFigure(L.Callback):
         self._draw(trainer, pl_module)
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
-        if self.pending is None or not loggers or not trainer.is_global_zero:
+        writers = tensorboard_writers(trainer)
+        if self.pending is None or not writers or not trainer.is_global_zero:
             return
         counts, step = self.pending
         figure = draw_confusion_matrix(counts, self._names(pl_module))
-        for logger in loggers:
-            logger.experiment.add_figure(self.tag, figure, global_step=step)
+        for writer in writers:
+            writer.add_figure(self.tag, figure, global_step=step)
         self.pending = None
 
 

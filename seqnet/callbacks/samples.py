@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import lightning as L
-from lightning.pytorch.loggers import TensorBoardLogger
+
+from seqnet.callbacks.tensorboard import tensorboard_writers
 
 
 class GeneratedSamples(L.Callback):
@@ -31,8 +32,8 @@ class GeneratedSamples(L.Callback):
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         generate = getattr(pl_module, "generate", None)
-        loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
-        if generate is None or trainer.sanity_checking or not loggers or not trainer.is_global_zero:
+        writers = tensorboard_writers(trainer)
+        if generate is None or trainer.sanity_checking or not writers or not trainer.is_global_zero:
             return
         texts = generate(
             self.prompt,
@@ -43,5 +44,5 @@ class GeneratedSamples(L.Callback):
         )
         # Markdown: each sample as a code block, so line breaks and spacing survive
         body = "\n\n".join("    " + text.replace("\n", "\n    ") for text in texts)
-        for logger in loggers:
-            logger.experiment.add_text(self.tag, body, global_step=trainer.global_step)
+        for writer in writers:
+            writer.add_text(self.tag, body, global_step=trainer.global_step)

@@ -20,8 +20,10 @@ import numpy as np
 import torch
 
 from seqnet.data.batch import Item
+from seqnet.data.series import fill_missing, read_csv_columns
+from seqnet.data.sources.corpus import read_text
+from seqnet.data.sources.tagging import read_conll
 from seqnet.data.spec import DataSpec
-from seqnet.data.tokenizers import build_tokenizer
 from seqnet.data.ts_format import read_ts
 from seqnet.data.vocab import Vocabulary
 
@@ -86,24 +88,14 @@ def resolve_format(path: Path, spec: DataSpec, input_format: str) -> str:
 
 def _texts(path: Path, kind: str) -> list[str | list[str]]:
     """Raw texts (strings) or pre-split token lists (CoNLL) of a text file."""
-    lines = path.read_text(encoding="utf-8").splitlines()
     if kind == "conll":
-        sentences: list[list[str]] = [[]]
-        for line in lines:
-            fields = line.split()
-            if fields:
-                sentences[-1].append(fields[0])
-            elif sentences[-1]:
-                sentences.append([])
-        return [s for s in sentences if s]
-    if kind == "tsv":
-        return [line.split("\t")[-1] for line in lines if line.strip()]
-    return [line for line in lines if line.strip()]
+        return [tokens for tokens, _ in read_conll(path, token_column=0, tag_column=0)]
+    lines = [line for line in read_text(path).splitlines() if line.strip()]
+    return [line.split("\t")[-1] for line in lines] if kind == "tsv" else lines
 
 
 def _token_inputs(texts: list[str | list[str]], spec: DataSpec) -> list[PredictionInput]:
-    settings = spec.tokenizer or {"name": "whitespace", "lowercase": False}
-    tokenizer = build_tokenizer(**settings)
+    tokenizer = spec.text_tokenizer()
     vocab = Vocabulary(spec.vocab)
     inputs = []
     for text in texts:
@@ -117,17 +109,9 @@ def _token_inputs(texts: list[str | list[str]], spec: DataSpec) -> list[Predicti
 
 
 def _read_csv_series(path: Path) -> np.ndarray:
-    """A CSV file as one series (T, F): every column is a feature, every row after the header a step."""
+    """A CSV file as one series (T, F): every column is a feature, every row after the header a
+    step; a missing or non-numeric value is an error naming the file, line or step and column."""
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
-    if len(rows) < 2:
-        raise ValueError(f"{path}: expected a header row and at least one row of values")
-    header, values = rows[0], []
-    for number, row in enumerate(rows[1:], start=2):
-        try:
-            values.append([float(cell) for cell in row])
-        except ValueError:
-            raise ValueError(f"{path}:{number}: expected {len(header)} numbers, got {row}") from None
-        if len(row) != len(header):
-            raise ValueError(f"{path}:{number}: expected {len(header)} fields, got {len(row)}")
-    return np.asarray(values, dtype=np.float32)
+        header = [name.strip() for name in next(csv.reader(handle), [])]
+    values = read_csv_columns(path, header)  # (T, F)
+    return fill_missing(values, "error", str(path))

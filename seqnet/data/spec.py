@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from seqnet.data.tokenizers import Tokenizer, build_tokenizer
+
 TARGET_KINDS = ("classes", "values", "tags", "tokens", "series", "anomaly")
 CONDITION_KINDS = ("none", "classes", "values")
 CLASS_KINDS = ("classes", "tags")  # targets that are class ids and need at least two classes
@@ -72,6 +74,11 @@ class DataSpec:
             )
         if self.target_kind == "tokens" and not self.target_vocab:
             raise ValueError("token targets need their target_vocab")
+
+    def text_tokenizer(self) -> Tokenizer:
+        """How raw text becomes input tokens: the recorded tokenizer, or whitespace splitting for
+        token data that records none (pre-split tokens, such as melody events)."""
+        return build_tokenizer(**(self.tokenizer or {"name": "whitespace", "lowercase": False}))
 
     @property
     def sequence_targets(self) -> bool:

@@ -204,14 +204,22 @@ class TorchRecurrentLayer(nn.Module):
         """
         steps = x.shape[1]
         if bool((lengths == steps).all()):
-            out, hn = self.rnn(x, state if self.is_lstm else state[0])  # (B, T, D*H)
-            return out, tuple(hn) if self.is_lstm else (hn,)
+            out, hn = self.rnn(x, self._torch_state(state))  # (B, T, D*H)
+            return out, self._layer_state(hn)
         if self.chooses_padded(x, lengths) and not (self.is_lstm and need_state):
             return self._padded(x, lengths, state)
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, hn = self.rnn(packed, state if self.is_lstm else state[0])
+        out, hn = self.rnn(packed, self._torch_state(state))
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)  # (B, T, D*H)
-        return out, tuple(hn) if self.is_lstm else (hn,)
+        return out, self._layer_state(hn)
+
+    def _torch_state(self, state: LayerStateTuple) -> Tensor | LayerStateTuple:
+        """The protocol's state tuple -> what torch.nn takes: h, or (h, c) for an LSTM."""
+        return state if self.is_lstm else state[0]
+
+    def _layer_state(self, hn: Tensor | tuple[Tensor, Tensor]) -> LayerStateTuple:
+        """What torch.nn returns -> the protocol's state tuple."""
+        return tuple(hn) if self.is_lstm else (hn,)
 
     def chooses_padded(self, x: Tensor, lengths: Tensor) -> bool:
         """Whether variable lengths run padded: forced, or auto on the CPU below the waste limit
@@ -239,7 +247,7 @@ class TorchRecurrentLayer(nn.Module):
                 start = tuple(s[index : index + 1] for s in state)  # each (1, B, S)
                 out = function(
                     sequence,
-                    start if self.is_lstm else start[0],
+                    self._torch_state(start),
                     weights[index * per_call : (index + 1) * per_call],
                     self.rnn.bias,
                     1,
@@ -248,7 +256,8 @@ class TorchRecurrentLayer(nn.Module):
                     False,
                     True,
                 )[0]  # (B, T, H)
-                final_h.append(out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1))  # (B, H)
+                if not self.is_lstm:  # an LSTM's state is completed lazily, h with c
+                    final_h.append(out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1))  # (B, H)
                 outputs.append(out if direction == 0 else reverse_padded(out, device_lengths))
             inputs = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]  # (B, T, D*H)
             if layer < self.num_layers - 1 and self.rnn.dropout:
@@ -261,8 +270,8 @@ class TorchRecurrentLayer(nn.Module):
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         """x_t (B, I) -> y_t (B, H) and the state after this step."""
-        out, hn = self.rnn(x_t.unsqueeze(1), state if self.is_lstm else state[0])
-        return out[:, 0], tuple(hn) if self.is_lstm else (hn,)
+        out, hn = self.rnn(x_t.unsqueeze(1), self._torch_state(state))
+        return out[:, 0], self._layer_state(hn)
 
 
 for _kind in TORCH_CELLS:

@@ -53,14 +53,14 @@ class LinearChainCRF(nn.Module):
         """The most likely tag sequence (Viterbi): (B, T), `pad_value` at padded steps."""
         batch, steps, _ = emissions.shape
         best = self.start + emissions[:, 0]  # (B, C)
+        # a padded step points each tag to itself, so backtracking passes through it unchanged
+        identity = torch.arange(self.num_tags, device=emissions.device).expand(batch, -1)  # (B, C)
         pointers = []
         for t in range(1, steps):
             scores = best.unsqueeze(2) + self.transitions  # (B, C_from, C_to)
             value, pointer = scores.max(dim=1)  # (B, C)
             step_valid = mask[:, t : t + 1]
             best = torch.where(step_valid, value + emissions[:, t], best)
-            # a padded step points each tag to itself, so backtracking passes through unchanged
-            identity = torch.arange(self.num_tags, device=emissions.device).expand(batch, -1)
             pointers.append(torch.where(step_valid, pointer, identity))
         tag = (best + self.end).argmax(dim=1)  # (B,)
         path = [tag]

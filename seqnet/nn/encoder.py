@@ -2,8 +2,8 @@
 with state in and out and a one-step call.
 
 Each layer comes from the cell registry (`seqnet.nn.cells`). Built-in cells run on the fused
-cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU`: equal lengths over the padded tensor, variable
-lengths packed, so padded steps never enter a recurrence. A uniform stack of built-in cells without
+cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU`, with variable lengths on an exact route that keeps
+padded steps out of every recurrence (`route`: padded or packed). A uniform stack of built-in cells without
 residual connections or layer norm runs as one `torch.nn` call; everything else runs layer by layer,
 which gives the same numbers where both apply.
 """
@@ -252,31 +252,21 @@ class RecurrentEncoder(nn.Module):
                 "have yet; call forward(x, lengths) on whole sequences, or use a unidirectional encoder"
             )
         state = self._check_state(state, x_t.shape[0], x_t)
-        layer_states = list(state.layers)
-        inputs, finals = x_t, []
-        for index, block in enumerate(self.layers):
-            first, count = self._block_layers(index, block)
-            out, new = block.step(inputs, self._join(layer_states[first : first + count]))
-            finals += self._split(new, count)
-            inputs = self._between_layers(out, inputs, first)
-        return inputs, EncoderState(tuple(finals))
+        y_t, finals = self._through_layers(x_t, state, lambda block, inputs, start: block.step(inputs, start))
+        return y_t, EncoderState(tuple(finals))
 
     def _run(
         self, x: Tensor, lengths: Tensor, state: EncoderState, need_state: bool = False
     ) -> tuple[Tensor, EncoderState | Callable[[], EncoderState]]:
         """Every layer over rows of length >= 1: (B, T, D*H) outputs and the final state (or a
         function computing it, when a layer's fast route could not observe it)."""
-        layer_states = list(state.layers)
-        inputs, finals = x, []
-        for index, block in enumerate(self.layers):
-            first, count = self._block_layers(index, block)
-            start = self._join(layer_states[first : first + count])
+
+        def run(block: nn.Module, inputs: Tensor, start: LayerState) -> tuple[Tensor, LayerState | None]:
             if getattr(block, "lazy_state", False):
-                out, new = block(inputs, lengths, start, need_state=need_state)
-            else:
-                out, new = block(inputs, lengths, start)
-            finals += self._split(new, count) if new is not None else [None] * count
-            inputs = self._between_layers(out, inputs, first)
+                return block(inputs, lengths, start, need_state=need_state)
+            return block(inputs, lengths, start)
+
+        inputs, finals = self._through_layers(x, state, run)
         if self.residual or self.norms:  # they act on padded steps too: zero those again
             mask = lengths_to_mask(lengths, x.shape[1], x.device)
             inputs = inputs * mask.unsqueeze(-1).to(inputs.dtype)
@@ -284,9 +274,22 @@ class RecurrentEncoder(nn.Module):
             return inputs, lambda: self._run(x, lengths, state, need_state=True)[1]
         return inputs, EncoderState(tuple(finals))
 
-    def _block_layers(self, index: int, block: nn.Module) -> tuple[int, int]:
-        """(first layer, number of layers) that block `index` runs."""
-        return (0, block.num_layers) if self.fused else (index, 1)
+    def _through_layers(
+        self,
+        x: Tensor,
+        state: EncoderState,
+        run: Callable[[nn.Module, Tensor, LayerState], tuple[Tensor, LayerState | None]],
+    ) -> tuple[Tensor, list[LayerState | None]]:
+        """Feed x through every block with `run(block, inputs, its state)` (a whole sequence or one
+        step), with residual/norm/dropout between layers; the top outputs and each layer's state
+        (None for a layer whose state was deferred)."""
+        inputs, finals = x, []
+        for index, block in enumerate(self.layers):
+            first, count = (0, block.num_layers) if self.fused else (index, 1)
+            out, new = run(block, inputs, self._join(list(state.layers[first : first + count])))
+            finals += self._split(new, count) if new is not None else [None] * count
+            inputs = self._between_layers(out, inputs, first)
+        return inputs, finals
 
     @staticmethod
     def _join(layers: list[LayerState]) -> LayerState:

@@ -98,8 +98,8 @@ class SequenceModule(L.LightningModule):
             self.hparams[key] = to_primitive(value)
         self.spec = spec if isinstance(spec, DataSpec) else DataSpec.from_dict(dict(spec))
         self._check_target_kind()
-        self.optimizer_config = to_primitive(optimizer) or dict(DEFAULT_OPTIMIZER)
-        self.scheduler_config = to_primitive(scheduler)
+        self.optimizer_config = dict(optimizer or DEFAULT_OPTIMIZER)
+        self.scheduler_config = dict(scheduler) if scheduler else None
         resolve_target(self.optimizer_config, "optimizer")  # fail now, not at fit time
         if self.scheduler_config:
             resolve_target(self.scheduler_config, "scheduler")
@@ -114,7 +114,7 @@ class SequenceModule(L.LightningModule):
         self.input_layer = InputEmbedding(spec.input_kind, spec.input_size, embedding_dim, spec.pad_id)
         self.register_buffer("feature_mean", torch.tensor(spec.feature_mean or 0.0), persistent=False)
         self.register_buffer("feature_std", torch.tensor(spec.feature_std or 1.0), persistent=False)
-        self.encoder_config = {**DEFAULT_ENCODER, **to_primitive(encoder or {})}
+        self.encoder_config = {**DEFAULT_ENCODER, **(encoder or {})}
         self.encoder = RecurrentEncoder(self.input_layer.output_size, **self.encoder_config)
         self.output: nn.Module
 

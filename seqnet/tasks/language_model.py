@@ -8,8 +8,7 @@ import torch
 from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
-from seqnet.data.tokenizers import build_tokenizer
-from seqnet.nn import EncoderState
+from seqnet.nn import EncoderOutput, EncoderState
 from seqnet.nn.decoding import greedy, sample
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.outputs import TokenOutput
@@ -68,10 +67,14 @@ class LanguageModel(SequenceModule):
 
     def forward(
         self, inputs: Tensor, lengths: Tensor, state: EncoderState | None = None
-    ) -> tuple[Tensor, EncoderState]:
-        """inputs (B, T) ids, lengths (B,) -> (logits (B, T, V), the state after each row's end)."""
+    ) -> tuple[Tensor, EncoderOutput]:
+        """inputs (B, T) ids, lengths (B,) -> (logits (B, T, V), the encoder's output).
+
+        The encoder output, not its final state: reading `final_state` can cost a second pass
+        (an LSTM over variable lengths), which a training step must not pay for a state it drops.
+        """
         enc = self.encode(self.embed(inputs), lengths, state)
-        return self.output(enc.outputs), enc.final_state
+        return self.output(enc.outputs), enc
 
     def step(self, batch: SeqBatch) -> StepOutput:
         logits, _ = self(batch.inputs, batch.lengths)
@@ -113,13 +116,14 @@ class LanguageModel(SequenceModule):
             raise ValueError(
                 f"n and max_new_tokens must be at least 1, got n={n}, max_new_tokens={max_new_tokens}"
             )
-        tokenizer = build_tokenizer(**self.spec.tokenizer) if self.spec.tokenizer else None
-        tokens = tokenizer.tokenize(prompt) if tokenizer and prompt else list(prompt.split())
+        tokenizer = self.spec.text_tokenizer()
+        tokens = tokenizer.tokenize(prompt)
         ids = self.vocabulary.encode(tokens) if tokens else [self.vocabulary.bos_id]
         prefix = torch.tensor(ids, device=self.device).unsqueeze(0).expand(n, -1)  # (n, P)
         state = None
         if prefix.shape[1] > 1:  # read the prompt but its last token once; generation steps on
-            _, state = self(prefix[:, :-1], torch.full((n,), prefix.shape[1] - 1, dtype=torch.long))
+            _, enc = self(prefix[:, :-1], torch.full((n,), prefix.shape[1] - 1, dtype=torch.long))
+            state = enc.final_state
         eos = self.vocabulary.eos_id
         if greedy_decoding:
             decoded = greedy(self.next_token_logits, prefix[:, -1], state, max_new_tokens, eos)
@@ -133,5 +137,5 @@ class LanguageModel(SequenceModule):
         texts = []
         for row, length in zip(decoded.tokens.tolist(), decoded.lengths.tolist(), strict=True):
             words = self.vocabulary.decode(row[:length])  # specials (<eos>) dropped
-            texts.append(prompt + (tokenizer.detokenize(words) if tokenizer else " ".join(words)))
+            texts.append(prompt + tokenizer.detokenize(words))
         return texts

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch
 from seqnet.tasks.base import SequenceModule, StepOutput
-from seqnet.tasks.outputs import ClassOutput, ValueOutput
+from seqnet.tasks.outputs import build_output
 
 
 class ManyToMany(SequenceModule):
@@ -49,17 +49,9 @@ class ManyToMany(SequenceModule):
                 "are not aligned with its inputs; use the task shape for unaligned targets "
                 "(seq2seq, forecasting)"
             )
-        size = self.encoder.output_size
-        if self.tagging:
-            self.output = ClassOutput(
-                size, self.spec.class_names, dropout, class_weights, label_smoothing, crf
-            )
-        elif crf or class_weights is not None:
-            raise ValueError("crf and class_weights apply to tags; this data set has per-step values")
-        else:
-            self.output = ValueOutput(
-                size, self.spec.output_size, self.spec.target_mean, self.spec.target_std, dropout
-            )
+        self.output = build_output(
+            self.spec, self.encoder.output_size, dropout, class_weights, label_smoothing, crf
+        )
         self.setup_metrics()
 
     @property

@@ -9,7 +9,7 @@ from torch import Tensor
 from seqnet.data import DataSpec, SeqBatch
 from seqnet.nn import EncoderOutput, build_pooling
 from seqnet.tasks.base import SequenceModule, StepOutput
-from seqnet.tasks.outputs import ClassOutput, ValueOutput
+from seqnet.tasks.outputs import build_output
 
 
 class ManyToOne(SequenceModule):
@@ -47,20 +47,7 @@ class ManyToOne(SequenceModule):
     ) -> None:
         super().__init__(spec, **options)
         self.pooling = build_pooling(pooling, self.encoder.output_size)
-        if self.classify:
-            self.output = ClassOutput(
-                self.pooled_size(), self.spec.class_names, dropout, class_weights, label_smoothing
-            )
-        elif class_weights is not None:
-            raise ValueError("class_weights apply to classification only; this data set is regression")
-        else:
-            self.output = ValueOutput(
-                self.pooled_size(),
-                self.spec.output_size,
-                self.spec.target_mean,
-                self.spec.target_std,
-                dropout,
-            )
+        self.output = build_output(self.spec, self.pooled_size(), dropout, class_weights, label_smoothing)
         self.setup_metrics()
 
     @property

@@ -23,9 +23,30 @@ from torch.nn import functional as F
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from seqnet.data import IGNORE_INDEX
+from seqnet.data import IGNORE_INDEX, DataSpec
+from seqnet.data.spec import CLASS_KINDS
 from seqnet.nn.crf import LinearChainCRF
 from seqnet.tasks.metrics import SpanF1, TokenNLL, is_span_tagset
+
+
+def build_output(
+    spec: DataSpec,
+    input_size: int,
+    dropout: float = 0.0,
+    class_weights: list[float] | None = None,
+    label_smoothing: float = 0.0,
+    crf: bool = False,
+) -> ClassOutput | ValueOutput:
+    """The output for `spec`'s targets: classes or tags -> `ClassOutput`, values or series ->
+    `ValueOutput` (standardised with the spec's training statistics)."""
+    if spec.target_kind in CLASS_KINDS:
+        return ClassOutput(input_size, spec.class_names, dropout, class_weights, label_smoothing, crf)
+    if class_weights is not None or label_smoothing or crf:
+        raise ValueError(
+            "class_weights apply to classification only (classes or tags), and so do label_smoothing "
+            f"and crf; data {spec.name!r} has {spec.target_kind!r} targets"
+        )
+    return ValueOutput(input_size, spec.output_size, spec.target_mean, spec.target_std, dropout)
 
 
 class ClassOutput(nn.Module):

@@ -73,6 +73,23 @@ def test_the_loss_averages_over_valid_target_tokens(toy_corpus):
     assert int((out.targets == IGNORE_INDEX).sum()) == batch.targets.numel() - int(out.weight)
 
 
+def test_a_training_step_over_variable_lengths_never_computes_the_state_it_drops(toy_corpus, monkeypatch):
+    """An LSTM's final state over variable lengths costs a second (packed) pass; training drops it."""
+    from seqnet.nn import cells
+
+    calls = []
+    original = cells.pack_padded_sequence
+    monkeypatch.setattr(cells, "pack_padded_sequence", lambda *a, **k: calls.append(1) or original(*a, **k))
+    model = LanguageModel(toy_corpus.spec, encoder=LSTM)
+    examples = toy_corpus.datasets["train"]
+    batch = collate_sequences(
+        [(x[: 5 + i], y[: 5 + i], None) for i, (x, y, _) in enumerate(examples[:4])], target_pad_value=0
+    )
+    assert len(set(batch.lengths.tolist())) == 4
+    model.step(batch).loss.backward()
+    assert calls == []
+
+
 def test_lm_settings_are_checked(toy_corpus, vowels):
     with pytest.raises(ValueError, match="must not see the tokens it predicts"):
         LanguageModel(toy_corpus.spec, encoder={**LSTM, "bidirectional": True})
