@@ -16,19 +16,27 @@ Cases:
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
   hand-written loop, small (GRU/LSTM-32, T12, B32) and large (2-layer LSTM-128, T100, B64) models.
-- startup: seconds until `seqnet-train --help` and a config error answer.
+- bucketing: real tokens/s of training steps over bucketed against random batches (names, food
+  reviews; `bucket: auto` turns bucketing on for both).
+- startup: seconds until `seqnet-train --help` and a config error answer, and until the first
+  training step of `seqnet-train debug=fast`.
+- threads: a GRU training loop in a fresh process with OpenMP's default wait policy, with
+  `OMP_WAIT_POLICY=PASSIVE`, with a short spin, and with one thread; on a quiet machine and beside
+  a competing busy process that the case starts itself (sets the `process` defaults of the CLI).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -195,6 +203,48 @@ def generation_case(reps: int, tiny: bool) -> list[dict]:
     return [row]
 
 
+def bucketing_case(reps: int, tiny: bool) -> list[dict]:
+    """Real (unpadded) tokens per second of a training step (forward, backward, AdamW) of a
+    `ManyToOne` GRU-64 over the first batches of an epoch, bucketed against random batches."""
+    from seqnet.data.sources import FoodReviewsSource, NamesSource
+
+    rows = []
+    for name, source, batch in [("names", NamesSource(), 128), ("food_reviews", FoodReviewsSource(), 32)]:
+        loaders, tokens = {}, {}
+        for bucket in (True, False):
+            data = SequenceDataModule(source, batch_size=batch, bucket=bucket)
+            data.setup()
+            batches = list(itertools.islice(data.train_dataloader(), 2 if tiny else 30))
+            loaders[f"bucket_{str(bucket).lower()}"] = batches
+            tokens[f"bucket_{str(bucket).lower()}"] = sum(int(b.lengths.sum()) for b in batches)
+        torch.manual_seed(0)
+        model = ManyToOne(data.spec, encoder={"cell": "gru", "hidden_size": 64})
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+        def train_on(batches: list, model: ManyToOne = model, optimizer=optimizer) -> None:
+            for b in batches:
+                loss = model.step(b).loss
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+        times = interleaved({k: (lambda v=v: train_on(v)) for k, v in loaders.items()}, reps)
+        row = {
+            "data": name,
+            "batch": batch,
+            "padding_share": {
+                k: round(1 - tokens[k] / sum(b.inputs.shape[0] * b.inputs.shape[1] for b in v), 3)
+                for k, v in loaders.items()
+            },
+            "real_tokens_per_second": {k: round(tokens[k] / statistics.median(t)) for k, t in times.items()},
+        }
+        rates = {k: [tokens[k] / x for x in t] for k, t in times.items()}
+        row["bucketed_vs_random_tokens_per_second"] = ratio(rates, "bucket_true", "bucket_false")
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
 class _Splits:
     """A data source over ready-made splits (the bench's own synthetic data)."""
 
@@ -288,9 +338,23 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
     return rows
 
 
+FIRST_STEP_CALLBACK = """
+import time
+from pathlib import Path
+
+import lightning as L
+
+
+class FirstStep(L.Callback):
+    def on_train_batch_start(self, *args):
+        if not Path("first_step").exists():
+            Path("first_step").write_text(repr(time.time()))
+"""
+
+
 def startup_case(reps: int, tiny: bool) -> list[dict]:
-    """Seconds until `seqnet-train --help` and a mistyped override answer (absolute: nothing to
-    interleave against; each is a fresh process)."""
+    """Seconds until `seqnet-train --help` and a mistyped override answer, and from launch to the
+    first training step of `seqnet-train debug=fast` (absolute: each is a fresh process)."""
     program = str(Path(sys.executable).parent / "seqnet-train")
     commands = {"help": [program, "--help"], "config_error": [program, "model.encoder.bidirectonal=true"]}
     contenders = {
@@ -302,8 +366,96 @@ def startup_case(reps: int, tiny: bool) -> list[dict]:
         name: {"seconds_median": round(statistics.median(t), 2), "seconds_max": round(max(t), 2)}
         for name, t in times.items()
     }
+    first = [seconds_to_first_step(program) for _ in range(1 if tiny else reps)]
+    row["first_training_step"] = {
+        "seconds_median": round(statistics.median(first), 2),
+        "seconds_max": round(max(first), 2),
+    }
     print(row, flush=True)
     return [row]
+
+
+def seconds_to_first_step(program: str) -> float:
+    """Launch `seqnet-train debug=fast` in a scratch directory; seconds until its first batch."""
+    with tempfile.TemporaryDirectory() as scratch:
+        Path(scratch, "first_step_callback.py").write_text(FIRST_STEP_CALLBACK)
+        start = time.time()
+        subprocess.run(
+            [program, "debug=fast", "logger=csv", f"paths.log_dir={scratch}/logs",
+             "+callbacks.first_step._target_=first_step_callback.FirstStep"],
+            cwd=scratch, capture_output=True, check=True,
+        )  # fmt: skip
+        return float(Path(scratch, "first_step").read_text()) - start
+
+
+THREADS_WORKLOAD = """
+import sys, time, torch
+torch.manual_seed(0)
+hidden, batch = int(sys.argv[2]), int(sys.argv[3])
+rnn, head = torch.nn.GRU(32, hidden, batch_first=True), torch.nn.Linear(hidden, 4)
+opt = torch.optim.AdamW([*rnn.parameters(), *head.parameters()])
+x, y = torch.randn(batch, 50, 32), torch.randint(0, 4, (batch,))
+def step():
+    out, _ = rnn(x)  # (B, T, H)
+    loss = torch.nn.functional.cross_entropy(head(out[:, -1]), y)
+    opt.zero_grad(); loss.backward(); opt.step()
+for _ in range(3):
+    step()
+start = time.perf_counter()
+for _ in range(int(sys.argv[1])):
+    step()
+print(time.perf_counter() - start)
+"""
+
+# a competing process: another user's single-threaded job busy on one core
+BUSY_LOAD = "while True:\n    pass\n"
+
+
+def threads_case(reps: int, tiny: bool) -> list[dict]:
+    """A GRU training loop (T50; H64 B32 and H256 B64) in a fresh process per run: OpenMP's
+    default wait policy (idle threads spin a while, then sleep), PASSIVE (they sleep at once), a
+    short spin (GOMP_SPINCOUNT=10000), and one thread; quiet, then beside a busy process. Seconds
+    for the loop alone, start-up excluded."""
+    steps = "5" if tiny else "40"
+    cores = str(os.cpu_count())
+    variants = {
+        "default": {"OMP_NUM_THREADS": cores},
+        "passive": {"OMP_NUM_THREADS": cores, "OMP_WAIT_POLICY": "PASSIVE"},
+        "spin_10k": {"OMP_NUM_THREADS": cores, "GOMP_SPINCOUNT": "10000"},
+        "one_thread": {"OMP_NUM_THREADS": "1"},
+    }
+    unset = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")
+    base = {k: v for k, v in os.environ.items() if k not in unset}
+
+    def run(env: dict[str, str], hidden: int, batch: int) -> float:
+        result = subprocess.run(
+            [sys.executable, "-c", THREADS_WORKLOAD, steps, str(hidden), str(batch)],
+            env={**base, **env}, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return float(result.stdout.strip().splitlines()[-1])
+
+    rows = []
+    for load in ("quiet", "busy_process"):
+        competitor = subprocess.Popen([sys.executable, "-c", BUSY_LOAD]) if load != "quiet" else None
+        try:
+            for hidden, batch in [(8, 4)] if tiny else [(64, 32), (256, 64)]:
+                seconds: dict[str, list[float]] = {name: [] for name in variants}
+                for _ in range(1 if tiny else reps):
+                    for name, env in variants.items():
+                        seconds[name].append(run(env, hidden, batch))
+                rows.append(
+                    {
+                        "load": load, "threads": int(cores), "hidden": hidden, "batch": batch,
+                        "seconds": {k: round(statistics.median(v), 3) for k, v in seconds.items()},
+                        **{f"{k}_vs_default": ratio(seconds, k, "default") for k in list(variants)[1:]},
+                    }
+                )  # fmt: skip
+                print(rows[-1], flush=True)
+        finally:
+            if competitor is not None:
+                competitor.kill()
+                competitor.wait()
+    return rows
 
 
 CASES = {
@@ -311,7 +463,9 @@ CASES = {
     "crossover": crossover_case,
     "generation": generation_case,
     "training_step": training_step_case,
+    "bucketing": bucketing_case,
     "startup": startup_case,
+    "threads": threads_case,
 }
 
 

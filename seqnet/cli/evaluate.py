@@ -14,16 +14,17 @@ from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
-from seqnet.cli.train import apply_process_settings, instantiate_group
+from seqnet.cli.process import apply_process_settings
+from seqnet.cli.train import instantiate_group
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics."""
+    apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     import lightning as L
 
     from seqnet.cli.checkpoints import load_task, read_checkpoint_metadata
 
-    apply_process_settings(cfg)
     meta = read_checkpoint_metadata(cfg.ckpt_path)
     model = load_task(cfg.ckpt_path, program="seqnet-eval")
     data_config = cfg.get("data") or meta.get("config", {}).get("data")

@@ -13,15 +13,15 @@ from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
-from seqnet.cli.train import apply_process_settings
+from seqnet.cli.process import apply_process_settings
 
 
 def generate(cfg: DictConfig) -> list[str]:
     """`cfg.n` continuations of `cfg.prompt`; printed, and written to `cfg.output` (JSONL) if set."""
+    apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     from seqnet.cli.checkpoints import load_task
     from seqnet.tasks import LanguageModel
 
-    apply_process_settings(cfg)
     model = load_task(cfg.ckpt_path, (LanguageModel,), "seqnet-generate")
     texts = model.generate(
         str(cfg.prompt),

@@ -12,11 +12,12 @@ from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
-from seqnet.cli.train import apply_process_settings
+from seqnet.cli.process import apply_process_settings
 
 
 def predict(cfg: DictConfig) -> Path:
     """Write predictions for every sequence of `cfg.input`; return the output file."""
+    apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     import lightning as L
     from torch.utils.data import DataLoader
 
@@ -26,7 +27,6 @@ def predict(cfg: DictConfig) -> Path:
     from seqnet.data.prediction import read_prediction_inputs
     from seqnet.tasks import ManyToMany, ManyToOne
 
-    apply_process_settings(cfg)
     model = load_task(cfg.ckpt_path, (ManyToOne, ManyToMany), "seqnet-predict")
     inputs = read_prediction_inputs(cfg.input, model.spec, cfg.input_format)
     output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir) / "predictions.jsonl"

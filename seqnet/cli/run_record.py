@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -31,14 +32,22 @@ def write_run_record(run_dir: str | Path, config_yaml: str, metrics: dict[str, f
 
 
 def environment() -> dict[str, Any]:
-    """Python and package versions and the git commit of the seqnet source, where there is one."""
+    """Python and package versions, threads, and the git commit of the seqnet source if any."""
+    import torch
+
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"python": platform.python_version(), "packages": versions, "git_commit": git_commit()}
+    return {
+        "python": platform.python_version(),
+        "packages": versions,
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "git_commit": git_commit(),
+    }
 
 
 def git_commit() -> str | None:

@@ -14,7 +14,9 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     Training (`shuffle=True`): every epoch draws a new permutation (seeded by `seed` and the epoch
     that Lightning passes to `set_epoch`), splits it into pools of `batch_size * pool_factor`
-    examples, sorts each pool by length, cuts it into batches and shuffles the batch order.
+    examples, sorts each pool by length (each length scaled by a random factor within
+    1 +- `length_noise`, so that a small data set, one pool, still mixes its batches from epoch to
+    epoch), cuts it into batches and shuffles the batch order. Evaluation sorts by exact length.
 
     Distributed (`num_replicas > 1`; both default to the running process group, if any):
 
@@ -30,6 +32,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         batch_size: examples per batch; `drop_last` drops each rank's last short batch.
         pool_factor: pool size in batches; larger pools pad less but shuffle less. None turns
             length grouping off: plain (distributed) batches in permutation or dataset order.
+        length_noise: relative noise on the training sort key (AllenNLP's `padding_noise`).
     """
 
     def __init__(
@@ -39,6 +42,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         shuffle: bool = True,
         drop_last: bool = False,
         pool_factor: int | None = 50,
+        length_noise: float = 0.05,
         num_replicas: int | None = None,
         rank: int | None = None,
         seed: int = 0,
@@ -57,6 +61,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.pool_factor = pool_factor
+        self.length_noise = length_noise
         self.seed = seed
         self.epoch = 0
 
@@ -78,8 +83,16 @@ class BucketBatchSampler(Sampler[list[int]]):
         indices = self.shard()
         if self.pool_factor is not None and len(indices):
             pool_size = self.batch_size * self.pool_factor if self.shuffle else len(indices)
-            pools = [indices[i : i + pool_size] for i in range(0, len(indices), pool_size)]
-            indices = np.concatenate([p[np.argsort(self.lengths[p], kind="stable")] for p in pools])
+            keys = self.lengths[indices].astype(float)
+            if self.shuffle and self.length_noise:
+                noise = np.random.default_rng([self.seed, self.epoch, self.rank, 1])
+                keys *= noise.uniform(1 - self.length_noise, 1 + self.length_noise, size=len(keys))
+            indices = np.concatenate(
+                [
+                    indices[i : i + pool_size][np.argsort(keys[i : i + pool_size], kind="stable")]
+                    for i in range(0, len(indices), pool_size)
+                ]
+            )
         batches = [indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
@@ -101,3 +114,14 @@ class BucketBatchSampler(Sampler[list[int]]):
         """[start, stop) of this rank's contiguous, unpadded evaluation block."""
         bounds = np.linspace(0, len(self.lengths), self.num_replicas + 1).round().astype(int)
         return int(bounds[self.rank]), int(bounds[self.rank + 1])
+
+
+def random_batch_padding(lengths: Sequence[int], batch_size: int, seed: int = 0) -> float:
+    """Share of the steps in randomly drawn batches that would be padding: 1 - sum(lengths) /
+    sum(batch size x longest in batch), over one shuffled epoch."""
+    shuffled = np.random.default_rng(seed).permutation(np.asarray(lengths))
+    padded = sum(
+        len(shuffled[i : i + batch_size]) * shuffled[i : i + batch_size].max()
+        for i in range(0, len(shuffled), batch_size)
+    )
+    return 1.0 - float(shuffled.sum()) / padded if padded else 0.0

@@ -73,6 +73,8 @@ class SequenceModule(L.LightningModule):
     """
 
     TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
+    # True: read the loss's finiteness every step on accelerators too (a host sync per step)
+    finite_check_every_step: bool = False
 
     def __init__(
         self,
@@ -107,6 +109,7 @@ class SequenceModule(L.LightningModule):
         self.gradient_clip_algorithm = gradient_clip_algorithm
         self.monitor = monitor
         self.monitor_mode = monitor_mode
+        self._all_finite: Tensor | None = None  # device-side finite flag between checks
 
         spec = self.spec
         if spec.input_kind == "tokens":
@@ -203,12 +206,39 @@ class SequenceModule(L.LightningModule):
         self.log("hp_metric", self.best_monitored.compute(), sync_dist=True)
 
     def _check_finite(self, loss: Tensor, batch_idx: int) -> None:
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"training loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}; "
-                "lower the learning rate (model.optimizer.lr), set model.gradient_clip_val, or check "
-                "the data for non-finite values. Checkpoints written so far are kept."
-            )
+        """Stop on a NaN or infinite training loss, before it reaches a checkpoint.
+
+        On the CPU every step is checked (reading a CPU tensor costs nothing). On an accelerator,
+        reading the loss would make the host wait for the device each step, so a device-side flag
+        gathers the steps and is read on the steps the Trainer logs (`log_every_n_steps`).
+        """
+        finite = torch.isfinite(loss.detach())
+        if not self._defers_finite_check(loss):
+            if not finite:
+                self._stop_on_non_finite(f"{loss.item()} at epoch {self.current_epoch}, batch {batch_idx}")
+            return
+        self._all_finite = finite if self._all_finite is None else self._all_finite & finite
+        if self._logs_this_step():
+            all_finite, self._all_finite = self._all_finite, None
+            if not all_finite:
+                steps = self._trainer.log_every_n_steps if self._trainer else 1
+                self._stop_on_non_finite(f"non-finite within the {steps} steps up to batch {batch_idx}")
+
+    def _defers_finite_check(self, loss: Tensor) -> bool:
+        return loss.device.type != "cpu" and not self.finite_check_every_step
+
+    def _stop_on_non_finite(self, what: str) -> None:
+        raise FloatingPointError(
+            f"training loss is {what}; lower the learning rate (model.optimizer.lr), set "
+            "model.gradient_clip_val, or check the data for non-finite values. Checkpoints written "
+            "so far are kept."
+        )
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        """A `SeqBatch` moves itself (lengths stay on the CPU) without Lightning's collection walk."""
+        if isinstance(batch, SeqBatch):
+            return batch.to(device, non_blocking=device.type == "cuda")
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     # --- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:

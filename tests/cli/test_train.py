@@ -50,6 +50,7 @@ def test_default_run_records_config_metrics_environment_checkpoints_and_tensorbo
     assert "JapaneseVowels" in (run_dir / "config_resolved.yaml").read_text()
     environment = json.loads((run_dir / "environment.json").read_text())
     assert environment["packages"]["torch"] and "git_commit" in environment
+    assert environment["omp_wait_policy"] in ("PASSIVE", "ACTIVE") and environment["torch_threads"] >= 1
     assert {"test/acc", "test/f1_macro", "test/loss", "val/loss"} <= set(metrics(run_dir))
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
@@ -184,3 +185,39 @@ def test_help_config_printing_and_config_errors_never_import_torch_or_lightning(
     assert result.stdout.strip().splitlines()[-1] == "heavy: []", (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
+
+
+def test_process_settings_are_applied_before_torch_is_imported():
+    """The OpenMP wait policy only takes effect if it is in the environment when torch loads."""
+    code = (
+        "import os, sys\n"
+        "os.environ.pop('OMP_WAIT_POLICY', None)\n"
+        "import seqnet.cli.train as train\n"
+        "def spy(cfg):\n"
+        "    print('torch imported first:', 'torch' in sys.modules)\n"
+        "    original(cfg)\n"
+        "    import torch\n"
+        "    print('settings:', os.environ['OMP_WAIT_POLICY'], torch.get_num_threads())\n"
+        "    raise SystemExit(0)\n"
+        "original, train.apply_process_settings = train.apply_process_settings, spy\n"
+        "sys.argv = ['seqnet-train', 'debug=fast', 'process.num_threads=1']\n"
+        "train.main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert "torch imported first: False" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "settings: PASSIVE 1" in result.stdout
+
+
+def test_an_omp_wait_policy_in_the_environment_wins_and_a_bad_one_is_refused():
+    from hydra import compose, initialize_config_dir
+
+    from seqnet.cli.overrides import OverrideError
+    from seqnet.cli.process import apply_process_settings
+
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+            assert compose("train").process.omp_wait_policy == "ACTIVE"
+        bad = compose("train", overrides=["process.omp_wait_policy=sleepy"])
+    with pytest.raises(OverrideError, match=r"PASSIVE .* ACTIVE .* or null"):
+        apply_process_settings(bad)

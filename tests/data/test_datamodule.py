@@ -115,6 +115,19 @@ def test_bucketed_batches_pad_less_than_plain_ones():
     assert padded_steps(bucket=True) < padded_steps(bucket=False)
 
 
+@pytest.mark.parametrize(
+    ("varied", "batch_size", "expected"), [(False, 2, False), (True, 2, True), (True, 8, False)]
+)
+def test_auto_buckets_where_random_batches_would_pad_a_lot_over_enough_batches(varied, batch_size, expected):
+    splits = AddingProblemSource(length=30, num_train=100, num_val=8, num_test=8).load()
+    if varied:
+        for example, stop in zip(splits.train, np.random.default_rng(0).integers(3, 31, 100), strict=True):
+            example.values = example.values[:stop]
+    dm = SequenceDataModule(ListSource(splits), batch_size=batch_size)
+    dm.setup()
+    assert dm.bucket is expected
+
+
 def test_a_token_source_without_vocabulary_is_refused():
     splits = SequenceSplits(
         "toy",

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqnet.data.sampler import BucketBatchSampler
+from seqnet.data.sampler import BucketBatchSampler, random_batch_padding
 
 lengths_strategy = st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=300)
 
@@ -69,9 +69,30 @@ def padding_share(sampler, lengths) -> float:
 
 def test_bucketing_cuts_padding():
     lengths = np.random.default_rng(0).integers(5, 500, size=2000).tolist()
+    exact = padding_share(BucketBatchSampler(lengths, 32, pool_factor=50, length_noise=0), lengths)
     bucketed = padding_share(BucketBatchSampler(lengths, 32, pool_factor=50), lengths)
     plain = padding_share(BucketBatchSampler(lengths, 32, pool_factor=None), lengths)
-    assert bucketed < 0.05 < 0.3 < plain
+    assert exact < 0.04 and bucketed < 0.08 < 0.3 < plain
+
+
+def test_a_single_pool_still_mixes_its_batches_from_epoch_to_epoch():
+    """Without length noise a data set smaller than one pool would get the same batches forever."""
+    lengths = np.random.default_rng(0).integers(5, 30, size=256).tolist()
+    sampler = BucketBatchSampler(lengths, 32, pool_factor=50, seed=1)
+    epochs = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        epochs.append({frozenset(batch) for batch in sampler})
+    assert len(epochs[0] & epochs[1]) < 4, "most batches differ between epochs"
+    assert padding_share(sampler, lengths) < 0.1
+    evaluation = BucketBatchSampler(lengths, 32, shuffle=False, pool_factor=50)
+    assert list(evaluation) == list(evaluation)
+    assert flat(evaluation) == sorted(range(256), key=lambda i: lengths[i])
+
+
+def test_random_batch_padding_measures_the_share_of_padded_steps():
+    assert random_batch_padding([7] * 100, 8) == 0.0
+    assert random_batch_padding([1, 3], 2) == pytest.approx(1 - 4 / 6)
 
 
 def test_without_grouping_evaluation_keeps_dataset_order():

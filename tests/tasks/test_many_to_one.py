@@ -121,6 +121,23 @@ def test_a_nan_loss_stops_training_with_the_fix_and_keeps_checkpoints(vowels, tm
     assert torch.load(kept[0], weights_only=True)["epoch"] == 0
 
 
+class NaNFromFirstBatch(ManyToOne):
+    def head(self, pooled):
+        return super().head(pooled) * (float("nan") if self.global_step == 0 else 1.0)
+
+    def _defers_finite_check(self, loss):
+        return True  # as on an accelerator, where reading the loss every step would sync
+
+
+def test_on_accelerators_the_finite_check_is_read_on_logging_steps_without_a_sync(vowels, tmp_path):
+    model = NaNFromFirstBatch(vowels.spec, encoder=GRU)
+    trainer = quiet_trainer(tmp_path, max_steps=6, log_every_n_steps=3, limit_val_batches=0)
+    message = "training loss is non-finite within the 3 steps up to batch 2; lower"
+    with pytest.raises(FloatingPointError, match=message):
+        trainer.fit(model, datamodule=vowels)
+    assert trainer.global_step == 2, "steps between checks run on, then the run stops"
+
+
 def test_gradient_clipping_is_applied_by_the_task(vowels, tmp_path):
     norms = []
 
