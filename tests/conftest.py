@@ -3,7 +3,7 @@ import torch
 
 from seqnet.data import SequenceDataModule
 from seqnet.data.sources import AddingProblemSource, UCRSource
-from tests.toy_data import StaticSource, toy_entity_sentences
+from tests.toy_data import StaticSource, toy_entity_sentences, toy_reversal_pairs
 
 # As seqnet-train does (config `flush_denormal`): tiny losses otherwise make CPU kernels crawl.
 torch.set_flush_denormal(True)
@@ -44,6 +44,28 @@ def toy_corpus() -> SequenceDataModule:
     documents = {"train": [text], "val": [text[:400]], "test": [text[:400]]}
     dm = SequenceDataModule(
         StaticSource(corpus_splits("toy_text", documents, CharTokenizer(), 32)), batch_size=16
+    )
+    dm.setup()
+    return dm
+
+
+SPLIT_SIZES = {"train": 400, "val": 64, "test": 64}
+
+
+@pytest.fixture(scope="session")
+def toy_pairs() -> SequenceDataModule:
+    """Seq2seq: letters -> the letters reversed in capitals, the last one twice (char -> word)."""
+    from seqnet.data.sources.parallel_text import parallel_splits
+    from seqnet.data.tokenizers import CharTokenizer, WordTokenizer
+
+    pairs = {
+        "train": toy_reversal_pairs(400, 0),
+        "val": toy_reversal_pairs(64, 1),
+        "test": toy_reversal_pairs(64, 2),
+    }
+    tokenizers = (CharTokenizer().to_dict(), WordTokenizer(False).to_dict())
+    dm = SequenceDataModule(
+        StaticSource(parallel_splits("toy_reversal", pairs, tokenizers=tokenizers)), batch_size=32
     )
     dm.setup()
     return dm

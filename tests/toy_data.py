@@ -1,4 +1,7 @@
-"""Toy data sets for tests: ready-made splits, sentences with entities that need context."""
+"""Toy data sets for tests: ready-made splits, sentences with entities that need context, reversal
+pairs for seq2seq."""
+
+import numpy as np
 
 
 class StaticSource:
@@ -35,3 +38,15 @@ def toy_entity_sentences(count: int, seed: int) -> list[tuple[list[str], list[st
                 tags.append("O")
         sentences.append((tokens, tags))
     return sentences
+
+
+def toy_reversal_pairs(count: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    """(letters, the same letters reversed and doubled at the end): a seq2seq task whose target is
+    longer than its source, solvable only by attending to the right source step."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(count):
+        source = [str(c) for c in rng.choice(list("abcdefgh"), size=int(rng.integers(2, 7)))]
+        target = [c.upper() for c in reversed(source)]
+        pairs.append((source, [*target, target[-1]]))
+    return pairs

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from seqnet.data.batch import Item, collate_sequences
+from seqnet.data.batch import Item, SeqBatch, collate_sequences
 from seqnet.data.sampler import BucketBatchSampler, random_batch_padding
 from seqnet.data.sources.base import SequenceExample, SequenceSource
 from seqnet.data.spec import DataSpec
@@ -206,6 +207,12 @@ class SequenceDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
         )
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        """A `SeqBatch` moves itself (lengths stay on the CPU) without Lightning's collection walk."""
+        if isinstance(batch, SeqBatch):
+            return batch.to(device, non_blocking=device.type == "cuda")
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def _collate(self) -> partial:
         return partial(

@@ -7,6 +7,8 @@ from typing import Any
 
 from seqnet.data.tokenizers import Tokenizer, build_tokenizer
 
+WHITESPACE = {"name": "whitespace", "lowercase": False}
+
 TARGET_KINDS = ("classes", "values", "tags", "tokens", "series", "anomaly")
 CONDITION_KINDS = ("none", "classes", "values")
 CLASS_KINDS = ("classes", "tags")  # targets that are class ids and need at least two classes
@@ -78,7 +80,11 @@ class DataSpec:
     def text_tokenizer(self) -> Tokenizer:
         """How raw text becomes input tokens: the recorded tokenizer, or whitespace splitting for
         token data that records none (pre-split tokens, such as melody events)."""
-        return build_tokenizer(**(self.tokenizer or {"name": "whitespace", "lowercase": False}))
+        return build_tokenizer(**(self.tokenizer or WHITESPACE))
+
+    def target_text_tokenizer(self) -> Tokenizer:
+        """How token targets (seq2seq) become text and back: the recorded one, or whitespace."""
+        return build_tokenizer(**(self.target_tokenizer or WHITESPACE))
 
     @property
     def sequence_targets(self) -> bool:

@@ -127,7 +127,7 @@ class SequenceModule(L.LightningModule):
                 f"{type(self).__name__} predicts {' or '.join(self.TARGET_KINDS)} targets, but data "
                 f"{self.spec.name!r} has {self.spec.target_kind!r} targets; pick a data set of those "
                 "kinds, or the task shape made for these targets (model=many_to_one, many_to_many, "
-                "language_model)"
+                "language_model, seq2seq)"
             )
 
     def setup_metrics(self) -> None:
@@ -177,8 +177,13 @@ class SequenceModule(L.LightningModule):
         self.log_dict(self.train_metrics.compute())  # synchronised across processes by torchmetrics
         self.train_metrics.reset()
 
+    def evaluation_step(self, batch: SeqBatch) -> StepOutput:
+        """What validation and test score: `step`, unless a task evaluates otherwise (Seq2Seq
+        decodes, and its metrics read the decoded text)."""
+        return self.step(batch)
+
     def validation_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
-        out = self.step(batch)
+        out = self.evaluation_step(batch)
         self.val_loss.update(out.loss, weight=out.weight)
         self.val_metrics.update(out.preds, out.targets)
         self.log("val/loss", self.val_loss, prog_bar=True, batch_size=len(batch))
@@ -186,7 +191,7 @@ class SequenceModule(L.LightningModule):
         return out
 
     def test_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
-        out = self.step(batch)
+        out = self.evaluation_step(batch)
         self.test_loss.update(out.loss, weight=out.weight)
         self.test_metrics.update(out.preds, out.targets)
         self.log("test/loss", self.test_loss, batch_size=len(batch))
@@ -233,12 +238,6 @@ class SequenceModule(L.LightningModule):
             "model.gradient_clip_val, or check the data for non-finite values. Checkpoints written "
             "so far are kept."
         )
-
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        """A `SeqBatch` moves itself (lengths stay on the CPU) without Lightning's collection walk."""
-        if isinstance(batch, SeqBatch):
-            return batch.to(device, non_blocking=device.type == "cuda")
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     # --- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:

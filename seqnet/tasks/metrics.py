@@ -1,18 +1,21 @@
-"""Metrics torchmetrics does not ship: entity spans of BIO/BIOES tags, and token NLL / perplexity / bits.
+"""Metrics torchmetrics does not ship: entity spans of BIO/BIOES tags, token NLL / perplexity /
+bits, and exact match of decoded sequences.
 
-All of them skip targets equal to `ignore_index` (padding), like torchmetrics' classification
-metrics, so a padded (B, T) batch goes in as it is.
+The tensor metrics skip targets equal to `ignore_index` (padding), like torchmetrics'
+classification metrics, so a padded (B, T) batch goes in as it is.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 from torchmetrics import Metric
+from torchmetrics.text import BLEUScore
 
 from seqnet.data import IGNORE_INDEX
 
@@ -139,3 +142,31 @@ class TokenNLL(Metric):
         if self.transform == "bits":
             return nll / math.log(2)
         return nll
+
+
+class ExactMatch(Metric):
+    """Share of decoded sequences equal to their reference (sequence accuracy; 1 - the word error
+    rate of grapheme-to-phoneme work). update(preds, targets): lists of strings."""
+
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("correct", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, preds: list[str], targets: list[str]) -> None:
+        self.correct += sum(p == t for p, t in zip(preds, targets, strict=True))
+        self.total += len(targets)
+
+    def compute(self) -> Tensor:
+        return self.correct / self.total.clamp(min=1)
+
+
+class CorpusBLEU(BLEUScore):
+    """Corpus BLEU (4-grams) with one reference per decoded sequence: update(preds, targets),
+    lists of space-joined word strings."""
+
+    def update(self, preds: list[str], targets: list[str]) -> None:
+        super().update(preds, [[target] for target in targets])

@@ -22,11 +22,12 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.text import WordErrorRate
 
 from seqnet.data import IGNORE_INDEX, DataSpec
 from seqnet.data.spec import CLASS_KINDS
 from seqnet.nn.crf import LinearChainCRF
-from seqnet.tasks.metrics import SpanF1, TokenNLL, is_span_tagset
+from seqnet.tasks.metrics import CorpusBLEU, ExactMatch, SpanF1, TokenNLL, is_span_tagset
 
 
 def build_output(
@@ -229,3 +230,53 @@ class TokenOutput(nn.Module):
 
     def names(self, ids: Tensor) -> list[str]:
         return [self.vocab[int(i)] for i in ids]
+
+
+class DecodedOutput(nn.Module):
+    """Loss and metrics of generated token sequences (seq2seq): label-smoothed cross entropy per
+    target token under teacher forcing; decoded against reference text for evaluation.
+
+    Args:
+        vocab: the target tokens, in id order.
+        label_smoothing: share of probability spread over the vocabulary in the loss.
+        bleu: report corpus BLEU too (for word targets).
+
+    Metrics (read lists of space-joined token strings): `seq_acc` (exact match), `ter` (token
+    error rate: edit distance over tokens / reference tokens; the phoneme error rate for G2P, the
+    word error rate for words) and, if asked, `bleu`.
+    """
+
+    def __init__(self, vocab: list[str], label_smoothing: float = 0.0, bleu: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.vocab = list(vocab)
+        self.label_smoothing = label_smoothing
+        self.bleu = bleu
+
+    def loss(self, logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """logits (B, T, V), targets (B, T) with `IGNORE_INDEX` at padding -> (mean loss per target
+        token, the number of target tokens)."""
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            targets.reshape(-1),
+            ignore_index=IGNORE_INDEX,
+            label_smoothing=self.label_smoothing,
+        )
+        return loss, (targets != IGNORE_INDEX).sum()
+
+    def metrics(self) -> MetricCollection:
+        metrics: dict[str, Any] = {"seq_acc": ExactMatch(), "ter": WordErrorRate()}
+        if self.bleu:
+            metrics["bleu"] = CorpusBLEU()
+        return MetricCollection(metrics)
+
+    def training_metrics(self) -> MetricCollection:
+        """Teacher-forced next-token accuracy: decoding every training batch would cost too much."""
+        return MetricCollection(
+            {
+                "token_acc": MulticlassAccuracy(
+                    len(self.vocab), average="micro", ignore_index=IGNORE_INDEX, validate_args=False
+                )
+            }
+        )

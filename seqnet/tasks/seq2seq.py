@@ -1,0 +1,211 @@
+"""`Seq2Seq`: many-to-many, unaligned. A source token sequence in, a target token sequence of its own
+length out: transliteration, grapheme-to-phoneme, translation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
+from seqnet.nn import EncoderOutput
+from seqnet.nn.decoder import DecoderState, RecurrentDecoder, StateBridge
+from seqnet.nn.decoding import Decoded, beam_search, greedy
+from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.outputs import DecodedOutput
+
+DEFAULT_DECODER = {"cell": "lstm", "hidden_size": 128, "attention": "general", "input_feed": True}
+BRIDGES = ("linear", "none")
+
+
+class Seq2Seq(SequenceModule):
+    """Encoder-decoder with attention: embed the source -> `RecurrentEncoder` -> `RecurrentDecoder`
+    (started by a `StateBridge` from the encoder's summary, attending over its outputs).
+
+    Training is teacher-forced (optionally with scheduled sampling and label smoothing), the loss
+    a mean over target tokens. Validation and test decode (greedy, or beam search with
+    `beam_size` > 1) and score the decoded text: `seq_acc`, `ter` (token error rate) and, for word
+    targets, `bleu`; `loss` stays the teacher-forced loss of the reference.
+
+    Hooks: `embed`, `encode` (see `SequenceModule`), `start_decoder(enc)`, `decode(inputs,
+    lengths)`, and the decoder's own parts (`seqnet.nn.decoder`, your attention scorer).
+
+    Args:
+        spec: the data set's `DataSpec` (or its dict): token inputs, token targets (ending in
+            `<eos>`), not aligned.
+        decoder: `RecurrentDecoder` arguments: cell, hidden_size, num_layers, dropout, attention
+            (none | dot | general | additive | an import path), input_feed, embedding_dim
+            (default: the task's `embedding_dim`), and any other encoder option of its core.
+        bridge: "linear" starts the decoder from the encoder's summary; "none" from zeros.
+        sampling_ratio: scheduled sampling, the chance a training step is fed the model's own
+            previous prediction instead of the reference.
+        label_smoothing: share of probability spread over the target vocabulary in the loss.
+        beam_size / length_penalty: decoding for validation, test and prediction (1: greedy).
+        max_length_ratio / max_length_offset: a row decodes at most ratio * source length +
+            offset tokens.
+        bleu: report corpus BLEU; None reports it when the target tokenizer splits words.
+        **options: what every task takes — encoder, embedding_dim, optimizer, scheduler,
+            gradient_clip_val, gradient_clip_algorithm, monitor, monitor_mode (see `SequenceModule`).
+    """
+
+    TARGET_KINDS = ("tokens",)
+
+    def __init__(
+        self,
+        spec: DataSpec | dict,
+        decoder: dict | None = None,
+        bridge: str = "linear",
+        sampling_ratio: float = 0.0,
+        label_smoothing: float = 0.0,
+        beam_size: int = 1,
+        length_penalty: float = 1.0,
+        max_length_ratio: float = 2.0,
+        max_length_offset: int = 10,
+        bleu: bool | None = None,
+        **options: Any,
+    ) -> None:
+        options.setdefault("monitor", "val/ter")
+        super().__init__(spec, **options)
+        spec = self.spec
+        if spec.input_kind != "tokens" or spec.aligned:
+            raise ValueError(
+                "Seq2Seq reads source tokens and generates a target sequence of its own length; data "
+                f"{spec.name!r} has {spec.input_kind} inputs and "
+                f"{'aligned' if spec.aligned else 'unaligned'} targets (aligned: model=many_to_many)"
+            )
+        if bridge not in BRIDGES:
+            raise ValueError(f"bridge must be one of {BRIDGES}, got {bridge!r}")
+        if not 0.0 <= sampling_ratio <= 1.0:
+            raise ValueError(f"sampling_ratio must be in [0, 1], got {sampling_ratio}")
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be at least 1, got {beam_size}")
+        self.vocabulary = Vocabulary(spec.target_vocab)
+        settings = {**DEFAULT_DECODER, **(decoder or {})}
+        settings.setdefault("embedding_dim", self.input_layer.output_size)
+        self.decoder = RecurrentDecoder(
+            len(self.vocabulary), self.encoder.output_size, pad_id=self.vocabulary.pad_id, **settings
+        )
+        self.bridge = (
+            StateBridge(self.encoder.output_size, self.decoder.core.state_sizes)
+            if bridge == "linear"
+            else None
+        )
+        self.sampling_ratio = sampling_ratio
+        self.beam_size = beam_size
+        self.length_penalty = length_penalty
+        self.max_length_ratio = max_length_ratio
+        self.max_length_offset = max_length_offset
+        if bleu is None:
+            bleu = (spec.target_tokenizer or {}).get("name") == "word"
+        self.output = DecodedOutput(spec.target_vocab, label_smoothing, bleu=bleu)
+        self.setup_metrics()
+        self.train_metrics = self.output.training_metrics().clone(prefix="train/")
+
+    # --- the model ----------------------------------------------------------------------------
+    def start_decoder(self, enc: EncoderOutput) -> DecoderState:
+        """The decoder's state before `<bos>`: bridged from the encoder summary, with its memory."""
+        batch = enc.outputs.shape[0]
+        if self.bridge is not None:
+            rnn = self.bridge(enc.last)
+        else:
+            rnn = self.decoder.core.initial_state(batch, enc.outputs.device, enc.outputs.dtype)
+        return self.decoder.start(rnn, enc.outputs, enc.mask)
+
+    def forward(
+        self, inputs: Tensor, lengths: Tensor, decoder_inputs: Tensor, decoder_lengths: Tensor
+    ) -> tuple[Tensor, Tensor | None, EncoderOutput]:
+        """Teacher forcing: source ids (B, S) with lengths (B,), decoder inputs (B, T) (`<bos>` and
+        the target without its end) with lengths (B,) -> (logits (B, T, V), attention weights
+        (B, T, S) or None, the encoder output)."""
+        enc = self.encode(self.embed(inputs), lengths)
+        ratio = self.sampling_ratio if self.training else 0.0
+        logits, weights = self.decoder(decoder_inputs, decoder_lengths, self.start_decoder(enc), ratio)
+        return logits, weights, enc
+
+    def decoder_inputs(self, targets: Tensor) -> Tensor:
+        """targets (B, T) ending in `<eos>` -> what the decoder reads: `<bos>`, then targets[:, :-1]."""
+        bos = torch.full_like(targets[:, :1], self.vocabulary.bos_id)
+        return torch.cat([bos, targets[:, :-1]], dim=1)
+
+    def step(self, batch: SeqBatch) -> StepOutput:
+        """Teacher-forced loss; the metrics read the most likely token at every step."""
+        logits, _, _ = self._teacher_forced(batch)
+        loss, weight, targets = self._loss(logits, batch)
+        return StepOutput(loss, weight, logits.detach().argmax(-1), targets, batch.target_mask)
+
+    def evaluation_step(self, batch: SeqBatch) -> StepOutput:
+        """The teacher-forced loss of the reference, and the decoded text for the metrics."""
+        logits, _, enc = self._teacher_forced(batch)
+        loss, weight, _ = self._loss(logits, batch)
+        decoded = self.decode_from(enc, batch.lengths)
+        hypotheses = self.token_strings(decoded.tokens, decoded.lengths)
+        references = self.token_strings(batch.targets, batch.target_lengths)
+        return StepOutput(loss, weight, hypotheses, references, batch.target_mask)
+
+    def _teacher_forced(self, batch: SeqBatch) -> tuple[Tensor, Tensor | None, EncoderOutput]:
+        inputs = self.decoder_inputs(batch.targets)
+        return self(batch.inputs, batch.lengths, inputs, batch.target_lengths)
+
+    def _loss(self, logits: Tensor, batch: SeqBatch) -> tuple[Tensor, Tensor, Tensor]:
+        targets = batch.targets.masked_fill(~batch.target_mask, IGNORE_INDEX)
+        loss, weight = self.output.loss(logits, targets)
+        return loss, weight, targets
+
+    # --- decoding -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def decode(self, inputs: Tensor, lengths: Tensor, beam_size: int | None = None) -> Decoded:
+        """Source ids (B, S) and lengths (B,) -> `Decoded` target ids (ending in `<eos>` unless cut
+        at the length bound), greedy or with beam search (`beam_size`, default the task's)."""
+        return self.decode_from(self.encode(self.embed(inputs), lengths), lengths, beam_size)
+
+    def decode_from(self, enc: EncoderOutput, lengths: Tensor, beam_size: int | None = None) -> Decoded:
+        """Decode from an encoder output (the one the loss already computed, during evaluation)."""
+        limit = (lengths.float() * self.max_length_ratio + self.max_length_offset).ceil().long()
+        state = replace(self.start_decoder(enc), limit=limit.to(enc.outputs.device))
+        start = torch.full((len(lengths),), self.vocabulary.bos_id, device=enc.outputs.device)
+        max_length = int(limit.max()) if len(limit) else 1
+        eos, pad = self.vocabulary.eos_id, self.vocabulary.pad_id
+        beam_size = beam_size or self.beam_size
+        if beam_size > 1:
+            return beam_search(
+                self.bounded_step, start, state, max_length, beam_size, eos, pad, self.length_penalty
+            )
+        return greedy(self.bounded_step, start, state, max_length, eos, pad)
+
+    def bounded_step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
+        """The decoder's step, with `<eos>` forced on rows that reached their length bound."""
+        logits, state = self.decoder.step(tokens, state)  # (B, V)
+        if state.limit is not None:
+            over = (state.steps >= state.limit).unsqueeze(1)  # (B, 1)
+            forced = torch.full_like(logits, -math.inf)
+            forced[:, self.vocabulary.eos_id] = 0.0
+            logits = torch.where(over, forced, logits)
+        return logits, state
+
+    def token_strings(self, ids: Tensor, lengths: Tensor) -> list[str]:
+        """Target ids (B, T) with lengths -> one space-joined token string per row (specials
+        dropped): what the text metrics compare."""
+        return [
+            " ".join(self.vocabulary.decode(row[:length]))
+            for row, length in zip(ids.tolist(), lengths.tolist(), strict=True)
+        ]
+
+    def texts(self, ids: Tensor, lengths: Tensor) -> list[str]:
+        """Target ids -> text, joined the way the target tokenizer splits (characters, words)."""
+        tokenizer = self.spec.target_text_tokenizer()
+        return [
+            tokenizer.detokenize(self.vocabulary.decode(row[:length]))
+            for row, length in zip(ids.tolist(), lengths.tolist(), strict=True)
+        ]
+
+    def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:
+        """{"text": decoded target text per row, "tokens": its ids (B, L), "lengths" (B,)}."""
+        decoded = self.decode(batch.inputs, batch.lengths)
+        return {
+            "text": self.texts(decoded.tokens, decoded.lengths),
+            "tokens": decoded.tokens,
+            "lengths": decoded.lengths,
+        }
