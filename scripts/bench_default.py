@@ -27,30 +27,10 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="extra seqnet-train overrides")
     args = parser.parse_args()
 
-    executable = Path(sys.executable).parent / "seqnet-train"
     runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
-            run_dir = Path(tmp) / f"seed{seed}"
-            command = [
-                str(executable),
-                f"seed={seed}",
-                f"hydra.run.dir={run_dir}",
-                "callbacks.progress_bar.refresh_rate=0",
-                *args.overrides,
-            ]
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, env={**os.environ})
-            seconds = time.perf_counter() - start
-            metrics = json.loads((run_dir / "metrics.json").read_text())
-            runs.append(
-                {
-                    "seed": seed,
-                    "seconds": round(seconds, 1),
-                    **{k: v for k, v in metrics.items() if k.startswith(("test/", "val/"))},
-                }
-            )
-            print(runs[-1], flush=True)
+    for seed in args.seeds:
+        runs.append(train_once(seed, args.overrides))
+        print(runs[-1], flush=True)
     test_metrics = sorted({k for r in runs for k in r if k.startswith(("test/", "val/"))})
     result = {
         "experiment": " ".join(args.overrides) or "default (japanese_vowels)",
@@ -66,6 +46,29 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def train_once(seed: int, overrides: list[str]) -> dict:
+    """One `seqnet-train` run through the real CLI: its seed, wall time and val/test metrics."""
+    executable = Path(sys.executable).parent / "seqnet-train"
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / f"seed{seed}"
+        command = [
+            str(executable),
+            f"seed={seed}",
+            f"hydra.run.dir={run_dir}",
+            "callbacks.progress_bar.refresh_rate=0",
+            *overrides,
+        ]
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, env={**os.environ})
+        seconds = time.perf_counter() - start
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        **{k: v for k, v in metrics.items() if k.startswith(("test/", "val/"))},
+    }
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
+import numpy as np
 import pytest
 import torch
 
 from seqnet.data import SequenceDataModule
 from seqnet.data.sources import AddingProblemSource, UCRSource
-from tests.toy_data import StaticSource, toy_entity_sentences, toy_reversal_pairs
+from tests.toy_data import StaticSource, toy_directed_runs, toy_entity_sentences, toy_reversal_pairs
 
 # As seqnet-train does (config `flush_denormal`): tiny losses otherwise make CPU kernels crawl.
 torch.set_flush_denormal(True)
@@ -67,5 +68,51 @@ def toy_pairs() -> SequenceDataModule:
     dm = SequenceDataModule(
         StaticSource(parallel_splits("toy_reversal", pairs, tokenizers=tokenizers)), batch_size=32
     )
+    dm.setup()
+    return dm
+
+
+@pytest.fixture(scope="session")
+def toy_runs() -> SequenceDataModule:
+    """One-to-many: a direction ("up" or "down") -> a run of consecutive letters that way."""
+    return toy_runs_module(vectors=False)
+
+
+@pytest.fixture(scope="session")
+def toy_vector_runs() -> SequenceDataModule:
+    """`toy_runs` conditioned on a feature vector: (1, 0) + noise for up, (0, 1) + noise for down."""
+    return toy_runs_module(vectors=True)
+
+
+def toy_runs_module(vectors: bool) -> SequenceDataModule:
+    from seqnet.data.sources import SequenceSplits
+    from seqnet.data.sources.base import teacher_forcing_example, token_fields
+    from seqnet.data.tokenizers import CharTokenizer
+    from seqnet.data.vocab import Vocabulary
+
+    parts = {split: toy_directed_runs(n, seed) for seed, (split, n) in enumerate(SPLIT_SIZES.items())}
+    vocab = Vocabulary.build([run for run, _ in parts["train"]])
+    rng = np.random.default_rng(0)
+
+    def condition(direction: str) -> object:
+        if not vectors:
+            return direction
+        return (np.array([1.0, 0.0] if direction == "up" else [0.0, 1.0]) + rng.normal(0, 0.1, 2)).tolist()
+
+    examples = {
+        split: [teacher_forcing_example(vocab, run, condition(direction)) for run, direction in part]
+        for split, part in parts.items()
+    }
+    tokenizer = CharTokenizer().to_dict()
+    conditions = (
+        {"condition_kind": "values"}
+        if vectors
+        else {"condition_kind": "classes", "condition_names": ["down", "up"]}
+    )
+    splits = SequenceSplits.from_parts(
+        "toy_runs", examples, **conditions,
+        tokenizer=tokenizer, target_tokenizer=tokenizer, **token_fields(vocab, targets=True),
+    )  # fmt: skip
+    dm = SequenceDataModule(StaticSource(splits), batch_size=32)
     dm.setup()
     return dm

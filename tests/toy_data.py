@@ -50,3 +50,18 @@ def toy_reversal_pairs(count: int, seed: int) -> list[tuple[list[str], list[str]
         target = [c.upper() for c in reversed(source)]
         pairs.append((source, [*target, target[-1]]))
     return pairs
+
+
+def toy_directed_runs(count: int, seed: int) -> list[tuple[list[str], str]]:
+    """(letters, direction): runs of consecutive letters, ascending for "up" and descending for
+    "down": a one-to-many task whose condition decides every step after the first."""
+    rng = np.random.default_rng(seed)
+    letters = "abcdefgh"
+    runs = []
+    for _ in range(count):
+        length = int(rng.integers(3, 7))
+        start = int(rng.integers(0, len(letters) - length + 1))
+        run = list(letters[start : start + length])
+        direction = str(rng.choice(["up", "down"]))
+        runs.append((run if direction == "up" else run[::-1], direction))
+    return runs

@@ -3,6 +3,7 @@
 from seqnet.callbacks.checkpoint_config import CheckpointConfig
 from seqnet.callbacks.config_text import ConfigText
 from seqnet.callbacks.confusion import ConfusionMatrixFigure, draw_confusion_matrix
+from seqnet.callbacks.decoded import DecodedExamples
 from seqnet.callbacks.hparams_metric import HparamsMetric
 from seqnet.callbacks.prediction_writer import PredictionWriter
 from seqnet.callbacks.samples import GeneratedSamples
@@ -11,6 +12,7 @@ __all__ = [
     "CheckpointConfig",
     "ConfigText",
     "ConfusionMatrixFigure",
+    "DecodedExamples",
     "GeneratedSamples",
     "HparamsMetric",
     "PredictionWriter",

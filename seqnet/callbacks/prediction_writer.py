@@ -23,6 +23,7 @@ class PredictionWriter(BasePredictionWriter):
     - many-to-one values: {"index", "input", "prediction": [K values in data units]}
     - tags: {"index", "input", "tokens", "tags", "probs": [probability of each chosen tag]}
     - per-step values: {"index", "input", "prediction": [[K values] per step]}
+    - seq2seq: {"index", "input", "output": the decoded text, "output_tokens": [tokens]}
 
     CSV writes the same fields flat: one row per sequence, or per token for tags.
     """
@@ -81,6 +82,11 @@ def record(
     out: dict[str, Any] = {"index": int(index)}
     if source.text is not None:
         out["input"] = source.text
+    if "text" in prediction:  # a decoded sequence
+        length = int(prediction["lengths"][row])
+        out["output"] = prediction["text"][row]
+        out["output_tokens"] = pl_module.vocabulary.decode(prediction["tokens"][row, :length].tolist())
+        return out
     preds = prediction["preds"][row].cpu()
     probs = prediction.get("probs")
     length = len(source.values)
@@ -108,7 +114,7 @@ def flat_rows(one: dict[str, Any]) -> list[dict[str, Any]]:
             {"index": one["index"], "position": i, "token": token, "tag": tag, "prob": prob}
             for i, (token, tag, prob) in enumerate(zip(tokens, one["tags"], one["probs"], strict=True))
         ]
-    row = {key: value for key, value in one.items() if key not in ("probs", "prediction")}
+    row = {key: value for key, value in one.items() if key not in ("probs", "prediction", "output_tokens")}
     if "probs" in one:
         row.update({f"prob_{name}": p for name, p in one["probs"].items()})
     if "prediction" in one:

@@ -13,30 +13,38 @@ from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch
+from seqnet.cli.overrides import OverrideError
 from seqnet.cli.process import apply_process_settings
 
 
 def generate(cfg: DictConfig) -> list[str]:
-    """`cfg.n` continuations of `cfg.prompt`; printed, and written to `cfg.output` (JSONL) if set."""
+    """`cfg.n` continuations of `cfg.prompt` (for `cfg.condition`, with a OneToMany checkpoint);
+    printed, and written to `cfg.output` (JSONL) if set."""
     apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     from seqnet.cli.checkpoints import load_task
-    from seqnet.tasks import LanguageModel
+    from seqnet.tasks import LanguageModel, OneToMany
 
     model = load_task(cfg.ckpt_path, (LanguageModel,), "seqnet-generate")
-    texts = model.generate(
-        str(cfg.prompt),
-        max_new_tokens=cfg.max_new_tokens,
-        n=cfg.n,
-        temperature=cfg.temperature,
-        top_k=cfg.top_k,
-        top_p=cfg.top_p,
-        seed=cfg.seed,
-        greedy_decoding=cfg.greedy,
-    )
+    settings = {
+        "max_new_tokens": cfg.max_new_tokens, "n": cfg.n, "temperature": cfg.temperature,
+        "top_k": cfg.top_k, "top_p": cfg.top_p, "seed": cfg.seed, "greedy_decoding": cfg.greedy,
+    }  # fmt: skip
+    condition = cfg.get("condition")
+    conditioned = isinstance(model, OneToMany) and model.conditioned
+    if conditioned and condition is None:
+        known = model.spec.condition_names or f"{model.spec.condition_size} values"
+        raise OverrideError(f"this model generates for a condition: pass condition=<one of {known}>")
+    if condition is not None and not conditioned:
+        raise OverrideError(f"{cfg.ckpt_path} holds a model trained without a condition: drop condition=")
+    if isinstance(model, OneToMany):
+        texts = model.generate(condition, prompt=str(cfg.prompt), **settings)
+    else:
+        texts = model.generate(str(cfg.prompt), **settings)
     for number, text in enumerate(texts):
         print(f"--- sample {number}\n{text}")
     if cfg.get("output"):
-        lines = [json.dumps({"prompt": str(cfg.prompt), "text": text}, ensure_ascii=False) for text in texts]
+        record = {"prompt": str(cfg.prompt)} | ({"condition": condition} if condition is not None else {})
+        lines = [json.dumps({**record, "text": text}, ensure_ascii=False) for text in texts]
         Path(cfg.output).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return texts
 

@@ -5,16 +5,19 @@ from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION
 from seqnet.tasks.language_model import LanguageModel
 from seqnet.tasks.many_to_many import ManyToMany
 from seqnet.tasks.many_to_one import ManyToOne
+from seqnet.tasks.one_to_many import ConditionedState, OneToMany
 from seqnet.tasks.outputs import ClassOutput, DecodedOutput, TokenOutput, ValueOutput
 from seqnet.tasks.seq2seq import Seq2Seq
 
 __all__ = [
     "CHECKPOINT_FORMAT_VERSION",
     "ClassOutput",
+    "ConditionedState",
     "DecodedOutput",
     "LanguageModel",
     "ManyToMany",
     "ManyToOne",
+    "OneToMany",
     "Seq2Seq",
     "SequenceModule",
     "StepOutput",

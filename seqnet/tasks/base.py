@@ -118,8 +118,13 @@ class SequenceModule(L.LightningModule):
         self.register_buffer("feature_mean", torch.tensor(spec.feature_mean or 0.0), persistent=False)
         self.register_buffer("feature_std", torch.tensor(spec.feature_std or 1.0), persistent=False)
         self.encoder_config = {**DEFAULT_ENCODER, **(encoder or {})}
-        self.encoder = RecurrentEncoder(self.input_layer.output_size, **self.encoder_config)
+        self.encoder = RecurrentEncoder(self.encoder_input_size(), **self.encoder_config)
         self.output: nn.Module
+
+    def encoder_input_size(self) -> int:
+        """Width of what the encoder reads: the embedded inputs (a task that concatenates more to
+        every step, like a condition, widens it; its init arguments are in `self.hparams`)."""
+        return self.input_layer.output_size
 
     def _check_target_kind(self) -> None:
         if self.TARGET_KINDS and self.spec.target_kind not in self.TARGET_KINDS:

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
 from seqnet.nn import EncoderOutput, EncoderState
-from seqnet.nn.decoding import greedy, sample
+from seqnet.nn.decoding import Decoded, StepFn, greedy, sample
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.outputs import TokenOutput
 
@@ -33,6 +33,7 @@ class LanguageModel(SequenceModule):
     """
 
     TARGET_KINDS = ("tokens",)
+    PROMPT_AFTER_BOS = False  # True where every training sequence starts with <bos> (OneToMany)
 
     def __init__(
         self,
@@ -78,6 +79,10 @@ class LanguageModel(SequenceModule):
 
     def step(self, batch: SeqBatch) -> StepOutput:
         logits, _ = self(batch.inputs, batch.lengths)
+        return self.token_step_output(logits, batch)
+
+    def token_step_output(self, logits: Tensor, batch: SeqBatch) -> StepOutput:
+        """Next-token loss of logits (B, T, V) against the batch's targets, and what metrics read."""
         mask = batch.target_mask
         targets = batch.targets.masked_fill(~mask, IGNORE_INDEX)
         loss, weight = self.output.loss(logits, targets)
@@ -112,30 +117,69 @@ class LanguageModel(SequenceModule):
         melodies). Generation stops at `<eos>` or after `max_new_tokens`; a fixed `seed`
         reproduces the same samples.
         """
+        return self.generate_from(
+            None, prompt, max_new_tokens, n, temperature, top_k, top_p, seed, greedy_decoding
+        )
+
+    def generate_from(
+        self,
+        state: Any,
+        prompt: str,
+        max_new_tokens: int,
+        n: int,
+        temperature: float,
+        top_k: int | None,
+        top_p: float | None,
+        seed: int | None,
+        greedy_decoding: bool,
+    ) -> list[str]:
+        """`generate` from a given state before the prompt (None: the encoder's initial state)."""
         if n < 1 or max_new_tokens < 1:
             raise ValueError(
                 f"n and max_new_tokens must be at least 1, got n={n}, max_new_tokens={max_new_tokens}"
             )
         tokenizer = self.spec.text_tokenizer()
-        tokens = tokenizer.tokenize(prompt)
-        ids = self.vocabulary.encode(tokens) if tokens else [self.vocabulary.bos_id]
+        ids = self.vocabulary.encode(tokenizer.tokenize(prompt))
+        if self.PROMPT_AFTER_BOS or not ids:
+            ids = [self.vocabulary.bos_id, *ids]
         prefix = torch.tensor(ids, device=self.device).unsqueeze(0).expand(n, -1)  # (n, P)
-        state = None
         if prefix.shape[1] > 1:  # read the prompt but its last token once; generation steps on
-            _, enc = self(prefix[:, :-1], torch.full((n,), prefix.shape[1] - 1, dtype=torch.long))
-            state = enc.final_state
-        eos = self.vocabulary.eos_id
-        if greedy_decoding:
-            decoded = greedy(self.next_token_logits, prefix[:, -1], state, max_new_tokens, eos)
-        else:
-            generator = torch.Generator(device=self.device)
-            generator.manual_seed(seed if seed is not None else int(torch.randint(2**31, (1,))))
-            decoded = sample(
-                self.next_token_logits, prefix[:, -1], state, max_new_tokens, eos,
-                temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
-            )  # fmt: skip
+            state = self.read_prefix(prefix[:, :-1], state)
+        decoded = self.continue_sequences(
+            self.next_token_logits, prefix[:, -1], state, max_new_tokens,
+            temperature, top_k, top_p, seed, greedy_decoding,
+        )  # fmt: skip
         texts = []
         for row, length in zip(decoded.tokens.tolist(), decoded.lengths.tolist(), strict=True):
             words = self.vocabulary.decode(row[:length])  # specials (<eos>) dropped
             texts.append(prompt + tokenizer.detokenize(words))
         return texts
+
+    def read_prefix(self, ids: Tensor, state: Any) -> Any:
+        """The state after reading token ids (B, P) from `state`."""
+        _, enc = self(ids, torch.full((ids.shape[0],), ids.shape[1], dtype=torch.long), state)
+        return enc.final_state
+
+    def continue_sequences(
+        self,
+        step_fn: StepFn,
+        start: Tensor,
+        state: Any,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        greedy_decoding: bool = False,
+    ) -> Decoded:
+        """Greedy or seeded sampling from `start` tokens (B,) and the state before them, until
+        `<eos>` or `max_new_tokens`."""
+        eos = self.vocabulary.eos_id
+        if greedy_decoding:
+            return greedy(step_fn, start, state, max_new_tokens, eos)
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(seed if seed is not None else int(torch.randint(2**31, (1,))))
+        return sample(
+            step_fn, start, state, max_new_tokens, eos,
+            temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
+        )  # fmt: skip

@@ -175,6 +175,14 @@ class Seq2Seq(SequenceModule):
             )
         return greedy(self.bounded_step, start, state, max_length, eos, pad)
 
+    @torch.no_grad()
+    def decode_with_attention(self, inputs: Tensor, lengths: Tensor) -> tuple[Decoded, Tensor | None]:
+        """`decode`, and the attention weights (B, L, S) behind each decoded token (None without
+        attention): what TensorBoard's attention heatmaps show."""
+        decoded = self.decode(inputs, lengths)
+        _, weights, _ = self(inputs, lengths, self.decoder_inputs(decoded.tokens), decoded.lengths)
+        return decoded, weights
+
     def bounded_step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
         """The decoder's step, with `<eos>` forced on rows that reached their length bound."""
         logits, state = self.decoder.step(tokens, state)  # (B, V)

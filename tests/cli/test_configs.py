@@ -35,6 +35,17 @@ def test_every_model_config_builds_its_task_from_a_matching_spec(model):
         "many_to_one": DataSpec("features", 3, "classes", num_classes=2, class_names=["a", "b"]),
         "many_to_many": DataSpec("tokens", 9, "tags", num_classes=2, class_names=["O", "B-X"], aligned=True),
         "language_model": DataSpec("tokens", 6, "tokens", vocab=VOCAB, target_vocab=VOCAB, aligned=True),
+        "seq2seq": DataSpec("tokens", 6, "tokens", vocab=VOCAB, target_vocab=VOCAB),
+        "one_to_many": DataSpec(
+            "tokens",
+            6,
+            "tokens",
+            vocab=VOCAB,
+            target_vocab=VOCAB,
+            aligned=True,
+            condition_kind="classes",
+            condition_names=["f", "m"],
+        ),
     }
     cfg = composed(f"model={model}")
     task = instantiate(cfg.model, spec=specs[model].to_dict(), _recursive_=False, _convert_="all")

@@ -7,8 +7,9 @@ import torch
 
 from seqnet.data import collate_sequences
 from seqnet.data.prediction import read_prediction_inputs
-from seqnet.tasks import ManyToMany, ManyToOne
+from seqnet.tasks import ManyToMany, ManyToOne, Seq2Seq
 from tests.cli.conftest import run_cli
+from tests.toy_data import toy_reversal_pairs
 
 
 def assert_ok(result):
@@ -56,15 +57,22 @@ def in_memory(model, path, spec=None):
         return inputs, model.predict_step(batch)
 
 
-def test_predicted_labels_and_probabilities_equal_the_in_memory_model(text_classifier):
-    folder, checkpoint = text_classifier
-    (folder / "reviews.txt").write_text("tasty soup again\ncold fries\nsomething unheard of\n")
+def predicted(folder, checkpoint, name: str, text: str):
+    """Write `text` to folder/name, run seqnet-predict on it -> (the process, the JSONL records)."""
+    (folder / name).write_text(text)
     result = run_cli(
-        "seqnet-predict", f"ckpt_path={checkpoint}", "input=reviews.txt", "output=out.jsonl", cwd=folder
+        "seqnet-predict", f"ckpt_path={checkpoint}", f"input={name}", "output=out.jsonl", cwd=folder
     )
     assert_ok(result)
+    return result, [json.loads(line) for line in (folder / "out.jsonl").read_text().splitlines()]
+
+
+def test_predicted_labels_and_probabilities_equal_the_in_memory_model(text_classifier):
+    folder, checkpoint = text_classifier
+    result, written = predicted(
+        folder, checkpoint, "reviews.txt", "tasty soup again\ncold fries\nsomething unheard of\n"
+    )
     assert "3 predictions written to out.jsonl" in result.stdout
-    written = [json.loads(line) for line in (folder / "out.jsonl").read_text().splitlines()]
     model = ManyToOne.load_from_checkpoint(checkpoint)
     _, expected = in_memory(model, folder / "reviews.txt")
     assert [r["input"] for r in written] == ["tasty soup again", "cold fries", "something unheard of"]
@@ -127,3 +135,52 @@ def test_generate_samples_reproducibly_and_refuses_a_classifier(tmp_path, text_c
     assert "holds a ManyToOne model, but seqnet-generate needs a LanguageModel checkpoint" in refused.stderr
     refused = run_cli("seqnet-predict", f"ckpt_path={checkpoint}", "input=corpus.txt", cwd=tmp_path)
     assert "holds a LanguageModel model, but seqnet-predict needs a ManyToOne or ManyToMany" in refused.stderr
+    refused = run_cli("seqnet-generate", f"ckpt_path={checkpoint}", "condition=female", cwd=tmp_path)
+    assert "holds a model trained without a condition: drop condition=" in refused.stderr
+
+
+def test_a_one_to_many_checkpoint_generates_for_a_named_condition(tmp_path):
+    checkpoint = train(tmp_path, "experiment=names_by_gender")
+    args = ("seqnet-generate", f"ckpt_path={checkpoint}", "condition=female", "n=3", "seed=0")
+    first, second = run_cli(*args, "output=a.jsonl", cwd=tmp_path), run_cli(*args, cwd=tmp_path)
+    assert_ok(first)
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all(r["condition"] == "female" for r in records)
+    assert [f"--- sample {i}\n{r['text']}" in second.stdout for i, r in enumerate(records)] == [True] * 3
+    unknown = run_cli("seqnet-generate", f"ckpt_path={checkpoint}", "condition=robot", cwd=tmp_path)
+    assert unknown.returncode != 0
+    assert "unknown condition 'robot'; this model knows ['female', 'male']" in unknown.stderr
+    missing = run_cli("seqnet-generate", f"ckpt_path={checkpoint}", cwd=tmp_path)
+    assert "pass condition=<one of ['female', 'male']>" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def transliterator(tmp_path_factory):
+    """data=parallel_tsv on your own pairs: letters -> reversed capitals (char -> word)."""
+    folder = tmp_path_factory.mktemp("pairs")
+    for name, count, seed in (("train", 200, 0), ("test", 20, 1)):
+        lines = [f"{''.join(a)}\t{' '.join(b)}" for a, b in toy_reversal_pairs(count, seed)]
+        (folder / f"{name}.tsv").write_text("\n".join(lines) + "\n")
+    checkpoint = train(
+        folder, "data=parallel_tsv", "data.source.train_path=train.tsv", "data.source.test_path=test.tsv",
+        "data.source.source_tokenizer=char", "model=seq2seq", "model/encoder=bigru",
+        "model.decoder.hidden_size=16", "model.encoder.hidden_size=8", "model.beam_size=2",
+    )  # fmt: skip
+    metrics = json.loads((folder / "run" / "metrics.json").read_text())
+    assert {"test/seq_acc", "test/ter", "test/bleu", "test/loss"} <= set(metrics)
+    return folder, checkpoint
+
+
+def test_seq2seq_transliterates_a_file_as_the_in_memory_model_does(transliterator):
+    folder, checkpoint = transliterator
+    _, written = predicted(folder, checkpoint, "words.txt", "abc\nhgfe\nzz\n")
+    model = Seq2Seq.load_from_checkpoint(checkpoint)
+    _, expected = in_memory(model, folder / "words.txt")
+    assert [r["input"] for r in written] == ["abc", "hgfe", "zz"]
+    assert [r["output"] for r in written] == expected["text"]
+    assert [r["output_tokens"] for r in written] == [text.split() for text in expected["text"]]
+    assert_ok(
+        run_cli("seqnet-predict", f"ckpt_path={checkpoint}", "input=words.txt", "output=out.csv", cwd=folder)
+    )
+    header, *rows = (folder / "out.csv").read_text().splitlines()
+    assert header == "index,input,output" and len(rows) == 3

@@ -7,9 +7,12 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from seqnet.cli.config_dir import CONFIG_DIR
+from tests.cli.test_data_configs import USER_FILES
 
 ENCODERS = sorted(p.stem for p in (CONFIG_DIR / "model" / "encoder").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+# Music experiments read a few files in a debug run, not the whole corpus (minutes to parse cold).
+SUBSETS = {name: USER_FILES[name] for name in ("bach_chorales", "essen")}
 
 
 def metrics(run_dir):
@@ -31,7 +34,8 @@ def test_every_encoder_config_trains_through_the_cli(cli, tmp_path, encoder):
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_runs_with_debug_fast(cli, tmp_path, experiment):
     run_dir = tmp_path / "run"
-    assert_ok(cli("seqnet-train", "debug=fast", f"experiment={experiment}", f"hydra.run.dir={run_dir}"))
+    overrides = ("debug=fast", f"experiment={experiment}", *SUBSETS.get(experiment, ()))
+    assert_ok(cli("seqnet-train", *overrides, f"hydra.run.dir={run_dir}"))
     assert any(key.startswith("test/") for key in metrics(run_dir))
 
 

@@ -8,8 +8,10 @@
 
 Each note becomes one token `pitch:duration` (MIDI pitch, duration in quarter notes; the top pitch
 of a chord; `rest:duration` for rests), so a melody is a sequence over a vocabulary of a few
-hundred events. Examples are `<bos>` + events -> events + `<eos>` (teacher forcing), like
-`NamesSource(task="generate")`; pieces never straddle two splits.
+hundred events. `tonic_to_c=True` transposes each piece (by at most a tritone) so its tonic is C,
+as melody models commonly do: a model then learns one key per mode instead of twelve. Examples are
+`<bos>` + events -> events + `<eos>` (teacher forcing), like `NamesSource(task="generate")`; pieces
+never straddle two splits.
 
 music21 parses the files, which is slow (2 CPU cores: Bach 23 s, Essen 119 s, with music21's own
 parse cache warm; benchmarks/music_cache.json), so the events of a whole collection are cached
@@ -31,7 +33,8 @@ from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
 
 COLLECTIONS = {"bach": ("bach", "*.mxl"), "essen": ("essenFolksong", "*.abc")}
-Piece = dict  # {"id": str, "condition": str, "events": list[str]}
+CACHE_FORMAT = 2  # bump when a cached piece changes shape
+Piece = dict  # {"id": str, "condition": str, "tonic": int (pitch class), "events": list[str]}
 
 
 class MusicSource:
@@ -42,6 +45,8 @@ class MusicSource:
         files: file names inside the collection's folder to read (None: all of them, cached).
         min_freq: events seen fewer times in training become `<unk>`.
         max_events: longer melodies are cut to their first `max_events` events.
+        tonic_to_c: transpose every piece so its tonic (of the key written in it, else the key
+            music21 finds) is C.
         test_fraction / val_fraction / seed: share of pieces held out.
     """
 
@@ -51,6 +56,7 @@ class MusicSource:
         files: list[str] | None = None,
         min_freq: int = 1,
         max_events: int | None = None,
+        tonic_to_c: bool = False,
         test_fraction: float = 0.1,
         val_fraction: float = 0.1,
         seed: int = 0,
@@ -61,11 +67,14 @@ class MusicSource:
         self.files = list(files) if files else None
         self.min_freq = min_freq
         self.max_events = max_events
+        self.tonic_to_c = tonic_to_c
         self.fractions = (test_fraction, val_fraction)
         self.seed = seed
 
     def load(self) -> SequenceSplits:
         pieces = [p for p in self.pieces() if p["events"]]
+        if self.tonic_to_c:
+            pieces = [{**p, "events": transposed(p["events"], -tonic_shift(p["tonic"]))} for p in pieces]
         parts = split_by_key(pieces, lambda piece: piece["id"], *self.fractions, self.seed)
         vocab = Vocabulary.build([p["events"] for p in parts["train"]], self.min_freq)
         examples = {
@@ -91,7 +100,7 @@ class MusicSource:
             if missing:
                 raise FileNotFoundError(f"no {missing} in {folder}")
             return [p for f in self.files for p in _read(music21, folder / f, self.collection)]
-        cache = cache_root() / "music21" / f"{self.collection}-{music21.__version__}.json"
+        cache = cache_root() / "music21" / f"{self.collection}-{music21.__version__}-v{CACHE_FORMAT}.json"
         if cache.is_file():
             return json.loads(cache.read_text())
         files = sorted(p for p in folder.glob(pattern) if not p.stem.startswith("test"))
@@ -118,20 +127,42 @@ def _read(music21, path: Path, collection: str) -> list[Piece]:
     pieces = []
     for number, score in enumerate(scores):
         melody = score.parts[0] if score.parts else score
-        condition = _mode(music21, score) if collection == "bach" else re.sub(r"\d+$", "", path.stem)
-        pieces.append({"id": f"{path.name}#{number}", "condition": condition, "events": _events(melody)})
+        key = _key(music21, score)
+        condition = key.mode if collection == "bach" else re.sub(r"\d+$", "", path.stem)
+        pieces.append(
+            {
+                "id": f"{path.name}#{number}",
+                "condition": condition,
+                "tonic": key.tonic.pitchClass,
+                "events": melody_events(melody),
+            }
+        )
     return pieces
 
 
-def _mode(music21, score) -> str:
-    """The mode of the key written in the score, else of the key music21 finds."""
+def _key(music21, score):
+    """The key written in the score, else the key music21 finds by analysis (major or minor)."""
     written = score.recurse().getElementsByClass(music21.key.Key).first()
     if written is None or written.mode not in ("major", "minor"):
         written = score.analyze("key")
-    return written.mode
+    return written
 
 
-def _events(melody) -> list[str]:
+def tonic_shift(pitch_class: int) -> int:
+    """The pitch class as a shift from C within a tritone: 0..5 up, or -6..-1 (F# is -6)."""
+    return pitch_class - 12 if pitch_class >= 6 else pitch_class
+
+
+def transposed(events: list[str], semitones: int) -> list[str]:
+    """`pitch:duration` events moved by `semitones` (rests unchanged)."""
+    moved = []
+    for event in events:
+        pitch, duration = event.split(":")
+        moved.append(event if pitch == "rest" else f"{int(pitch) + semitones}:{duration}")
+    return moved
+
+
+def melody_events(melody) -> list[str]:
     """`pitch:duration` tokens of a part (the top pitch of a chord; `rest:duration` for rests)."""
     events = []
     for element in melody.flatten().notesAndRests:
@@ -141,3 +172,23 @@ def _events(melody) -> list[str]:
         else:
             events.append(f"{max(p.midi for p in element.pitches)}:{duration}")
     return events
+
+
+def write_midi(events: list[str], path: str | Path) -> Path:
+    """Write `pitch:duration` events (the tokens of a generated melody) as a MIDI file; tokens of
+    another form (`<unk>`) are skipped. Needs music21. Returns the path."""
+    music21 = _import_music21()
+    melody = music21.stream.Stream()
+    for event in events:
+        pitch, _, duration = event.partition(":")
+        try:
+            length = float(duration)
+            note = music21.note.Rest() if pitch == "rest" else music21.note.Note(midi=int(pitch))
+        except ValueError:
+            continue
+        note.quarterLength = length
+        melody.append(note)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    melody.write("midi", fp=str(path))
+    return path

@@ -1,6 +1,7 @@
 import pytest
 
 from seqnet.data.sources import MusicSource
+from seqnet.data.sources.music import melody_events, tonic_shift, transposed, write_midi
 from seqnet.data.vocab import BOS, EOS
 
 CHORALES = ["bwv66.6.mxl", "bwv1.6.mxl", "bwv10.7.mxl", "bwv101.7.mxl", "bwv102.7.mxl"]
@@ -31,3 +32,24 @@ def test_unknown_collections_and_files_are_refused():
         MusicSource("mozart")
     with pytest.raises(FileNotFoundError, match=r"no \['bwv9999.mxl'\]"):
         MusicSource("bach", files=["bwv9999.mxl"]).load()
+
+
+def test_tonic_to_c_moves_every_piece_by_at_most_a_tritone_to_a_tonic_of_c():
+    source = MusicSource("bach", files=CHORALES, tonic_to_c=True)
+    pieces = source.pieces()
+    assert pieces[0]["tonic"] == 6  # bwv66.6 is in F-sharp minor: up a tritone to C minor
+    expected = {tuple(transposed(p["events"], -tonic_shift(p["tonic"]))) for p in pieces}
+    assert ("79:0.5", "77:0.5", "75:1") in {melody[:3] for melody in expected}
+    splits = source.load()
+    trained = {tuple(splits.vocab[i] for i in e.target[:-1]) for e in splits.train}  # no <unk> there
+    assert len(trained) == 3 and trained <= expected
+    assert [tonic_shift(pc) for pc in (0, 5, 6, 11)] == [0, 5, -6, -1]
+    assert transposed(["60:1", "rest:0.5", "71:2"], -2) == ["58:1", "rest:0.5", "69:2"]
+
+
+def test_a_generated_melody_is_written_as_midi_that_reads_back_as_the_same_events(tmp_path):
+    music21 = pytest.importorskip("music21")
+    events = ["67:1", "<unk>", "rest:0.5", "69:0.5", "71:2", "bogus"]
+    path = write_midi(events, tmp_path / "samples" / "minor_0.mid")
+    melody = music21.converter.parse(path)
+    assert melody_events(melody) == ["67:1", "rest:0.5", "69:0.5", "71:2"]

@@ -1,0 +1,193 @@
+"""`OneToMany`: a class or a vector of features in, a sequence out (names of a gender, melodies of a
+mode or collection, a caption of an image's features)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from seqnet.data import DataSpec, SeqBatch
+from seqnet.nn import EncoderOutput, EncoderState
+from seqnet.nn.decoder import StateBridge
+from seqnet.tasks.base import StepOutput
+from seqnet.tasks.language_model import LanguageModel
+
+CONDITION_MODES = ("init", "input", "both")
+
+
+@dataclass
+class ConditionedState:
+    """The generator's state between steps: the recurrent state (None before the first step) and
+    each row's raw condition (class ids (B,) or values (B, C)); beam search reorders both."""
+
+    rnn: EncoderState | None
+    conditions: Tensor
+
+    def index_select(self, rows: Tensor) -> ConditionedState:
+        rnn = None if self.rnn is None else self.rnn.index_select(rows)
+        return ConditionedState(rnn, self.conditions.index_select(0, rows.to(self.conditions.device)))
+
+
+class OneToMany(LanguageModel):
+    """A language model whose every sequence is conditioned: a class through a learned embedding,
+    or a vector of features through a linear layer, reaches the recurrent generator through its
+    initial state (`init`), as an input at every step (`input`), or both.
+
+    `withhold_condition=True` trains the same network with every row's condition replaced by one
+    constant (class 0, or a zero vector): the unconditioned baseline a conditioned model must beat.
+    Both build the same parameters in the same order, so with one seed they start from the same
+    weights and see the same batches and dropout masks: the comparison is paired, and its noise is
+    far below that of two unrelated runs. Metrics are the language model's (NLL per token).
+
+    Args:
+        spec: token inputs (`<bos>` + tokens) and aligned next-token targets with a condition per
+            example (e.g. `NamesSource(task="generate")`, `MusicSource`).
+        condition_mode: init | input | both.
+        condition_dim: width of the condition's embedding (or projection).
+        withhold_condition: feed one constant condition to every row (the baseline).
+        **options: `LanguageModel`'s (dropout, tie_weights) and every task's (encoder, ...).
+    """
+
+    PROMPT_AFTER_BOS = True
+
+    def __init__(
+        self,
+        spec: DataSpec | dict,
+        condition_mode: str = "both",
+        condition_dim: int = 32,
+        withhold_condition: bool = False,
+        **options: Any,
+    ) -> None:
+        if condition_mode not in CONDITION_MODES:
+            raise ValueError(f"condition_mode must be one of {CONDITION_MODES}, got {condition_mode!r}")
+        super().__init__(spec, **options)
+        spec = self.spec
+        if spec.condition_kind == "none":
+            raise ValueError(
+                f"data {spec.name!r} has no condition per example; train it with model=language_model, "
+                "or pick conditioned data (data=names data.source.task=generate, data=bach_chorales)"
+            )
+        self.condition_mode = condition_mode
+        self.withhold_condition = withhold_condition
+        if spec.condition_kind == "classes":
+            self.condition_layer = nn.Embedding(len(spec.condition_names), condition_dim)
+        else:
+            self.condition_layer = nn.Sequential(nn.Linear(spec.condition_size, condition_dim), nn.Tanh())
+        uses_init = condition_mode in ("init", "both")
+        self.condition_bridge = StateBridge(condition_dim, self.encoder.state_sizes) if uses_init else None
+
+    def encoder_input_size(self) -> int:
+        widened = self.hparams.get("condition_mode", "both") in ("input", "both")
+        return super().encoder_input_size() + (self.hparams.get("condition_dim", 32) if widened else 0)
+
+    # --- the model ----------------------------------------------------------------------------
+    def condition_vector(self, conditions: Tensor) -> Tensor:
+        """Class ids (B,) or values (B, C_in) -> (B, condition_dim); the same for every row when
+        withheld."""
+        if self.withhold_condition:
+            conditions = torch.zeros_like(conditions)
+        if self.spec.condition_kind == "values":
+            conditions = conditions.float()
+        return self.condition_layer(conditions)
+
+    def initial_state(self, condition: Tensor) -> EncoderState | None:
+        """The generator's state before `<bos>`: from the condition in init/both modes, else None
+        (the encoder's own initial state)."""
+        return None if self.condition_bridge is None else self.condition_bridge(condition)
+
+    def with_condition(self, x: Tensor, condition: Tensor) -> Tensor:
+        """x (B, T, E) or (B, E) -> with the condition (B, C) appended to every step (input modes)."""
+        if self.condition_mode not in ("input", "both"):
+            return x
+        if x.dim() == 3:
+            condition = condition.unsqueeze(1).expand(-1, x.shape[1], -1)
+        return torch.cat([x, condition], dim=-1)
+
+    def forward(
+        self, inputs: Tensor, lengths: Tensor, state: ConditionedState | None = None
+    ) -> tuple[Tensor, EncoderOutput]:
+        """inputs (B, T) ids, lengths (B,), state: the conditions (and a state to continue) ->
+        (logits (B, T, V), the encoder's output)."""
+        if state is None:
+            raise ValueError(
+                "OneToMany reads a condition per sequence: pass ConditionedState(None, conditions)"
+            )
+        condition = self.condition_vector(state.conditions)  # (B, C)
+        rnn = state.rnn if state.rnn is not None else self.initial_state(condition)
+        enc = self.encode(self.with_condition(self.embed(inputs), condition), lengths, rnn)
+        return self.output(enc.outputs), enc
+
+    def step(self, batch: SeqBatch) -> StepOutput:
+        if batch.conditions is None:
+            raise ValueError(f"data {self.spec.name!r} gave a batch without conditions")
+        logits, _ = self(batch.inputs, batch.lengths, ConditionedState(None, batch.conditions))
+        return self.token_step_output(logits, batch)
+
+    def next_token_logits(self, tokens: Tensor, state: ConditionedState) -> tuple[Tensor, ConditionedState]:
+        """One step: tokens (B,) and the state before them -> (next-token logits (B, V), state)."""
+        condition = self.condition_vector(state.conditions)  # (B, C)
+        rnn = state.rnn if state.rnn is not None else self.initial_state(condition)
+        x = self.with_condition(self.embed(tokens.unsqueeze(1))[:, 0], condition)  # (B, E [+ C])
+        y, rnn = self.encoder.step(x, rnn)
+        return self.output(y), ConditionedState(rnn, state.conditions)
+
+    def read_prefix(self, ids: Tensor, state: ConditionedState) -> ConditionedState:
+        _, enc = self(ids, torch.full((ids.shape[0],), ids.shape[1], dtype=torch.long), state)
+        return ConditionedState(enc.final_state, state.conditions)
+
+    def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:
+        """{"probs" (B, T, V)}: the next-token distribution after every input step."""
+        logits, _ = self(batch.inputs, batch.lengths, ConditionedState(None, batch.conditions))
+        return {"probs": logits.softmax(-1)}
+
+    # --- generation ---------------------------------------------------------------------------
+    @property
+    def conditioned(self) -> bool:
+        """Whether the condition reaches the model (False: `withhold_condition`, the baseline)."""
+        return not self.withhold_condition
+
+    def condition_ids(self, condition: str | int | list[float] | Tensor | None, n: int) -> Tensor:
+        """A condition name (or class id, or feature vector) -> raw conditions for `n` rows.
+        A model trained with the condition withheld takes None (and ignores any condition)."""
+        spec = self.spec
+        if not self.conditioned:
+            size = () if spec.condition_kind == "classes" else (spec.condition_size,)
+            return torch.zeros(n, *size, dtype=torch.long, device=self.device)
+        if condition is None:
+            known = spec.condition_names or f"{spec.condition_size} values"
+            raise ValueError(f"this model generates for a condition: pass one of {known}")
+        if spec.condition_kind == "classes":
+            if isinstance(condition, str):
+                if condition not in spec.condition_names:
+                    raise ValueError(
+                        f"unknown condition {condition!r}; this model knows {spec.condition_names}"
+                    )
+                condition = spec.condition_names.index(condition)
+            return torch.full((n,), int(condition), dtype=torch.long, device=self.device)
+        values = torch.as_tensor(condition, dtype=torch.float32, device=self.device).reshape(1, -1)
+        if values.shape[1] != spec.condition_size:
+            raise ValueError(f"the condition needs {spec.condition_size} values, got {values.shape[1]}")
+        return values.expand(n, -1)
+
+    @torch.no_grad()
+    def generate(  # type: ignore[override]
+        self,
+        condition: str | int | list[float] | Tensor | None = None,
+        n: int = 1,
+        max_new_tokens: int = 200,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        greedy_decoding: bool = False,
+        prompt: str = "",
+    ) -> list[str]:
+        """`n` sequences for `condition` (a class name, or a feature vector; None for a model trained
+        with it withheld), from `<bos>` or after `prompt`; a fixed `seed` reproduces the same samples."""
+        state = ConditionedState(None, self.condition_ids(condition, n))
+        return self.generate_from(
+            state, prompt, max_new_tokens, n, temperature, top_k, top_p, seed, greedy_decoding
+        )
