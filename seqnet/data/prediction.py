@@ -21,9 +21,9 @@ import torch
 
 from seqnet.data.batch import Item
 from seqnet.data.series import fill_missing, read_csv_columns
-from seqnet.data.sources.corpus import read_text
 from seqnet.data.sources.tagging import read_conll
 from seqnet.data.spec import DataSpec
+from seqnet.data.text_files import read_lines
 from seqnet.data.ts_format import read_ts
 from seqnet.data.vocab import Vocabulary
 
@@ -90,7 +90,7 @@ def _texts(path: Path, kind: str) -> list[str | list[str]]:
     """Raw texts (strings) or pre-split token lists (CoNLL) of a text file."""
     if kind == "conll":
         return [tokens for tokens, _ in read_conll(path, token_column=0, tag_column=0)]
-    lines = [line for line in read_text(path).splitlines() if line.strip()]
+    lines = [line for line in read_lines(path, "input file") if line.strip()]
     return [line.split("\t")[-1] for line in lines] if kind == "tsv" else lines
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample
+from seqnet.data.text_files import read_text
 
 MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
 MISSING_CELLS = {"", "na", "nan", "null", "none", "?"}
@@ -61,22 +63,19 @@ def read_csv_columns(path: str | Path, columns: list[str], delimiter: str = ",")
     ValueError naming the file, the line and the column.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"CSV file {path} does not exist")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = [name.strip() for name in next(reader, [])]
-        absent = [c for c in columns if c not in header]
-        if absent:
-            raise ValueError(f"{path} has no column {absent}; its header has {header}")
-        positions = [header.index(c) for c in columns]
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise ValueError(f"{path}:{number}: expected {len(header)} fields, got {len(row)}")
-            rows.append([_number(row[p], path, number, columns[i]) for i, p in enumerate(positions)])
+    reader = csv.reader(io.StringIO(read_text(path, "CSV file"), newline=""), delimiter=delimiter)
+    header = [name.strip() for name in next(reader, [])]
+    absent = [c for c in columns if c not in header]
+    if absent:
+        raise ValueError(f"{path} has no column {absent}; its header has {header}")
+    positions = [header.index(c) for c in columns]
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"{path}:{number}: expected {len(header)} fields, got {len(row)}")
+        rows.append([_number(row[p], path, number, columns[i]) for i, p in enumerate(positions)])
     if not rows:
         raise ValueError(f"{path} holds no data rows")
     return np.asarray(rows, dtype=np.float32)

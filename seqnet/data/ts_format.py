@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seqnet.data.text_files import read_lines
+
 
 @dataclass
 class TsData:
@@ -36,46 +38,60 @@ def read_ts(path: str | Path) -> TsData:
     metadata: dict[str, str] = {}
     class_labels: list[str] | None = None
     has_label = False
+    numeric_target = False  # @targetLabel true: regression, the label is a number
+    first_case: tuple[int, int] | None = None  # (channels, line) of the first case
     series: list[np.ndarray] = []
     labels: list[str] = []
     in_data = False
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line or line.startswith(("#", "%")):  # % = ARFF-style comment
-                continue
-            if not in_data:
-                if not line.startswith("@"):
-                    raise ValueError(
-                        f"{path}:{number}: expected a '@' header line or '@data' before the "
-                        f"cases, got {line[:40]!r}"
-                    )
-                key, _, value = line[1:].partition(" ")
-                key = key.lower()
-                if key == "data":
-                    in_data = True
-                elif key == "classlabel":
-                    flag, *names = value.split()
-                    has_label = flag.lower() == "true"
-                    class_labels = names if has_label else None
-                elif key == "targetlabel":
-                    has_label = value.split()[0].lower() == "true"
-                elif key == "timestamps" and value.strip().lower() == "true":
-                    raise ValueError(
-                        f"{path}:{number}: '@timeStamps true' files are not supported; "
-                        "convert them to plain value lists"
-                    )
-                else:
-                    metadata[key] = value.strip()
-                continue
-            values, label = _parse_case(line, has_label, path, number)
-            series.append(values)
-            labels.append(label)
+    for number, raw in enumerate(read_lines(path, ".ts file"), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "%")):  # % = ARFF-style comment
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise ValueError(
+                    f"{path}:{number}: expected a '@' header line or '@data' before the "
+                    f"cases, got {line[:40]!r}"
+                )
+            key, _, value = line[1:].partition(" ")
+            key = key.lower()
+            if key == "data":
+                in_data = True
+            elif key == "classlabel":
+                flag, *names = value.split()
+                has_label = flag.lower() == "true"
+                class_labels = names if has_label else None
+            elif key == "targetlabel":
+                has_label = numeric_target = value.split()[0].lower() == "true"
+            elif key == "timestamps" and value.strip().lower() == "true":
+                raise ValueError(
+                    f"{path}:{number}: '@timeStamps true' files are not supported; "
+                    "convert them to plain value lists"
+                )
+            else:
+                metadata[key] = value.strip()
+            continue
+        values, label = _parse_case(line, has_label, path, number)
+        if numeric_target:
+            _check_target(label, path, number)
+        first_case = first_case or (values.shape[1], number)
+        if values.shape[1] != first_case[0]:
+            hint = " (is its label missing?)" if has_label and values.shape[1] < first_case[0] else ""
+            raise ValueError(
+                f"{path}:{number}: this case has {values.shape[1]} channel(s), the case on line "
+                f"{first_case[1]} has {first_case[0]}{hint}; every case needs the same channels"
+            )
+        if class_labels is not None and label not in class_labels:
+            raise ValueError(
+                f"{path}:{number}: label {label[:30]!r} is not among the classes the header declares "
+                f"(@classLabel true {' '.join(class_labels)}); is the label missing?"
+            )
+        series.append(values)
+        labels.append(label)
     if not in_data:
         raise ValueError(f"{path}: no '@data' line; is this a UCR/UEA .ts file?")
     if not series:
         raise ValueError(f"{path}: '@data' is followed by no cases")
-    _check_channels(series, path)
     return TsData(series=series, labels=labels, class_labels=class_labels, metadata=metadata)
 
 
@@ -106,7 +122,12 @@ def _parse_case(line: str, has_label: bool, path: Path, number: int) -> tuple[np
     return np.asarray(channels, dtype=np.float32).T, label  # (T, C)
 
 
-def _check_channels(series: list[np.ndarray], path: Path) -> None:
-    counts = {s.shape[1] for s in series}
-    if len(counts) != 1:
-        raise ValueError(f"{path}: cases have different numbers of channels {sorted(counts)}")
+def _check_target(label: str, path: Path, number: int) -> None:
+    """A regression target (`@targetLabel true`) must be a number."""
+    try:
+        float(label)
+    except ValueError:
+        raise ValueError(
+            f"{path}:{number}: the target {label[:30]!r} is not a number; a regression file "
+            "(@targetLabel true) ends every case with ':<number>'"
+        ) from None

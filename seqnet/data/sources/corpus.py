@@ -23,6 +23,7 @@ import numpy as np
 from seqnet.data.download import cache_root, download_file
 from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
 from seqnet.data.sources.packaged import package_dir
+from seqnet.data.text_files import read_text
 from seqnet.data.tokenizers import Tokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 
@@ -166,14 +167,6 @@ def text_files(paths: list[str]) -> list[Path]:
         else:
             raise FileNotFoundError(f"text corpus path {entry} does not exist")
     return files
-
-
-def read_text(path: Path) -> str:
-    """A UTF-8 text file; undecodable bytes are an error naming the file and the byte offset."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not UTF-8 text at byte {error.start}; convert it to UTF-8") from None
 
 
 SPEAKER = re.compile(r"^\*\*(.+?)\*\*\s*$", re.MULTILINE)

@@ -3,8 +3,9 @@
     great	The soup was excellent and the service quick.
     other	Cold fries again.
 
-Lines starting with `#` and blank lines are skipped. The vocabulary is built on the training file
-only (`min_freq`, `max_size`); words of the other splits that it lacks become `<unk>`.
+Blank lines are skipped, and so are comment lines when `comment_prefix` is set (e.g. `"#"`). The
+vocabulary is built on the training file only (`min_freq`, `max_size`); words of the other splits
+that it lacks become `<unk>`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class LabelledTextSource(UserFilesSource):
         tokenizer: "word" or "char".
         lowercase: lower-case the text before tokenizing.
         min_freq / max_size: vocabulary limits (see `Vocabulary.build`).
+        comment_prefix: lines starting with it are skipped and counted (None: none are).
     """
 
     def __init__(
@@ -40,13 +42,14 @@ class LabelledTextSource(UserFilesSource):
         min_freq: int = 1,
         max_size: int | None = None,
         name: str | None = None,
+        comment_prefix: str | None = None,
     ) -> None:
-        super().__init__(train_path, test_path, val_path, min_freq, max_size, name)
+        super().__init__(train_path, test_path, val_path, min_freq, max_size, name, comment_prefix)
         self.tokenizer = build_tokenizer(tokenizer, lowercase)
 
     def load(self) -> SequenceSplits:
         rows = {
-            split: read_tsv_pairs(path, "label", "text", second_required=False)
+            split: read_tsv_pairs(path, "label", "text", False, self.comment_prefix)
             for split, path in self.paths.items()
         }
         return labelled_text_splits(self.name, rows, self.tokenizer, self.min_freq, self.max_size)

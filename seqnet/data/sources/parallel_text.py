@@ -1,6 +1,7 @@
 """Sequence to sequence (many-to-many, unaligned): a source sequence and its target sequence.
 
-Your own files as TSV, one pair per line (`#` lines and blank lines skipped):
+Your own files as TSV, one pair per line (blank lines skipped; comment lines too, with
+`comment_prefix`):
 
     hello	HH AH0 L OW1
     world	W ER1 L D
@@ -40,6 +41,7 @@ class ParallelTextSource(UserFilesSource):
         source_tokenizer / target_tokenizer: "char" or "word" for each side.
         lowercase: lower-case both sides.
         min_freq / max_size: limits of both vocabularies (training split only).
+        comment_prefix: lines starting with it are skipped and counted (None: none are).
     """
 
     def __init__(
@@ -53,8 +55,9 @@ class ParallelTextSource(UserFilesSource):
         min_freq: int = 1,
         max_size: int | None = None,
         name: str | None = None,
+        comment_prefix: str | None = None,
     ) -> None:
-        super().__init__(train_path, test_path, val_path, min_freq, max_size, name)
+        super().__init__(train_path, test_path, val_path, min_freq, max_size, name, comment_prefix)
         self.tokenizers = (
             build_tokenizer(source_tokenizer, lowercase),
             build_tokenizer(target_tokenizer, lowercase),
@@ -64,7 +67,8 @@ class ParallelTextSource(UserFilesSource):
         source, target = self.tokenizers
         pairs = {
             split: [
-                (source.tokenize(a), target.tokenize(b)) for a, b in read_tsv_pairs(path, "source", "target")
+                (source.tokenize(a), target.tokenize(b))
+                for a, b in read_tsv_pairs(path, "source", "target", comment_prefix=self.comment_prefix)
             ]
             for split, path in self.paths.items()
         }

@@ -1,7 +1,8 @@
 """Sequence labelling (many-to-many, aligned): one tag per token.
 
 Your own files in CoNLL style: one token per line, columns separated by tabs or spaces, a blank
-line between sentences, `#` lines skipped:
+line between sentences; `-DOCSTART-` lines skipped, and comment lines too with `comment_prefix`
+(off by default: in tweets, `#StarWars` is a token):
 
     The     DET
     cat     NOUN
@@ -20,6 +21,8 @@ bible-alignments wheel: `pip install --no-deps bible-alignments==0.4.2`.
 from __future__ import annotations
 
 import csv
+import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +31,13 @@ from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fiel
 from seqnet.data.sources.packaged import distribution_file
 from seqnet.data.sources.user_files import UserFilesSource
 from seqnet.data.splits import split_by_key
+from seqnet.data.text_files import read_lines
 from seqnet.data.tokenizers import WhitespaceTokenizer
 from seqnet.data.vocab import Vocabulary
 
+log = logging.getLogger(__name__)
 Sentence = tuple[list[str], list[str]]  # (tokens, tags)
+DOCSTART = "-DOCSTART-"
 SBLGNT_TAGS = ["adj", "adv", "conj", "det", "intj", "noun", "num", "prep", "pron", "ptcl", "verb"]
 
 
@@ -44,6 +50,8 @@ class CoNLLSource(UserFilesSource):
             the end).
         lowercase: lower-case tokens (tags are kept as they are).
         min_freq / max_size: limits of the token vocabulary (training split only).
+        comment_prefix: lines starting with it are skipped and counted (None: none are; a
+            tweet's `#hashtag` token is data).
     """
 
     def __init__(
@@ -57,13 +65,16 @@ class CoNLLSource(UserFilesSource):
         min_freq: int = 1,
         max_size: int | None = None,
         name: str | None = None,
+        comment_prefix: str | None = None,
     ) -> None:
-        super().__init__(train_path, test_path, val_path, min_freq, max_size, name)
+        super().__init__(train_path, test_path, val_path, min_freq, max_size, name, comment_prefix)
         self.columns = (token_column, tag_column)
         self.lowercase = lowercase
 
     def load(self) -> SequenceSplits:
-        sentences = {split: read_conll(path, *self.columns) for split, path in self.paths.items()}
+        sentences = {
+            split: read_conll(path, *self.columns, self.comment_prefix) for split, path in self.paths.items()
+        }
         return tagged_splits(self.name, sentences, self.lowercase, self.min_freq, self.max_size)
 
 
@@ -134,37 +145,73 @@ def tagged_splits(
     )
 
 
-def read_conll(path: Path, token_column: int = 0, tag_column: int = -1) -> list[Sentence]:
-    """Sentences of a CoNLL-style file; a malformed line names the file and the line."""
-    if not path.is_file():
-        raise FileNotFoundError(f"CoNLL file {path} does not exist")
+def read_conll(
+    path: Path, token_column: int = 0, tag_column: int = -1, comment_prefix: str | None = None
+) -> list[Sentence]:
+    """Sentences of a CoNLL-style file: a token per line with its columns (tabs or spaces), a blank
+    line between sentences.
+
+    `-DOCSTART-` lines (CoNLL-2003's document boundaries) end a sentence and are skipped; lines
+    starting with `comment_prefix` (None: none) are skipped; both are counted in a logged warning.
+    Every token line must have as many columns as the file's first: a missing tab (`EmpireB-loc`)
+    or an extra column is an error naming the file, the line and the fix, never a guessed tag.
+    """
     sentences: list[Sentence] = []
     tokens: list[str] = []
     tags: list[str] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.startswith("#"):
-                continue
-            fields = line.split()
-            if not fields:
-                if tokens:
-                    sentences.append((tokens, tags))
-                tokens, tags = [], []
-                continue
-            try:
-                token, tag = fields[token_column], fields[tag_column]
-            except IndexError:
-                raise ValueError(
-                    f"{path}:{number}: expected a token in column {token_column} and a tag in column "
-                    f"{tag_column}, got {len(fields)} column(s): {line.strip()[:60]!r}"
-                ) from None
-            tokens.append(token)
-            tags.append(tag)
+    layout: tuple[int, int] | None = None  # (columns, line) of the first token line
+    skipped = Counter()
+    for number, line in enumerate(read_lines(path, "CoNLL file"), start=1):
+        if comment_prefix and line.startswith(comment_prefix):
+            skipped["comment"] += 1
+            continue
+        fields = line.split()
+        if fields and fields[0] == DOCSTART:
+            skipped[DOCSTART] += 1
+            fields = []  # a document boundary ends the sentence
+        if not fields:
+            if tokens:
+                sentences.append((tokens, tags))
+            tokens, tags = [], []
+            continue
+        if layout is None:
+            layout = (len(fields), number)
+            _check_columns(path, number, line, len(fields), token_column, tag_column)
+        elif len(fields) != layout[0]:
+            hint = (
+                "is the tab between the token and its tag missing?"
+                if len(fields) < layout[0]
+                else "tokens and tags cannot hold spaces"
+            )
+            raise ValueError(
+                f"{path}:{number}: {len(fields)} column(s) where line {layout[1]} has {layout[0]}: "
+                f"{line.strip()[:60]!r}; every token line needs the same columns ({hint})"
+            )
+        tokens.append(fields[token_column])
+        tags.append(fields[tag_column])
     if tokens:
         sentences.append((tokens, tags))
+    if skipped:
+        counts = ", ".join(f"{count} {kind} line(s)" for kind, count in skipped.items())
+        log.warning("%s: skipped %s", path, counts)
     if not sentences:
         raise ValueError(f"{path} holds no sentences")
     return sentences
+
+
+def _check_columns(path: Path, number: int, line: str, columns: int, token: int, tag: int) -> None:
+    """The first token line must hold the token and the tag columns, and a tag apart from the token
+    (the prediction of a file of tokens alone reads its column twice)."""
+    if columns == 1 and token != tag:
+        raise ValueError(
+            f"{path}:{number}: expected a token and its tag separated by a tab or spaces, got one "
+            f"column: {line.strip()[:60]!r}"
+        )
+    if not all(-columns <= column < columns for column in (token, tag)):
+        raise ValueError(
+            f"{path}:{number}: expected a token in column {token} and a tag in column {tag}, got "
+            f"{columns} column(s): {line.strip()[:60]!r}"
+        )
 
 
 def read_sblgnt(path: Path) -> dict[str, Sentence]:

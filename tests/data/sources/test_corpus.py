@@ -46,7 +46,9 @@ def test_your_own_corpus_from_folders_and_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         text_files([str(tmp_path / "missing.txt")])
     (tmp_path / "bad.txt").write_bytes(b"ok \xff")
-    with pytest.raises(ValueError, match=r"bad.txt: not UTF-8 text at byte 3"):
+    with pytest.raises(
+        ValueError, match=r"bad.txt:1: not UTF-8 text \(byte 3 is b'\\xff'\); save the file as UTF-8"
+    ):
         TextCorpusSource([str(tmp_path / "bad.txt")], [str(tmp_path / "test.txt")]).load()
 
 

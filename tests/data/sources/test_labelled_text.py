@@ -18,8 +18,13 @@ def files(tmp_path):
     return train, test
 
 
-def test_reads_labels_and_builds_the_vocabulary_on_train_only(files):
-    splits = LabelledTextSource(*files).load()
+@pytest.fixture
+def source(files):
+    return lambda **options: LabelledTextSource(*files, comment_prefix="#", **options)
+
+
+def test_reads_labels_and_builds_the_vocabulary_on_train_only(source):
+    splits = source().load()
     assert [e.target for e in splits.train] == ["great", "other"]
     assert splits.input_kind == "tokens" and splits.vocab[:2] == ["<pad>", "<unk>"]
     assert "dumplings" not in splits.vocab
@@ -28,8 +33,8 @@ def test_reads_labels_and_builds_the_vocabulary_on_train_only(files):
     assert splits.val is None and splits.name == "train"
 
 
-def test_character_tokenizer(files):
-    splits = LabelledTextSource(*files, tokenizer="char", lowercase=False).load()
+def test_character_tokenizer(source):
+    splits = source(tokenizer="char", lowercase=False).load()
     assert len(splits.train[0].values) == len("The soup was great!")
     assert "T" in splits.vocab
 
@@ -45,6 +50,17 @@ def test_missing_and_empty_files_are_clear_errors(tmp_path, files):
         LabelledTextSource(tmp_path / "nope.tsv", files[1]).load()
     empty = write(tmp_path / "empty.tsv", ["# nothing"])
     with pytest.raises(ValueError, match=r"empty\.tsv holds no examples"):
-        LabelledTextSource(empty, files[1]).load()
+        LabelledTextSource(empty, files[1], comment_prefix="#").load()
     with pytest.raises(ValueError, match="tokenizer must be one of"):
         LabelledTextSource(*files, tokenizer="bpe")
+
+
+def test_comment_lines_are_data_unless_a_prefix_is_set_and_then_they_are_counted(tmp_path, files, caplog):
+    with pytest.raises(
+        ValueError, match=r"train\.tsv:1: .*got '# reviews'.*\(a comment line\? set comment_prefix"
+    ):
+        LabelledTextSource(*files).load()
+    tweets = write(tmp_path / "tweets.tsv", ["great\t#win what a game", "other\t#fail"])
+    assert [e.target for e in LabelledTextSource(tweets, tweets).load().train] == ["great", "other"]
+    LabelledTextSource(*files, comment_prefix="#").load()
+    assert "train.tsv: skipped 1 comment line(s) starting with '#'" in caplog.text

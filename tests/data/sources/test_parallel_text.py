@@ -36,7 +36,9 @@ def test_cmudict_without_stress_maps_vowels_to_bare_phonemes(tmp_path):
 def test_parallel_tsv_with_char_sources_and_word_targets(tmp_path):
     path = tmp_path / "pairs.tsv"
     path.write_text("# header\nab\tX Y\n\nba\tY X\n")
-    splits = ParallelTextSource(path, path, source_tokenizer="char", target_tokenizer="word").load()
+    splits = ParallelTextSource(
+        path, path, source_tokenizer="char", target_tokenizer="word", comment_prefix="#"
+    ).load()
     assert [splits.vocab[i] for i in splits.train[0].values] == ["a", "b"]
     assert [splits.target_vocab[i] for i in splits.train[1].target] == ["Y", "X", EOS]
 
