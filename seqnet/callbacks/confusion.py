@@ -10,6 +10,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from seqnet.callbacks.tensorboard import tensorboard_writers
 from seqnet.data import IGNORE_INDEX
+from seqnet.errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,7 +30,7 @@ class ConfusionMatrixFigure(L.Callback):
         self, max_classes: int = 40, every_n_epochs: int = 10, tag: str = "val/confusion_matrix"
     ) -> None:
         if every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
+            raise InputError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
         self.max_classes = max_classes
         self.every_n_epochs = every_n_epochs
         self.tag = tag

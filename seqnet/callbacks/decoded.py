@@ -9,6 +9,7 @@ import lightning as L
 import torch
 
 from seqnet.callbacks.tensorboard import tensorboard_writers
+from seqnet.errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -25,7 +26,7 @@ class DecodedExamples(L.Callback):
 
     def __init__(self, n: int = 4, attention_maps: bool = True, tag: str = "val/decoded") -> None:
         if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
+            raise InputError(f"n must be at least 1, got {n}")
         self.n = n
         self.attention_maps = attention_maps
         self.tag = tag

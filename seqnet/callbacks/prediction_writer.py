@@ -12,6 +12,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torch import Tensor
 
 from seqnet.data.prediction import PredictionInput
+from seqnet.errors import InputError
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 
@@ -31,7 +32,7 @@ class PredictionWriter(BasePredictionWriter):
     def __init__(self, path: str | Path, inputs: list[PredictionInput], output_format: str = "jsonl") -> None:
         super().__init__(write_interval="batch")
         if output_format not in OUTPUT_FORMATS:
-            raise ValueError(f"output format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
+            raise InputError(f"output format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
         self.path = Path(path)
         self.inputs = inputs
         self.output_format = output_format

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from hydra.utils import get_class
 
+from seqnet.errors import InputError
 from seqnet.tasks import SequenceModule
 
 
@@ -22,7 +23,7 @@ def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
     checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     meta = checkpoint.get("seqnet")
     if not meta or "task" not in meta:
-        raise ValueError(f"{path} was not written by seqnet-train (no 'seqnet' metadata)")
+        raise InputError(f"{path} was not written by seqnet-train (no 'seqnet' metadata)")
     return meta
 
 
@@ -33,7 +34,7 @@ def load_task(
     task_class = get_class(read_checkpoint_metadata(path)["task"])
     if not issubclass(task_class, expected):
         wanted = " or ".join(cls.__name__ for cls in expected)
-        raise ValueError(
+        raise InputError(
             f"{path} holds a {task_class.__name__} model, but {program or 'this command'} needs a "
             f"{wanted} checkpoint"
         )

@@ -13,9 +13,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
-from seqnet.cli.launch import launch
+from seqnet.cli.launch import launch, reported
 from seqnet.cli.process import apply_process_settings
 from seqnet.cli.train import instantiate_group
+from seqnet.errors import InputError
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -29,7 +30,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     model = load_task(cfg.ckpt_path, program="seqnet-eval")
     data_config = cfg.get("data") or meta.get("config", {}).get("data")
     if not data_config:
-        raise ValueError("the checkpoint holds no data config; pass data=<name> on the command line")
+        raise InputError("the checkpoint holds no data config; pass data=<name> on the command line")
     datamodule = instantiate(data_config)
     trainer: L.Trainer = instantiate(cfg.trainer, logger=instantiate_group(cfg.get("logger")) or False)
     results = trainer.test(model, datamodule=datamodule)
@@ -42,6 +43,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
+@reported("seqnet-eval")
 def _run(cfg: DictConfig) -> None:
     evaluate(cfg)
 

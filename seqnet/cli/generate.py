@@ -12,7 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
-from seqnet.cli.launch import launch
+from seqnet.cli.launch import launch, reported
 from seqnet.cli.overrides import OverrideError
 from seqnet.cli.process import apply_process_settings
 
@@ -50,6 +50,7 @@ def generate(cfg: DictConfig) -> list[str]:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="generate")
+@reported("seqnet-generate")
 def _run(cfg: DictConfig) -> None:
     generate(cfg)
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from omegaconf import DictConfig
 
 from seqnet.cli.overrides import check_overrides_or_exit
+from seqnet.errors import InputError
+
+T = TypeVar("T")
+# Bad input besides InputError: a path that is missing, the wrong kind, or not readable.
+PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 def launch(config_name: str, program: str, hydra_main: Callable[[], object]) -> None:
@@ -20,3 +30,40 @@ def launch(config_name: str, program: str, hydra_main: Callable[[], object]) -> 
         sys.path.insert(0, os.getcwd())
     check_overrides_or_exit(config_name, program)
     hydra_main()
+
+
+def reported(program: str) -> Callable[[Callable[[DictConfig], T]], Callable[[DictConfig], T]]:
+    """Decorate a Hydra task function: bad input (an `InputError` or a path error, also when Hydra
+    wraps what a `_target_` raised) is printed as one `program: error: ...` message, recorded in
+    `<run dir>/error.txt` so the directory reads as a failed run, and ends the process with exit
+    status 2. Anything else is a bug and keeps its traceback; so does bad input under
+    `SEQNET_DEBUG=1`."""
+
+    def decorate(job: Callable[[DictConfig], T]) -> Callable[[DictConfig], T]:
+        @functools.wraps(job)
+        def run(cfg: DictConfig) -> T:
+            try:
+                return job(cfg)
+            except Exception as error:
+                cause = input_cause(error)
+                if cause is None or os.environ.get("SEQNET_DEBUG"):
+                    raise
+                message = f"{program}: error: {cause}"
+                run_dir = Path(cfg.paths.output_dir) if cfg.get("paths") else None
+                if run_dir is not None and run_dir.is_dir():
+                    (run_dir / "error.txt").write_text(message + "\n", encoding="utf-8")
+                print(message, file=sys.stderr)
+                raise SystemExit(2) from None
+
+        return run
+
+    return decorate
+
+
+def input_cause(error: BaseException) -> BaseException | None:
+    """The bad-input error in `error`'s chain of causes, or None when it is a bug."""
+    while error is not None:
+        if isinstance(error, (InputError, *PATH_ERRORS)):
+            return error
+        error = error.__cause__
+    return None

@@ -12,9 +12,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.errors import InputError
 
 
-class OverrideError(ValueError):
+class OverrideError(InputError):
     """A command-line override that does not fit the configs."""
 
 

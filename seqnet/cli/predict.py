@@ -11,7 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
-from seqnet.cli.launch import launch
+from seqnet.cli.launch import launch, reported
 from seqnet.cli.process import apply_process_settings
 
 
@@ -52,6 +52,7 @@ def predict(cfg: DictConfig) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
+@reported("seqnet-predict")
 def _run(cfg: DictConfig) -> None:
     predict(cfg)
 

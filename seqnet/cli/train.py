@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from seqnet.cli.config_dir import CONFIG_DIR
-from seqnet.cli.launch import launch
+from seqnet.cli.launch import launch, reported
 from seqnet.cli.overrides import OverrideError
 from seqnet.cli.process import apply_process_settings
 from seqnet.cli.run_record import write_run_record
@@ -95,6 +95,7 @@ def report(run_dir: Path, log_dir: Path, best_checkpoint: str, metrics: dict[str
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+@reported("seqnet-train")
 def _run(cfg: DictConfig) -> float | None:
     """Returns the best value of the monitored validation metric, which a Hydra sweeper optimises."""
     return train(cfg).get("hp_metric")

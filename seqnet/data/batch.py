@@ -8,6 +8,8 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
+from seqnet.errors import InputError
+
 IGNORE_INDEX = -100  # pads class-id targets per step; torch's cross entropy skips it by default
 
 Item = tuple[Tensor, Tensor, Tensor | None]  # (inputs, target, condition) of one example
@@ -41,7 +43,7 @@ class SeqBatch:
     def target_mask(self) -> Tensor:
         """(B, T') bool, True at valid target steps, on the targets' device (per-step targets)."""
         if self.target_lengths is None:
-            raise ValueError("this batch has one target per sequence, so no target mask")
+            raise InputError("this batch has one target per sequence, so no target mask")
         return _mask(self.target_lengths, self.targets.shape[1], self.targets.device)
 
     def __len__(self) -> int:
@@ -81,12 +83,12 @@ def collate_sequences(
         and fills `target_lengths`.
     """
     if not examples:
-        raise ValueError("cannot collate an empty list of examples")
+        raise InputError("cannot collate an empty list of examples")
     inputs = [x for x, _, _ in examples]
     lengths = torch.tensor([x.shape[0] for x in inputs], dtype=torch.int64)
     if int(lengths.min()) == 0:
         empty = int((lengths == 0).nonzero()[0])
-        raise ValueError(
+        raise InputError(
             f"example {empty} of the batch is an empty sequence; drop empty sequences from the "
             "data set (sources do this with a logged count) before batching"
         )

@@ -17,6 +17,7 @@ from seqnet.data.sources.base import SequenceExample, SequenceSource
 from seqnet.data.spec import DataSpec
 from seqnet.data.splits import hold_out
 from seqnet.data.targets import TargetEncoder, build_spec, target_pad_value
+from seqnet.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,13 @@ class SequenceDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
         if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+            raise InputError(f"val_fraction must be in (0, 1), got {val_fraction}")
         if bucket not in (True, False, "auto"):
-            raise ValueError(f"bucket must be true, false or auto, got {bucket!r}")
+            raise InputError(f"bucket must be true, false or auto, got {bucket!r}")
         if max_length is not None and max_length < 1:
-            raise ValueError(f"max_length must be at least 1 or null, got {max_length}")
+            raise InputError(f"max_length must be at least 1 or null, got {max_length}")
         self.source = source
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
@@ -97,7 +98,7 @@ class SequenceDataModule(L.LightningDataModule):
         parts = {"train": train, "val": val, "test": splits.test}
         for name, examples in parts.items():
             if not examples:
-                raise ValueError(f"the {name} split of {splits.name} is empty")
+                raise InputError(f"the {name} split of {splits.name} is empty")
         self.spec = build_spec(splits, train)
         self.datasets = {name: self._encode(examples, name, splits.name) for name, examples in parts.items()}
         if self.bucket == "auto":
@@ -128,7 +129,7 @@ class SequenceDataModule(L.LightningDataModule):
                 empty += 1
                 continue
             if self.spec.aligned and len(target) != len(values):
-                raise ValueError(
+                raise InputError(
                     f"{name} {split} example {index} has {len(values)} input steps but "
                     f"{len(target)} targets; aligned targets need one per step"
                 )

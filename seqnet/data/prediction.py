@@ -26,6 +26,7 @@ from seqnet.data.spec import DataSpec
 from seqnet.data.text_files import read_lines
 from seqnet.data.ts_format import read_ts
 from seqnet.data.vocab import Vocabulary
+from seqnet.errors import InputError
 
 INPUT_FORMATS = ("auto", "ts", "csv", "conll", "tsv", "text")
 EXTENSIONS = {".ts": "ts", ".csv": "csv", ".conll": "conll", ".conllu": "conll", ".tsv": "tsv"}
@@ -55,32 +56,32 @@ def read_prediction_inputs(
     kind = resolve_format(path, spec, input_format)
     if spec.input_kind == "features":
         if kind not in ("ts", "csv"):
-            raise ValueError(
+            raise InputError(
                 f"this model reads {spec.input_size} features per step: give a .ts or .csv file, not {kind}"
             )
         series = read_ts(path).series if kind == "ts" else [_read_csv_series(path)]
         inputs = [PredictionInput(values.astype(np.float32)) for values in series]
         for number, one in enumerate(inputs):
             if one.values.shape[1] != spec.input_size:
-                raise ValueError(
+                raise InputError(
                     f"{path}: sequence {number} has {one.values.shape[1]} channels, but the model was "
                     f"trained on {spec.input_size}"
                 )
     else:
         if kind in ("ts", "csv"):
-            raise ValueError(f"this model reads tokens: give text (text, tsv or conll), not a {kind} file")
+            raise InputError(f"this model reads tokens: give text (text, tsv or conll), not a {kind} file")
         inputs = _token_inputs(_texts(path, kind), spec)
     empty = [i for i, one in enumerate(inputs) if len(one.values) == 0]
     if empty:
-        raise ValueError(f"{path}: sequence {empty[0]} is empty (no steps or tokens); remove it")
+        raise InputError(f"{path}: sequence {empty[0]} is empty (no steps or tokens); remove it")
     if not inputs:
-        raise ValueError(f"{path} holds no sequence to predict")
+        raise InputError(f"{path} holds no sequence to predict")
     return inputs
 
 
 def resolve_format(path: Path, spec: DataSpec, input_format: str) -> str:
     if input_format not in INPUT_FORMATS:
-        raise ValueError(f"input_format must be one of {INPUT_FORMATS}, got {input_format!r}")
+        raise InputError(f"input_format must be one of {INPUT_FORMATS}, got {input_format!r}")
     if input_format != "auto":
         return input_format
     return EXTENSIONS.get(path.suffix.lower(), "text" if spec.input_kind == "tokens" else "csv")

@@ -8,6 +8,8 @@ import numpy as np
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
+from seqnet.errors import InputError
+
 
 class BucketBatchSampler(Sampler[list[int]]):
     """Yield lists of dataset indices whose sequences have similar lengths.
@@ -48,14 +50,14 @@ class BucketBatchSampler(Sampler[list[int]]):
         seed: int = 0,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
         if pool_factor is not None and pool_factor < 1:
-            raise ValueError(f"pool_factor must be at least 1, got {pool_factor}")
+            raise InputError(f"pool_factor must be at least 1, got {pool_factor}")
         distributed = dist.is_available() and dist.is_initialized()
         self.num_replicas = num_replicas or (dist.get_world_size() if distributed else 1)
         self.rank = rank if rank is not None else (dist.get_rank() if distributed else 0)
         if not 0 <= self.rank < self.num_replicas:
-            raise ValueError(f"rank must be in [0, {self.num_replicas}), got {self.rank}")
+            raise InputError(f"rank must be in [0, {self.num_replicas}), got {self.rank}")
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.shuffle = shuffle

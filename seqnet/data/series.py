@@ -11,6 +11,7 @@ import numpy as np
 
 from seqnet.data.sources.base import SequenceExample
 from seqnet.data.text_files import read_text
+from seqnet.errors import InputError
 
 MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
 MISSING_CELLS = {"", "na", "nan", "null", "none", "?"}
@@ -18,7 +19,7 @@ MISSING_CELLS = {"", "na", "nan", "null", "none", "?"}
 
 def check_missing_policy(policy: str) -> str:
     if policy not in MISSING_POLICIES:
-        raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {policy!r}")
+        raise InputError(f"missing must be one of {MISSING_POLICIES}, got {policy!r}")
     return policy
 
 
@@ -34,7 +35,7 @@ def fill_missing(values: np.ndarray, policy: str, where: str) -> np.ndarray | No
         return values
     if policy == "error":
         step, channel = (int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
+        raise InputError(
             f"{where} has a missing or non-finite value at step {step}, channel {channel}; set "
             "missing=interpolate, ffill or drop on the source"
         )
@@ -67,17 +68,17 @@ def read_csv_columns(path: str | Path, columns: list[str], delimiter: str = ",")
     header = [name.strip() for name in next(reader, [])]
     absent = [c for c in columns if c not in header]
     if absent:
-        raise ValueError(f"{path} has no column {absent}; its header has {header}")
+        raise InputError(f"{path} has no column {absent}; its header has {header}")
     positions = [header.index(c) for c in columns]
     rows = []
     for number, row in enumerate(reader, start=2):
         if not row or not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise ValueError(f"{path}:{number}: expected {len(header)} fields, got {len(row)}")
+            raise InputError(f"{path}:{number}: expected {len(header)} fields, got {len(row)}")
         rows.append([_number(row[p], path, number, columns[i]) for i, p in enumerate(positions)])
     if not rows:
-        raise ValueError(f"{path} holds no data rows")
+        raise InputError(f"{path} holds no data rows")
     return np.asarray(rows, dtype=np.float32)
 
 
@@ -88,7 +89,7 @@ def _number(cell: str, path: Path, line: int, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"{path}:{line}: column {column!r} holds {cell!r}, which is not a number; leave the cell "
             "empty (or NA) for a missing value"
         ) from None

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from seqnet.data.tokenizers import Tokenizer, build_tokenizer
+from seqnet.errors import InputError
 
 WHITESPACE = {"name": "whitespace", "lowercase": False}
 
@@ -66,16 +67,16 @@ class DataSpec:
 
     def __post_init__(self) -> None:
         if self.target_kind not in TARGET_KINDS:
-            raise ValueError(f"target_kind must be one of {TARGET_KINDS}, got {self.target_kind!r}")
+            raise InputError(f"target_kind must be one of {TARGET_KINDS}, got {self.target_kind!r}")
         if self.condition_kind not in CONDITION_KINDS:
-            raise ValueError(f"condition_kind must be one of {CONDITION_KINDS}, got {self.condition_kind!r}")
+            raise InputError(f"condition_kind must be one of {CONDITION_KINDS}, got {self.condition_kind!r}")
         if self.target_kind in CLASS_KINDS and self.num_classes < 2:
-            raise ValueError(
+            raise InputError(
                 f"classification needs at least 2 classes, got {self.num_classes} "
                 f"({self.class_names}); check the labels of the training split"
             )
         if self.target_kind == "tokens" and not self.target_vocab:
-            raise ValueError("token targets need their target_vocab")
+            raise InputError("token targets need their target_vocab")
 
     def text_tokenizer(self) -> Tokenizer:
         """How raw text becomes input tokens: the recorded tokenizer, or whitespace splitting for

@@ -8,6 +8,7 @@ from typing import TypeVar
 import numpy as np
 
 from seqnet.data.sources.base import SequenceExample
+from seqnet.errors import InputError
 
 T = TypeVar("T")
 
@@ -42,7 +43,7 @@ def split_by_key(
     fixed seed, so everything sharing a key lands in one split; order kept within each split.
     A positive fraction gets at least one key; val_fraction 0 leaves val empty."""
     if not (test_fraction > 0 and val_fraction >= 0 and test_fraction + val_fraction < 1):
-        raise ValueError(
+        raise InputError(
             f"test_fraction must be positive, val_fraction not negative, and their sum below 1; got "
             f"{test_fraction} and {val_fraction}"
         )

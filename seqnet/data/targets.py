@@ -12,13 +12,14 @@ from seqnet.data.batch import IGNORE_INDEX
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
 from seqnet.data.spec import CLASS_KINDS, DataSpec
 from seqnet.data.vocab import PAD
+from seqnet.errors import InputError
 
 
 def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec:
     """Sizes and training-split statistics that a task needs (see `DataSpec`)."""
     kept = [e for e in train if len(e.values)]
     if not kept:
-        raise ValueError(f"{splits.name}: the training split has no non-empty sequence")
+        raise InputError(f"{splits.name}: the training split has no non-empty sequence")
     spec = DataSpec(
         input_kind=splits.input_kind,
         input_size=0,
@@ -38,7 +39,7 @@ def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec
 def _with_inputs(spec: DataSpec, splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec:
     if splits.input_kind == "tokens":
         if not splits.vocab:
-            raise ValueError(f"{splits.name}: a token source must provide its vocabulary")
+            raise InputError(f"{splits.name}: a token source must provide its vocabulary")
         return replace(spec, input_size=len(splits.vocab), vocab=list(splits.vocab), pad_id=splits.pad_id)
     values = np.concatenate([e.values.reshape(len(e.values), -1) for e in train])  # (sum T, F)
     return replace(
@@ -57,7 +58,7 @@ def _with_targets(spec: DataSpec, splits: SequenceSplits, train: list[SequenceEx
         return replace(spec, target_kind=kind, num_classes=len(names), class_names=names)
     if kind == "tokens":
         if not splits.target_vocab:
-            raise ValueError(f"{splits.name}: a source of token targets must provide target_vocab")
+            raise InputError(f"{splits.name}: a source of token targets must provide target_vocab")
         return replace(spec, target_kind=kind, target_vocab=list(splits.target_vocab))
     if kind == "anomaly":
         return replace(spec, target_kind=kind, num_classes=2, class_names=["normal", "anomaly"])
@@ -79,7 +80,7 @@ def _with_conditions(spec: DataSpec, splits: SequenceSplits, train: list[Sequenc
     if splits.condition_kind == "none":
         return spec
     if any(e.condition is None for e in train):
-        raise ValueError(
+        raise InputError(
             f"{splits.name}: condition_kind is {splits.condition_kind!r} but an example has none"
         )
     if splits.condition_kind == "classes":
@@ -95,7 +96,7 @@ def _declared(name: str, what: str, seen: list[str], declared: list[str] | None)
     names = list(declared) if declared else seen
     unknown = sorted(set(seen) - set(names))
     if unknown:
-        raise ValueError(f"{name}: {what} {unknown} are not among the declared ones {names}")
+        raise InputError(f"{name}: {what} {unknown} are not among the declared ones {names}")
     return names
 
 
@@ -148,7 +149,7 @@ class TargetEncoder:
 
     def _class_id(self, ids: dict[str, int], name: object, index: int, what: str) -> int:
         if str(name) not in ids:
-            raise ValueError(
+            raise InputError(
                 f"{self.where} example {index} has {what} {name!r}, which the training split does "
                 f"not contain (known: {sorted(ids)[:20]})"
             )

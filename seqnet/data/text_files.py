@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from seqnet.errors import InputError
+
 
 def read_text(path: str | Path, what: str = "text file") -> str:
     """A UTF-8 file's text (a leading byte-order mark dropped).
@@ -24,7 +26,7 @@ def read_text(path: str | Path, what: str = "text file") -> str:
     except UnicodeDecodeError as error:
         offset = error.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
         line = data.count(b"\n", 0, offset) + 1
-        raise ValueError(
+        raise InputError(
             f"{path}:{line}: not UTF-8 text (byte {offset} is {data[offset : offset + 1]!r}); save the "
             f"file as UTF-8, e.g. iconv -f latin1 -t utf-8 {path.name} > {path.stem}.utf8{path.suffix}"
         ) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from seqnet.errors import InputError
+
 
 class Tokenizer:
     """What every tokenizer shares: a name, optional lower-casing, and settings that travel in a
@@ -74,5 +76,5 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {
 def build_tokenizer(name: str, lowercase: bool) -> Tokenizer:
     """The tokenizer called `name` ("char", "word" or "whitespace")."""
     if name not in TOKENIZERS:
-        raise ValueError(f"tokenizer must be one of {sorted(TOKENIZERS)}, got {name!r}")
+        raise InputError(f"tokenizer must be one of {sorted(TOKENIZERS)}, got {name!r}")
     return TOKENIZERS[name](lowercase=lowercase)

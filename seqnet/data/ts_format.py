@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from seqnet.data.text_files import read_lines
+from seqnet.errors import InputError
 
 
 @dataclass
@@ -49,7 +50,7 @@ def read_ts(path: str | Path) -> TsData:
             continue
         if not in_data:
             if not line.startswith("@"):
-                raise ValueError(
+                raise InputError(
                     f"{path}:{number}: expected a '@' header line or '@data' before the "
                     f"cases, got {line[:40]!r}"
                 )
@@ -64,7 +65,7 @@ def read_ts(path: str | Path) -> TsData:
             elif key == "targetlabel":
                 has_label = numeric_target = value.split()[0].lower() == "true"
             elif key == "timestamps" and value.strip().lower() == "true":
-                raise ValueError(
+                raise InputError(
                     f"{path}:{number}: '@timeStamps true' files are not supported; "
                     "convert them to plain value lists"
                 )
@@ -77,21 +78,21 @@ def read_ts(path: str | Path) -> TsData:
         first_case = first_case or (values.shape[1], number)
         if values.shape[1] != first_case[0]:
             hint = " (is its label missing?)" if has_label and values.shape[1] < first_case[0] else ""
-            raise ValueError(
+            raise InputError(
                 f"{path}:{number}: this case has {values.shape[1]} channel(s), the case on line "
                 f"{first_case[1]} has {first_case[0]}{hint}; every case needs the same channels"
             )
         if class_labels is not None and label not in class_labels:
-            raise ValueError(
+            raise InputError(
                 f"{path}:{number}: label {label[:30]!r} is not among the classes the header declares "
                 f"(@classLabel true {' '.join(class_labels)}); is the label missing?"
             )
         series.append(values)
         labels.append(label)
     if not in_data:
-        raise ValueError(f"{path}: no '@data' line; is this a UCR/UEA .ts file?")
+        raise InputError(f"{path}: no '@data' line; is this a UCR/UEA .ts file?")
     if not series:
-        raise ValueError(f"{path}: '@data' is followed by no cases")
+        raise InputError(f"{path}: '@data' is followed by no cases")
     return TsData(series=series, labels=labels, class_labels=class_labels, metadata=metadata)
 
 
@@ -101,7 +102,7 @@ def _parse_case(line: str, has_label: bool, path: Path, number: int) -> tuple[np
     label = ""
     if has_label:
         if len(parts) < 2:
-            raise ValueError(f"{path}:{number}: expected channels followed by ':<label>', found no ':'")
+            raise InputError(f"{path}:{number}: expected channels followed by ':<label>', found no ':'")
         *parts, label = parts
         label = label.strip()
     channels = []
@@ -109,13 +110,13 @@ def _parse_case(line: str, has_label: bool, path: Path, number: int) -> tuple[np
         try:
             values = [float("nan") if v.strip() == "?" else float(v) for v in text.split(",")]
         except ValueError as error:
-            raise ValueError(
+            raise InputError(
                 f"{path}:{number}: channel {channel} holds a value that is not a number ({error})"
             ) from None
         channels.append(values)
     steps = {len(c) for c in channels}
     if len(steps) != 1:
-        raise ValueError(
+        raise InputError(
             f"{path}:{number}: channels of one case differ in length {sorted(steps)}; "
             "every channel of a case needs the same number of steps"
         )
@@ -127,7 +128,7 @@ def _check_target(label: str, path: Path, number: int) -> None:
     try:
         float(label)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"{path}:{number}: the target {label[:30]!r} is not a number; a regression file "
             "(@targetLabel true) ends every case with ':<number>'"
         ) from None

@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from seqnet.errors import InputError
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
@@ -21,10 +23,10 @@ class Vocabulary:
     def __init__(self, tokens: Sequence[str]) -> None:
         missing = [s for s in SPECIALS if s not in tokens]
         if missing:
-            raise ValueError(f"a vocabulary needs the special tokens {SPECIALS}; missing {missing}")
+            raise InputError(f"a vocabulary needs the special tokens {SPECIALS}; missing {missing}")
         if len(set(tokens)) != len(tokens):
             duplicate = next(t for t, n in Counter(tokens).items() if n > 1)
-            raise ValueError(f"token {duplicate!r} appears twice in the vocabulary")
+            raise InputError(f"token {duplicate!r} appears twice in the vocabulary")
         self.tokens = list(tokens)
         self.index = {token: i for i, token in enumerate(self.tokens)}
         self.pad_id, self.unk_id, self.bos_id, self.eos_id = (self.index[s] for s in SPECIALS)
@@ -36,9 +38,9 @@ class Vocabulary:
         """Count tokens over `sequences` (the training split); keep those seen `min_freq` times,
         the `max_size` most frequent (specials included in the size), ties broken alphabetically."""
         if min_freq < 1:
-            raise ValueError(f"min_freq must be at least 1, got {min_freq}")
+            raise InputError(f"min_freq must be at least 1, got {min_freq}")
         if max_size is not None and max_size <= len(SPECIALS):
-            raise ValueError(f"max_size must exceed the {len(SPECIALS)} special tokens, got {max_size}")
+            raise InputError(f"max_size must exceed the {len(SPECIALS)} special tokens, got {max_size}")
         counts = Counter(token for sequence in sequences for token in sequence)
         ranked = sorted(
             (t for t, n in counts.items() if n >= min_freq and t not in SPECIALS),
@@ -73,5 +75,5 @@ class Vocabulary:
         try:
             tokens = json.loads(Path(path).read_text())["tokens"]
         except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise ValueError(f"{path} is not a saved seqnet vocabulary ({error})") from None
+            raise InputError(f"{path} is not a saved seqnet vocabulary ({error})") from None
         return cls(tokens)

@@ -21,6 +21,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from seqnet.errors import InputError
+
 
 class Attention(nn.Module):
     """Base class: `keys(memory)` once per source batch, `score(query, keys)` every step.
@@ -58,7 +60,7 @@ class DotAttention(Attention):
     def __init__(self, query_size: int, memory_size: int) -> None:
         super().__init__(query_size, memory_size)
         if query_size != memory_size:
-            raise ValueError(
+            raise InputError(
                 f"dot attention compares the decoder state ({query_size}) with the encoder outputs "
                 f"({memory_size}) directly, so their widths must match; use attention=general, which "
                 "learns the map between them, or make the sizes equal"
@@ -123,7 +125,7 @@ def build_attention(name: str | None, query_size: int, memory_size: int) -> Atte
         except (ImportError, AttributeError):
             factory = None
         if factory is None:
-            raise ValueError(
+            raise InputError(
                 f"unknown attention {name!r}; choose none or one of {sorted(ATTENTIONS)}, register your "
                 "own with seqnet.nn.register_attention, or give its import path (my_module.MyScorer)"
             )

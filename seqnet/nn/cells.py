@@ -28,6 +28,7 @@ import torch
 from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqnet.errors import InputError
 from seqnet.nn.masking import lengths_to_mask, reverse_padded
 
 LayerStateTuple = tuple[Tensor, ...]
@@ -79,14 +80,14 @@ def cell_spec(name: str) -> CellSpec:
         return CELLS[name]
     module_name, _, attribute = name.rpartition(".")
     if not module_name:
-        raise ValueError(
+        raise InputError(
             f"unknown cell {name!r}; choose from {sorted(CELLS)}, register your own with "
             "seqnet.nn.register_cell, or give its import path (my_module.MyCell)"
         )
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise ValueError(
+        raise InputError(
             f"cell {name!r} is neither registered ({sorted(CELLS)}) nor importable ({error}); "
             "check the import path, and that its module is on PYTHONPATH"
         ) from None
@@ -111,10 +112,10 @@ def build_layer(
     if spec.stackable:
         options.update(num_layers=num_layers, dropout=dropout)
     elif num_layers != 1:
-        raise ValueError(f"cell {cell!r} builds one layer at a time; got num_layers={num_layers}")
+        raise InputError(f"cell {cell!r} builds one layer at a time; got num_layers={num_layers}")
     if proj_size:
         if not spec.accepts_proj_size:
-            raise ValueError(f"proj_size works only with cell='lstm', got cell={cell!r}")
+            raise InputError(f"proj_size works only with cell='lstm', got cell={cell!r}")
         options["proj_size"] = proj_size
     if spec.native_bidirectional:
         return spec.factory(input_size, hidden_size, bidirectional=bidirectional, **options)
@@ -173,7 +174,7 @@ class TorchRecurrentLayer(nn.Module):
     ) -> None:
         super().__init__()
         if route not in ROUTES:
-            raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
+            raise InputError(f"route must be one of {ROUTES}, got {route!r}")
         rnn_class, extra = TORCH_CELLS[kind]
         kwargs: dict = dict(extra)
         if proj_size:
@@ -343,4 +344,4 @@ class Bidirectional(nn.Module):
         return outputs, tuple(torch.cat(pair, dim=0) for pair in zip(state_f, state_b, strict=True))
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
-        raise ValueError("a bidirectional layer cannot run one step: its backward direction needs the end")
+        raise InputError("a bidirectional layer cannot run one step: its backward direction needs the end")

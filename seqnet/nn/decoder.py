@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from seqnet.errors import InputError
 from seqnet.nn.attention import build_attention
 from seqnet.nn.encoder import RecurrentEncoder
 from seqnet.nn.state import EncoderState
@@ -91,7 +92,7 @@ class RecurrentDecoder(nn.Module):
     ) -> None:
         super().__init__()
         if core_options.get("bidirectional"):
-            raise ValueError("a decoder produces tokens left to right, so its core cannot be bidirectional")
+            raise InputError("a decoder produces tokens left to right, so its core cannot be bidirectional")
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
         self.input_feed = bool(input_feed and attention not in (None, "none"))
@@ -106,7 +107,7 @@ class RecurrentDecoder(nn.Module):
         query_size = self.core.output_size
         self.attention = build_attention(attention, query_size, memory_size)
         if self.input_feed and query_size != hidden_size:
-            raise ValueError(
+            raise InputError(
                 f"input feeding feeds the attentional vector ({query_size}) back as input sized for "
                 f"hidden_size ({hidden_size}); drop proj_size or set input_feed=false"
             )
@@ -128,7 +129,7 @@ class RecurrentDecoder(nn.Module):
         if self.attention is None:
             return DecoderState(rnn, feed)
         if memory is None or mask is None:
-            raise ValueError("an attentional decoder needs the encoder outputs (memory) and their mask")
+            raise InputError("an attentional decoder needs the encoder outputs (memory) and their mask")
         return DecoderState(rnn, feed, memory, self.attention.keys(memory), mask)
 
     def step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from seqnet.errors import InputError
+
 StepFn = Callable[[Tensor, Any], tuple[Tensor, Any]]
 
 
@@ -58,13 +60,13 @@ def sample(
     tokens and to the smallest set whose probability reaches `top_p` (nucleus), when given.
     A seeded `generator` reproduces the same sample."""
     if temperature <= 0:
-        raise ValueError(
+        raise InputError(
             f"temperature must be > 0 (use greedy() for the most likely tokens), got {temperature}"
         )
     if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be at least 1, got {top_k}")
+        raise InputError(f"top_k must be at least 1, got {top_k}")
     if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        raise InputError(f"top_p must be in (0, 1], got {top_p}")
 
     def pick(logits: Tensor) -> Tensor:
         probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(-1)  # (B, V)
@@ -133,7 +135,7 @@ def beam_search(
     `beam_size=1` is greedy decoding.
     """
     if beam_size < 1:
-        raise ValueError(f"beam_size must be at least 1, got {beam_size}")
+        raise InputError(f"beam_size must be at least 1, got {beam_size}")
     batch, device = start.shape[0], start.device
     rows = torch.arange(batch, device=device).repeat_interleave(beam_size)  # (B*K,)
     tokens = start.index_select(0, rows)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from seqnet.errors import InputError
+
 INPUT_KINDS = ("tokens", "features")
 
 
@@ -20,11 +22,11 @@ class InputEmbedding(nn.Module):
     def __init__(self, kind: str, input_size: int, embedding_dim: int | None = None, pad_id: int = 0) -> None:
         super().__init__()
         if kind not in INPUT_KINDS:
-            raise ValueError(f"input kind must be one of {INPUT_KINDS}, got {kind!r}")
+            raise InputError(f"input kind must be one of {INPUT_KINDS}, got {kind!r}")
         self.kind = kind
         if kind == "tokens":
             if not embedding_dim:
-                raise ValueError("token inputs need an embedding_dim, e.g. embedding_dim=64")
+                raise InputError("token inputs need an embedding_dim, e.g. embedding_dim=64")
             self.layer: nn.Module = nn.Embedding(input_size, embedding_dim, padding_idx=pad_id)
         elif embedding_dim:
             self.layer = nn.Linear(input_size, embedding_dim)

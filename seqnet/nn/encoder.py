@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from seqnet.errors import InputError
 from seqnet.nn.cells import build_layer, cell_spec
 from seqnet.nn.masking import lengths_to_mask, validate_lengths
 from seqnet.nn.state import EncoderState, LayerState
@@ -246,7 +247,7 @@ class RecurrentEncoder(nn.Module):
         Running a sequence through `step` T times gives `forward`'s outputs and final state.
         """
         if self.bidirectional:
-            raise ValueError(
+            raise InputError(
                 "step() runs one time step forward, but this encoder is bidirectional: its backward "
                 "direction starts from the end of the sequence, which a step-by-step caller does not "
                 "have yet; call forward(x, lengths) on whole sequences, or use a unidirectional encoder"
@@ -326,7 +327,7 @@ class RecurrentEncoder(nn.Module):
                 f"state must be an EncoderState (e.g. a previous final_state), got {type(state).__name__}"
             )
         if len(state) != self.num_layers or state.batch_size != batch:
-            raise ValueError(
+            raise InputError(
                 f"state holds {len(state)} layers for a batch of {state.batch_size}, but this encoder has "
                 f"{self.num_layers} layers and the input a batch of {batch}"
             )
@@ -378,13 +379,13 @@ def _resolve_cells(cell: str | Sequence[str], num_layers: int | None) -> list[st
     if isinstance(cell, str):
         layers = 1 if num_layers is None else num_layers
         if layers < 1:
-            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+            raise InputError(f"num_layers must be at least 1, got {num_layers}")
         return [cell] * layers
     cells = list(cell)
     if not cells:
-        raise ValueError("cell is an empty list; give one cell name per layer, e.g. ['lstm', 'gru']")
+        raise InputError("cell is an empty list; give one cell name per layer, e.g. ['lstm', 'gru']")
     if num_layers is not None and num_layers != len(cells):
-        raise ValueError(
+        raise InputError(
             f"cell lists {len(cells)} cells {cells} but num_layers={num_layers}; give one cell per "
             f"layer or set num_layers={len(cells)} (or null)"
         )
@@ -403,20 +404,20 @@ def _check_arguments(
     for cell in cells:
         cell_spec(cell)  # an unknown cell fails here, listing the registered ones
     if input_size < 1 or hidden_size < 1:
-        raise ValueError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+        raise InputError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
     if merge not in MERGE_MODES:
-        raise ValueError(f"merge must be one of {MERGE_MODES}, got {merge!r}")
+        raise InputError(f"merge must be one of {MERGE_MODES}, got {merge!r}")
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise InputError(f"dropout must be in [0, 1), got {dropout}")
     if init not in INIT_SCHEMES:
-        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
+        raise InputError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
     if proj_size < 0:
-        raise ValueError(f"proj_size must be >= 0, got {proj_size}")
+        raise InputError(f"proj_size must be >= 0, got {proj_size}")
     if proj_size and any(not cell_spec(c).accepts_proj_size for c in cells):
         other = next(c for c in cells if not cell_spec(c).accepts_proj_size)
-        raise ValueError(f"proj_size works only with cell='lstm', got cell={other!r}")
+        raise InputError(f"proj_size works only with cell='lstm', got cell={other!r}")
     if proj_size >= hidden_size:
-        raise ValueError(
+        raise InputError(
             f"proj_size must be smaller than hidden_size, got proj_size={proj_size} and "
             f"hidden_size={hidden_size}"
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from seqnet.errors import InputError
+
 
 def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
     """Check `lengths` (B,) against a padded batch of `steps` steps; return them as CPU int64.
@@ -17,15 +19,15 @@ def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
         return torch.full((batch,), steps, dtype=torch.int64)
     lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
     if lengths.shape != (batch,):
-        raise ValueError(
+        raise InputError(
             f"lengths must have shape (B,) = ({batch},), got {tuple(lengths.shape)}; "
             "pass one length per sequence in the batch"
         )
     if batch and int(lengths.min()) < 0:
         negative = int((lengths < 0).nonzero()[0])
-        raise ValueError(f"sequence {negative} in the batch has a negative length {int(lengths[negative])}")
+        raise InputError(f"sequence {negative} in the batch has a negative length {int(lengths[negative])}")
     if batch and int(lengths.max()) > steps:
-        raise ValueError(
+        raise InputError(
             f"a length of {int(lengths.max())} exceeds the padded batch's {steps} steps; "
             "lengths must count valid steps of the padded input"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from seqnet.errors import InputError
 from seqnet.nn.encoder import EncoderOutput
 
 
@@ -65,4 +66,4 @@ def build_pooling(name: str, input_size: int) -> nn.Module:
         return MaxPooling()
     if name == "attention":
         return AttentionPooling(input_size)
-    raise ValueError(f"unknown pooling {name!r}; choose from {POOLINGS}")
+    raise InputError(f"unknown pooling {name!r}; choose from {POOLINGS}")

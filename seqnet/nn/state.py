@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from seqnet.errors import InputError
+
 LayerState = tuple[Tensor, ...]  # one layer: each tensor (D, B, S)
 
 
@@ -99,7 +101,7 @@ def _row_mask(rows: Tensor, batch: int, device: torch.device) -> Tensor:
     rows = torch.as_tensor(rows, device=device)
     if rows.dtype == torch.bool:
         if rows.shape != (batch,):
-            raise ValueError(f"a boolean row mask must have shape ({batch},), got {tuple(rows.shape)}")
+            raise InputError(f"a boolean row mask must have shape ({batch},), got {tuple(rows.shape)}")
         return rows
     mask = torch.zeros(batch, dtype=torch.bool, device=device)
     mask[rows.long()] = True

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
 from seqnet.data import DataSpec, SeqBatch
+from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState, InputEmbedding, RecurrentEncoder
 from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION, check_and_upgrade
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
@@ -90,11 +91,11 @@ class SequenceModule(L.LightningModule):
     ) -> None:
         super().__init__()
         if gradient_clip_algorithm not in CLIP_ALGORITHMS:
-            raise ValueError(
+            raise InputError(
                 f"gradient_clip_algorithm must be one of {CLIP_ALGORITHMS}, got {gradient_clip_algorithm!r}"
             )
         if monitor_mode not in ("min", "max"):
-            raise ValueError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
+            raise InputError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
         self.save_hyperparameters()  # the subclass's arguments too (Lightning walks the __init__ frames)
         for key, value in self.hparams.items():
             self.hparams[key] = to_primitive(value)
@@ -128,7 +129,7 @@ class SequenceModule(L.LightningModule):
 
     def _check_target_kind(self) -> None:
         if self.TARGET_KINDS and self.spec.target_kind not in self.TARGET_KINDS:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} predicts {' or '.join(self.TARGET_KINDS)} targets, but data "
                 f"{self.spec.name!r} has {self.spec.target_kind!r} targets; pick a data set of those "
                 "kinds, or the task shape made for these targets (model=many_to_one, many_to_many, "

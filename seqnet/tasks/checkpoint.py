@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from seqnet.errors import InputError
+
 CHECKPOINT_FORMAT_VERSION = 2
 
 
@@ -19,9 +21,9 @@ def check_and_upgrade(checkpoint: dict[str, Any]) -> None:
     """Refuse checkpoints seqnet cannot read; rewrite older formats in place to the current one."""
     version = checkpoint.get("seqnet", {}).get("format_version")
     if version is None:
-        raise ValueError("this checkpoint was not written by a seqnet task (no format version)")
+        raise InputError("this checkpoint was not written by a seqnet task (no format version)")
     if version > CHECKPOINT_FORMAT_VERSION:
-        raise ValueError(
+        raise InputError(
             f"checkpoint format {version} is newer than this seqnet's "
             f"({CHECKPOINT_FORMAT_VERSION}); upgrade seqnet to load it"
         )

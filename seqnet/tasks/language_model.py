@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
+from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState
 from seqnet.nn.decoding import Decoded, StepFn, greedy, sample
 from seqnet.tasks.base import SequenceModule, StepOutput
@@ -45,14 +46,14 @@ class LanguageModel(SequenceModule):
         super().__init__(spec, **options)
         spec = self.spec
         if spec.input_kind != "tokens" or not spec.aligned or spec.vocab != spec.target_vocab:
-            raise ValueError(
+            raise InputError(
                 f"a language model reads tokens and predicts the next one over the same vocabulary; "
                 f"data {spec.name!r} has {spec.input_kind} inputs and "
                 f"{'aligned' if spec.aligned else 'unaligned'} targets over "
                 f"{'the same' if spec.vocab == spec.target_vocab else 'another'} vocabulary"
             )
         if self.encoder.bidirectional:
-            raise ValueError(
+            raise InputError(
                 "a language model must not see the tokens it predicts: a bidirectional encoder reads the "
                 "future; use a unidirectional one (model.encoder.bidirectional=false)"
             )
@@ -135,7 +136,7 @@ class LanguageModel(SequenceModule):
     ) -> list[str]:
         """`generate` from a given state before the prompt (None: the encoder's initial state)."""
         if n < 1 or max_new_tokens < 1:
-            raise ValueError(
+            raise InputError(
                 f"n and max_new_tokens must be at least 1, got n={n}, max_new_tokens={max_new_tokens}"
             )
         tokenizer = self.spec.text_tokenizer()

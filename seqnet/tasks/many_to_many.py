@@ -7,6 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch
+from seqnet.errors import InputError
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.outputs import build_output
 
@@ -44,7 +45,7 @@ class ManyToMany(SequenceModule):
     ) -> None:
         super().__init__(spec, **options)
         if not self.spec.aligned:
-            raise ValueError(
+            raise InputError(
                 f"ManyToMany predicts one output per input step, but the targets of {self.spec.name!r} "
                 "are not aligned with its inputs; use the task shape for unaligned targets "
                 "(seq2seq, forecasting)"

@@ -18,6 +18,7 @@ from torchmetrics import Metric
 from torchmetrics.text import BLEUScore
 
 from seqnet.data import IGNORE_INDEX
+from seqnet.errors import InputError
 
 SPAN_TAG = re.compile(r"^([BIES])-(.+)$")
 Span = tuple[int, int, str]  # (start, end inclusive, type)
@@ -79,7 +80,7 @@ class SpanF1(Metric):
     def __init__(self, tag_names: list[str], which: str = "f1", ignore_index: int = IGNORE_INDEX) -> None:
         super().__init__()
         if which not in ("precision", "recall", "f1"):
-            raise ValueError(f"which must be precision, recall or f1, got {which!r}")
+            raise InputError(f"which must be precision, recall or f1, got {which!r}")
         self.tag_names = list(tag_names)
         self.which = which
         self.ignore_index = ignore_index
@@ -118,7 +119,7 @@ class TokenNLL(Metric):
     def __init__(self, transform: str = "nll", ignore_index: int = IGNORE_INDEX) -> None:
         super().__init__()
         if transform not in ("nll", "perplexity", "bits"):
-            raise ValueError(f"transform must be nll, perplexity or bits, got {transform!r}")
+            raise InputError(f"transform must be nll, perplexity or bits, got {transform!r}")
         self.transform = transform
         self.ignore_index = ignore_index
         self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from seqnet.data import DataSpec, SeqBatch
+from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState
 from seqnet.nn.decoder import StateBridge
 from seqnet.tasks.base import StepOutput
@@ -62,11 +63,11 @@ class OneToMany(LanguageModel):
         **options: Any,
     ) -> None:
         if condition_mode not in CONDITION_MODES:
-            raise ValueError(f"condition_mode must be one of {CONDITION_MODES}, got {condition_mode!r}")
+            raise InputError(f"condition_mode must be one of {CONDITION_MODES}, got {condition_mode!r}")
         super().__init__(spec, **options)
         spec = self.spec
         if spec.condition_kind == "none":
-            raise ValueError(
+            raise InputError(
                 f"data {spec.name!r} has no condition per example; train it with model=language_model, "
                 "or pick conditioned data (data=names data.source.task=generate, data=bach_chorales)"
             )
@@ -112,7 +113,7 @@ class OneToMany(LanguageModel):
         """inputs (B, T) ids, lengths (B,), state: the conditions (and a state to continue) ->
         (logits (B, T, V), the encoder's output)."""
         if state is None:
-            raise ValueError(
+            raise InputError(
                 "OneToMany reads a condition per sequence: pass ConditionedState(None, conditions)"
             )
         condition = self.condition_vector(state.conditions)  # (B, C)
@@ -122,7 +123,7 @@ class OneToMany(LanguageModel):
 
     def step(self, batch: SeqBatch) -> StepOutput:
         if batch.conditions is None:
-            raise ValueError(f"data {self.spec.name!r} gave a batch without conditions")
+            raise InputError(f"data {self.spec.name!r} gave a batch without conditions")
         logits, _ = self(batch.inputs, batch.lengths, ConditionedState(None, batch.conditions))
         return self.token_step_output(logits, batch)
 
@@ -158,18 +159,18 @@ class OneToMany(LanguageModel):
             return torch.zeros(n, *size, dtype=torch.long, device=self.device)
         if condition is None:
             known = spec.condition_names or f"{spec.condition_size} values"
-            raise ValueError(f"this model generates for a condition: pass one of {known}")
+            raise InputError(f"this model generates for a condition: pass one of {known}")
         if spec.condition_kind == "classes":
             if isinstance(condition, str):
                 if condition not in spec.condition_names:
-                    raise ValueError(
+                    raise InputError(
                         f"unknown condition {condition!r}; this model knows {spec.condition_names}"
                     )
                 condition = spec.condition_names.index(condition)
             return torch.full((n,), int(condition), dtype=torch.long, device=self.device)
         values = torch.as_tensor(condition, dtype=torch.float32, device=self.device).reshape(1, -1)
         if values.shape[1] != spec.condition_size:
-            raise ValueError(f"the condition needs {spec.condition_size} values, got {values.shape[1]}")
+            raise InputError(f"the condition needs {spec.condition_size} values, got {values.shape[1]}")
         return values.expand(n, -1)
 
     @torch.no_grad()

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from seqnet.errors import InputError
+
 LIGHTNING_SCHEDULER_KEYS = ("interval", "frequency")
 
 
@@ -21,14 +23,14 @@ def resolve_target(config: dict[str, Any], what: str) -> type:
     """The class that `config["_target_"]` names; a clear error when it is missing or unknown."""
     target = config.get("_target_")
     if not target or not isinstance(target, str):
-        raise ValueError(
+        raise InputError(
             f"the {what} config needs a _target_ naming a class, e.g. torch.optim.AdamW; got {config}"
         )
     module_name, _, attribute = target.rpartition(".")
     try:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"{what} class {target!r} cannot be imported; give a full import path such as "
             "torch.optim.AdamW or torch.optim.lr_scheduler.CosineAnnealingLR"
         ) from None

@@ -26,6 +26,7 @@ from torchmetrics.text import WordErrorRate
 
 from seqnet.data import IGNORE_INDEX, DataSpec
 from seqnet.data.spec import CLASS_KINDS
+from seqnet.errors import InputError
 from seqnet.nn.crf import LinearChainCRF
 from seqnet.tasks.metrics import CorpusBLEU, ExactMatch, SpanF1, TokenNLL, is_span_tagset
 
@@ -43,7 +44,7 @@ def build_output(
     if spec.target_kind in CLASS_KINDS:
         return ClassOutput(input_size, spec.class_names, dropout, class_weights, label_smoothing, crf)
     if class_weights is not None or label_smoothing or crf:
-        raise ValueError(
+        raise InputError(
             "class_weights apply to classification only (classes or tags), and so do label_smoothing "
             f"and crf; data {spec.name!r} has {spec.target_kind!r} targets"
         )
@@ -76,7 +77,7 @@ class ClassOutput(nn.Module):
         self.class_names = list(class_names)
         num_classes = len(self.class_names)
         if class_weights is not None and len(class_weights) != num_classes:
-            raise ValueError(
+            raise InputError(
                 f"class_weights has {len(class_weights)} entries but the data set has "
                 f"{num_classes} classes {self.class_names}"
             )
@@ -205,7 +206,7 @@ class TokenOutput(nn.Module):
         self.head = nn.Linear(input_size, len(self.vocab))
         if tied_embedding is not None:
             if tied_embedding.weight.shape != self.head.weight.shape:
-                raise ValueError(
+                raise InputError(
                     f"weight tying needs the embedding width ({tied_embedding.weight.shape[1]}) to equal "
                     f"the encoder output size ({input_size}); set embedding_dim={input_size} or tie=false"
                 )
@@ -249,7 +250,7 @@ class DecodedOutput(nn.Module):
     def __init__(self, vocab: list[str], label_smoothing: float = 0.0, bleu: bool = False) -> None:
         super().__init__()
         if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+            raise InputError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.vocab = list(vocab)
         self.label_smoothing = label_smoothing
         self.bleu = bleu

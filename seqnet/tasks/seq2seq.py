@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
+from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput
 from seqnet.nn.decoder import DecoderState, RecurrentDecoder, StateBridge
 from seqnet.nn.decoding import Decoded, beam_search, greedy
@@ -71,17 +72,17 @@ class Seq2Seq(SequenceModule):
         super().__init__(spec, **options)
         spec = self.spec
         if spec.input_kind != "tokens" or spec.aligned:
-            raise ValueError(
+            raise InputError(
                 "Seq2Seq reads source tokens and generates a target sequence of its own length; data "
                 f"{spec.name!r} has {spec.input_kind} inputs and "
                 f"{'aligned' if spec.aligned else 'unaligned'} targets (aligned: model=many_to_many)"
             )
         if bridge not in BRIDGES:
-            raise ValueError(f"bridge must be one of {BRIDGES}, got {bridge!r}")
+            raise InputError(f"bridge must be one of {BRIDGES}, got {bridge!r}")
         if not 0.0 <= sampling_ratio <= 1.0:
-            raise ValueError(f"sampling_ratio must be in [0, 1], got {sampling_ratio}")
+            raise InputError(f"sampling_ratio must be in [0, 1], got {sampling_ratio}")
         if beam_size < 1:
-            raise ValueError(f"beam_size must be at least 1, got {beam_size}")
+            raise InputError(f"beam_size must be at least 1, got {beam_size}")
         self.vocabulary = Vocabulary(spec.target_vocab)
         settings = {**DEFAULT_DECODER, **(decoder or {})}
         settings.setdefault("embedding_dim", self.input_layer.output_size)

@@ -27,6 +27,7 @@ import numpy as np
 from seqnet.data.series import check_missing_policy, fill_missing, read_csv_columns
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
 from seqnet.data.sources.packaged import packaged_file, packaged_or_path
+from seqnet.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,12 @@ class AnomalySource:
         name: str | None = None,
     ) -> None:
         if missing == "drop":
-            raise ValueError(
+            raise InputError(
                 "missing=drop would shift the labels of an anomaly series; use interpolate or ffill"
             )
         self.packaged = packaged_or_path(path, dataset, PACKAGED)
         if self.packaged is None and (columns is None or train_end is None):
-            raise ValueError("name the value columns and train_end of your CSV file")
+            raise InputError("name the value columns and train_end of your CSV file")
         self.path = Path(path) if path else None
         self.columns = list(columns or self.packaged.columns)
         self.label = self.packaged.label if self.packaged else label
@@ -96,7 +97,7 @@ class AnomalySource:
         self.window = window
         self.stride = stride or max(1, window // 2)
         if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+            raise InputError(f"val_fraction must be in (0, 1), got {val_fraction}")
         self.val_fraction = val_fraction
         self.missing = check_missing_policy(missing)
         self.name = name or dataset or self.path.stem
@@ -104,13 +105,13 @@ class AnomalySource:
     def load(self) -> SequenceSplits:
         values, labels = self.read()  # (N, F), (N,)
         if not self.window <= self.train_end < len(values):
-            raise ValueError(
+            raise InputError(
                 f"{self.name}: train_end={self.train_end} must lie between window={self.window} and "
                 f"the series length {len(values)}"
             )
         val_start = self.train_end - max(1, round(self.val_fraction * self.train_end))
         if val_start < self.window:
-            raise ValueError(
+            raise InputError(
                 f"{self.name}: the training part before validation has {val_start} steps, fewer than "
                 f"window={self.window}; shorten the window, lower val_fraction or raise train_end"
             )
@@ -143,7 +144,7 @@ class AnomalySource:
         labels = table[:, -1]
         if not np.isin(labels, (0, 1)).all():
             row = int(np.flatnonzero(~np.isin(labels, (0, 1)))[0])
-            raise ValueError(
+            raise InputError(
                 f"{path}: label column {self.label!r} must be 0 or 1; data row {row + 1} holds {labels[row]}"
             )
         return values, labels.astype(np.int64)

@@ -26,6 +26,7 @@ from seqnet.data.sources.packaged import package_dir
 from seqnet.data.text_files import read_text
 from seqnet.data.tokenizers import Tokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
+from seqnet.errors import InputError
 
 TINY_SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -93,7 +94,7 @@ class ShakespeareSource:
         url: str = TINY_SHAKESPEARE_URL,
     ) -> None:
         if edition not in EDITIONS:
-            raise ValueError(f"edition must be one of {EDITIONS}, got {edition!r}")
+            raise InputError(f"edition must be one of {EDITIONS}, got {edition!r}")
         self.edition = edition
         self.held_out = {"val": set(val_plays), "test": set(test_plays)}
         self.tokenizer = build_tokenizer(tokenizer, lowercase)
@@ -110,7 +111,7 @@ class ShakespeareSource:
         }
         unknown = sorted((self.held_out["val"] | self.held_out["test"]) - set(plays))
         if unknown:
-            raise ValueError(f"no play named {unknown}; the plays are {sorted(plays)}")
+            raise InputError(f"no play named {unknown}; the plays are {sorted(plays)}")
         documents: dict[str, list[str]] = {"train": [], "val": [], "test": []}
         for stem, path in plays.items():
             split = next((s for s, names in self.held_out.items() if stem in names), "train")
@@ -133,7 +134,7 @@ def corpus_splits(
 ) -> SequenceSplits:
     """Documents per split -> next-token chunks (inputs (seq_len,), targets shifted by one)."""
     if seq_len < 1:
-        raise ValueError(f"seq_len must be at least 1, got {seq_len}")
+        raise InputError(f"seq_len must be at least 1, got {seq_len}")
     tokens = {split: [tokenizer.tokenize(d) for d in docs] for split, docs in documents.items()}
     vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
 

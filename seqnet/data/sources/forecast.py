@@ -27,6 +27,7 @@ import numpy as np
 from seqnet.data.series import check_missing_policy, fill_missing, forecast_windows, read_csv_columns
 from seqnet.data.sources.base import SequenceSplits
 from seqnet.data.sources.packaged import packaged_file, packaged_or_path
+from seqnet.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -82,17 +83,17 @@ class ForecastSource:
     ) -> None:
         packaged = packaged_or_path(path, dataset, PACKAGED)
         if window < 1 or horizon < 1 or stride < 1:
-            raise ValueError(
+            raise InputError(
                 f"window, horizon and stride must be positive, got {window}, {horizon}, {stride}"
             )
         if not (val_fraction > 0 and test_fraction > 0 and val_fraction + test_fraction < 1):
-            raise ValueError(
+            raise InputError(
                 f"val_fraction and test_fraction must be positive and sum below 1, got "
                 f"{val_fraction} and {test_fraction}"
             )
         targets = [target] if isinstance(target, str) else target
         if targets is None and packaged is None:
-            raise ValueError("name the target column(s) of your CSV file: target=<column>")
+            raise InputError("name the target column(s) of your CSV file: target=<column>")
         self.path = Path(path) if path else None
         self.packaged = packaged
         self.targets = list(targets or packaged.target)
@@ -110,7 +111,7 @@ class ForecastSource:
         test_start = length - round(self.test_fraction * length)
         val_start = test_start - round(self.val_fraction * length)
         if val_start - self.window < self.horizon or test_start - val_start < self.horizon:
-            raise ValueError(
+            raise InputError(
                 f"{self.name}: {length} steps leave no room for window={self.window} and "
                 f"horizon={self.horizon} in every period; shorten them or change the fractions"
             )
@@ -152,6 +153,6 @@ class ForecastSource:
             frame = pd.read_pickle(path, compression="xz")
             absent = [c for c in columns if c not in frame.columns]
             if absent:
-                raise ValueError(f"{self.name} has no column {absent}; it has {list(frame.columns)}")
+                raise InputError(f"{self.name} has no column {absent}; it has {list(frame.columns)}")
             return frame[columns].to_numpy(np.float32), str(path)
         return read_csv_columns(path, columns), str(path)

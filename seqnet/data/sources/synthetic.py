@@ -6,6 +6,7 @@ import numpy as np
 
 from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
 from seqnet.data.vocab import SPECIALS, Vocabulary
+from seqnet.errors import InputError
 
 
 class GeneratedSource:
@@ -50,7 +51,7 @@ class AddingProblemSource(GeneratedSource):
         seed: int = 0,
     ) -> None:
         if length < 2:
-            raise ValueError(f"the adding problem needs length >= 2, got {length}")
+            raise InputError(f"the adding problem needs length >= 2, got {length}")
         super().__init__(num_train, num_val, num_test, seed)
         self.length = length
 
@@ -97,7 +98,7 @@ class CopyMemorySource(GeneratedSource):
         seed: int = 0,
     ) -> None:
         if delay < 0 or copy_length < 1 or not 1 <= num_symbols <= 26:
-            raise ValueError(
+            raise InputError(
                 f"copy memory needs delay >= 0, copy_length >= 1 and 1-26 symbols; got {delay}, "
                 f"{copy_length}, {num_symbols}"
             )
@@ -157,11 +158,11 @@ class NoisySineSource(GeneratedSource):
         task: str = "forecast",
     ) -> None:
         if length < 2 or horizon < 1 or noise < 0:
-            raise ValueError(
+            raise InputError(
                 f"noisy sines need length >= 2, horizon >= 1, noise >= 0; got {length}, {horizon}, {noise}"
             )
         if task not in self.TASKS:
-            raise ValueError(f"task must be one of {self.TASKS}, got {task!r}")
+            raise InputError(f"task must be one of {self.TASKS}, got {task!r}")
         self.length, self.horizon, self.noise, self.task = length, horizon, noise, task
         super().__init__(num_train, num_val, num_test, seed)
 

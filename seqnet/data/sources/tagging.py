@@ -34,6 +34,7 @@ from seqnet.data.splits import split_by_key
 from seqnet.data.text_files import read_lines
 from seqnet.data.tokenizers import WhitespaceTokenizer
 from seqnet.data.vocab import Vocabulary
+from seqnet.errors import InputError
 
 log = logging.getLogger(__name__)
 Sentence = tuple[list[str], list[str]]  # (tokens, tags)
@@ -183,7 +184,7 @@ def read_conll(
                 if len(fields) < layout[0]
                 else "tokens and tags cannot hold spaces"
             )
-            raise ValueError(
+            raise InputError(
                 f"{path}:{number}: {len(fields)} column(s) where line {layout[1]} has {layout[0]}: "
                 f"{line.strip()[:60]!r}; every token line needs the same columns ({hint})"
             )
@@ -195,7 +196,7 @@ def read_conll(
         counts = ", ".join(f"{count} {kind} line(s)" for kind, count in skipped.items())
         log.warning("%s: skipped %s", path, counts)
     if not sentences:
-        raise ValueError(f"{path} holds no sentences")
+        raise InputError(f"{path} holds no sentences")
     return sentences
 
 
@@ -203,12 +204,12 @@ def _check_columns(path: Path, number: int, line: str, columns: int, token: int,
     """The first token line must hold the token and the tag columns, and a tag apart from the token
     (the prediction of a file of tokens alone reads its column twice)."""
     if columns == 1 and token != tag:
-        raise ValueError(
+        raise InputError(
             f"{path}:{number}: expected a token and its tag separated by a tab or spaces, got one "
             f"column: {line.strip()[:60]!r}"
         )
     if not all(-columns <= column < columns for column in (token, tag)):
-        raise ValueError(
+        raise InputError(
             f"{path}:{number}: expected a token in column {token} and a tag in column {tag}, got "
             f"{columns} column(s): {line.strip()[:60]!r}"
         )

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from seqnet.data.text_files import read_lines
+from seqnet.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def read_tsv_pairs(
         head, tab, tail = line.partition("\t")
         if not tab or not head.strip() or (second_required and not tail.strip()):
             hint = "" if comment_prefix else " (a comment line? set comment_prefix, e.g. '#')"
-            raise ValueError(
+            raise InputError(
                 f"{path}:{number}: expected '{first}<TAB>{second}', got {line[:60]!r}; separate "
                 f"the {first} from the {second} with one tab character{hint}"
             )
@@ -69,5 +70,5 @@ def read_tsv_pairs(
     if comments:
         log.warning("%s: skipped %d comment line(s) starting with %r", path, comments, comment_prefix)
     if not rows:
-        raise ValueError(f"{path} holds no examples")
+        raise InputError(f"{path} holds no examples")
     return rows

@@ -1,0 +1,47 @@
+"""Bad input through the commands: one message naming the problem and the fix, exit status 2, no
+traceback (SEQNET_DEBUG=1 shows it), and a failed run directory that says why."""
+
+import os
+
+import pytest
+
+from tests.cli.conftest import run_cli
+
+
+def conll_run(tmp_path, *overrides: str):
+    (tmp_path / "train.conll").write_text("Empire\tB-facility\nState\tI-facility\nEmpireB-facility\n")
+    return (
+        "seqnet-train", "data=conll", "data.source.train_path=train.conll",
+        "data.source.test_path=train.conll", "model=many_to_many", f"hydra.run.dir={tmp_path / 'run'}",
+        *overrides,
+    )  # fmt: skip
+
+
+def test_a_malformed_data_file_is_one_message_with_exit_status_2_and_a_failed_run_directory(cli, tmp_path):
+    result = cli(*conll_run(tmp_path))
+    assert result.returncode == 2, result.stderr[-2000:]
+    message = "seqnet-train: error: train.conll:3: 1 column(s) where line 1 has 2: 'EmpireB-facility'"
+    assert message in result.stderr.replace(str(tmp_path) + os.sep, "")
+    assert "Traceback" not in result.stderr
+    assert "EmpireB-facility" in (tmp_path / "run" / "error.txt").read_text()
+    assert not list((tmp_path / "run").rglob("*.ckpt"))
+
+
+def test_seqnet_debug_shows_the_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQNET_DEBUG", "1")
+    result = run_cli(*conll_run(tmp_path), cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" in result.stderr
+    assert "1 column(s) where line 1 has 2" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("seqnet-train", "debug=fast", "data.batch_size=0"), "batch_size must be at least 1, got 0"),
+        (("seqnet-predict", "ckpt_path=nope.ckpt", "input=x.txt"), "nope.ckpt does not exist"),
+    ],
+)
+def test_bad_values_inside_configs_and_missing_paths_are_clean_errors(cli, args, message):
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr and "Traceback" not in result.stderr
