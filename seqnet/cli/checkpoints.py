@@ -15,13 +15,22 @@ from seqnet.tasks import SequenceModule
 def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
     """The "seqnet" entry of a checkpoint: format version, task class and training config."""
     path = Path(path)
+    if path.is_dir():
+        inside = path / "checkpoints" / "best.ckpt"
+        hint = f"ckpt_path={inside}" if inside.is_file() else "ckpt_path=<run>/checkpoints/best.ckpt"
+        raise InputError(f"checkpoint {path} is a directory; pass a checkpoint file: {hint}")
     if not path.is_file():
         raise FileNotFoundError(
             f"checkpoint {path} does not exist; pass ckpt_path=<run>/checkpoints/best.ckpt"
         )
-    # mmap: only the small metadata entry is read here; the weights are loaded once, by the task.
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    meta = checkpoint.get("seqnet")
+    try:  # mmap: only the small metadata entry is read here; the task loads the weights once
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # torch raises a different type for each way a file is not one
+        raise InputError(
+            f"{path} is not a readable checkpoint ({type(error).__name__}: {str(error)[:120]}); it is "
+            "truncated, corrupt or another kind of file: pass a .ckpt that seqnet-train wrote"
+        ) from None
+    meta = checkpoint.get("seqnet") if isinstance(checkpoint, dict) else None
     if not meta or "task" not in meta:
         raise InputError(f"{path} was not written by seqnet-train (no 'seqnet' metadata)")
     return meta

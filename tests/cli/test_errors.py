@@ -45,3 +45,17 @@ def test_bad_values_inside_configs_and_missing_paths_are_clean_errors(cli, args,
     result = cli(*args)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_directory_or_a_file_that_is_no_checkpoint_is_refused_with_what_to_pass(cli, tmp_path):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "best.ckpt").write_bytes(b"PK\x03\x04 truncated")
+    (tmp_path / "notes.txt").write_text("not a checkpoint\n")
+    for path, message in [
+        ("run", "checkpoint run is a directory; pass a checkpoint file: ckpt_path=run/checkpoints/best.ckpt"),
+        ("notes.txt", "notes.txt is not a readable checkpoint ("),
+        ("run/checkpoints/best.ckpt", "it is truncated, corrupt or another kind of file"),
+    ]:
+        result = cli("seqnet-eval", f"ckpt_path={path}")
+        assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr
