@@ -69,6 +69,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 def check_run_config(cfg: DictConfig) -> None:
     """Refuse combinations that would only fail (or silently misbehave) later."""
+    max_epochs = cfg.trainer.get("max_epochs")
+    if max_epochs is not None and (not isinstance(max_epochs, int) or max_epochs < 1):
+        raise OverrideError(
+            f"trainer.max_epochs must be a whole number of at least 1, got {max_epochs!r} (Lightning reads "
+            "-1 as 'no limit'; early stopping ends a run sooner, and trainer.max_time bounds it by time)"
+        )
     if cfg.trainer.get("gradient_clip_val"):
         raise OverrideError(
             "trainer.gradient_clip_val is not used by seqnet: clipping is configured once on the "

@@ -204,6 +204,7 @@ class RecurrentEncoder(nn.Module):
         Feeding a sequence in chunks while carrying `final_state` gives the outputs and final
         state of one call over the whole sequence (unidirectional encoders).
         """
+        self._check_input(x, 3, "(B, T, I) = (batch, steps, features)")
         batch, steps, _ = x.shape
         lengths = validate_lengths(lengths, batch, steps)
         state = self._check_state(state, batch, x)
@@ -241,6 +242,14 @@ class RecurrentEncoder(nn.Module):
             return state.index_copy(rows, sub_state)
         return lambda: state.index_copy(rows, self._run(*sub, need_state=True)[1])
 
+    def _check_input(self, x: Tensor, dims: int, layout: str) -> None:
+        """Refuse an input of the wrong rank or feature width, naming the shape expected."""
+        if x.dim() != dims or x.shape[-1] != self.input_size:
+            raise InputError(
+                f"the encoder expects {layout} with I = {self.input_size}, got shape {tuple(x.shape)}"
+                + ("; add the batch dimension with x.unsqueeze(0)" if x.dim() == dims - 1 else "")
+            )
+
     def step(self, x_t: Tensor, state: EncoderState | None = None) -> tuple[Tensor, EncoderState]:
         """One time step for a batch: x_t (B, I) -> (y_t (B, output_size), state after the step).
 
@@ -252,6 +261,7 @@ class RecurrentEncoder(nn.Module):
                 "direction starts from the end of the sequence, which a step-by-step caller does not "
                 "have yet; call forward(x, lengths) on whole sequences, or use a unidirectional encoder"
             )
+        self._check_input(x_t, 2, "(B, I) = (batch, features), one time step")
         state = self._check_state(state, x_t.shape[0], x_t)
         y_t, finals = self._through_layers(x_t, state, lambda block, inputs, start: block.step(inputs, start))
         return y_t, EncoderState(tuple(finals))
@@ -378,8 +388,8 @@ def classic_init_(rnn: nn.RNNBase) -> None:
 def _resolve_cells(cell: str | Sequence[str], num_layers: int | None) -> list[str]:
     if isinstance(cell, str):
         layers = 1 if num_layers is None else num_layers
-        if layers < 1:
-            raise InputError(f"num_layers must be at least 1, got {num_layers}")
+        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+            raise InputError(f"num_layers must be a whole number of at least 1, got {num_layers!r}")
         return [cell] * layers
     cells = list(cell)
     if not cells:
@@ -401,6 +411,11 @@ def _check_arguments(
     proj_size: int,
     init: str,
 ) -> None:
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("proj_size", proj_size)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{name} must be a whole number, got {value!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float):
+        raise InputError(f"dropout must be a number in [0, 1), got {dropout!r}")
     for cell in cells:
         cell_spec(cell)  # an unknown cell fails here, listing the registered ones
     if input_size < 1 or hidden_size < 1:

@@ -145,6 +145,12 @@ class SequenceModule(L.LightningModule):
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
         self.best_monitored = MaxMetric() if self.monitor_mode == "max" else MinMetric()
+        known = ["val/loss", *self.val_metrics.keys(keep_base=False)]
+        if self.monitor not in known:  # refused now, not after the first epoch of training
+            raise InputError(
+                f"monitor={self.monitor!r} is not a validation metric of {type(self).__name__} on "
+                f"{self.spec.name or 'this data'}; choose one of {sorted(known)} (model.monitor=...)"
+            )
 
     # --- the shared skeleton ------------------------------------------------------------------
     def embed(self, inputs: Tensor) -> Tensor:
@@ -208,11 +214,6 @@ class SequenceModule(L.LightningModule):
         if self.trainer.sanity_checking:
             return
         values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
-        if self.monitor not in values:
-            raise KeyError(
-                f"monitor={self.monitor!r} is not a validation metric of {type(self).__name__}; "
-                f"choose one of {sorted(values)}"
-            )
         self.best_monitored(values[self.monitor])
         self.log("hp_metric", self.best_monitored.compute(), sync_dist=True)
 

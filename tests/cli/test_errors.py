@@ -38,6 +38,19 @@ def test_seqnet_debug_shows_the_traceback(tmp_path, monkeypatch):
     ("args", "message"),
     [
         (("seqnet-train", "debug=fast", "data.batch_size=0"), "batch_size must be at least 1, got 0"),
+        (
+            ("seqnet-train", "trainer.max_epochs=-1"),
+            "trainer.max_epochs must be a whole number of at least 1",
+        ),
+        (("seqnet-train", "model.encoder.hidden_size=abc"), "hidden_size must be a whole number, got 'abc'"),
+        (
+            ("seqnet-train", "model.monitor=val/auc"),
+            "monitor='val/auc' is not a validation metric of ManyToOne",
+        ),
+        (
+            ("seqnet-train", "model.optimizer._target_=torch.optim.Adamx"),
+            "torch.optim.Adamx' cannot be imported",
+        ),
         (("seqnet-predict", "ckpt_path=nope.ckpt", "input=x.txt"), "nope.ckpt does not exist"),
     ],
 )

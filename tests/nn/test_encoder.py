@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -223,13 +225,44 @@ def test_lengths_default_to_full_sequences_and_may_live_on_any_device():
         (dict(cell=[]), "cell is an empty list"),
         (dict(merge="max", bidirectional=True), "merge must be one of"),
         (dict(dropout=1.5, num_layers=2), "dropout must be in [0, 1)"),
-        (dict(num_layers=0), "num_layers must be at least 1"),
+        (dict(num_layers=0), "num_layers must be a whole number of at least 1, got 0"),
         (dict(init="xavier"), "init must be one of"),
     ],
 )
 def test_invalid_arguments_fail_at_construction(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         RecurrentEncoder(input_size=5, hidden_size=6, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        (dict(hidden_size="abc"), "hidden_size must be a whole number, got 'abc'"),
+        (dict(hidden_size=0), "input_size and hidden_size must be positive"),
+        (dict(hidden_size=6, num_layers="2"), "num_layers must be a whole number of at least 1, got '2'"),
+        (dict(hidden_size=6, dropout="high"), "dropout must be a number in [0, 1), got 'high'"),
+    ],
+)
+def test_wrong_types_are_named_at_construction(sizes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RecurrentEncoder(input_size=5, **sizes)
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        (
+            (2, 3, 4),
+            "the encoder expects (B, T, I) = (batch, steps, features) with I = 5, got shape (2, 3, 4)",
+        ),
+        ((3, 5), "got shape (3, 5); add the batch dimension with x.unsqueeze(0)"),
+    ],
+)
+def test_inputs_of_the_wrong_shape_name_the_shape_expected(shape, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RecurrentEncoder(5, 6)(torch.zeros(shape))
+    with pytest.raises(ValueError, match=re.escape("expects (B, I) = (batch, features), one time step")):
+        RecurrentEncoder(5, 6).step(torch.zeros(2, 4))
 
 
 def test_useless_settings_warn():
