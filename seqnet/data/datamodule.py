@@ -138,13 +138,13 @@ class SequenceDataModule(L.LightningDataModule):
                 if self.spec.aligned:
                     target = target[: self.max_length]
                 truncated += 1
-            encoded.append(
-                (
-                    torch.from_numpy(np.ascontiguousarray(values)),
-                    encoder.target(target, index),
-                    encoder.condition(example.condition, index),
-                )
-            )
+            try:
+                item = (encoder.target(target, index), encoder.condition(example.condition, index))
+            except InputError as error:
+                if example.origin is None:
+                    raise
+                raise InputError(f"{example.origin}: {error}") from None
+            encoded.append((torch.from_numpy(np.ascontiguousarray(values)), *item))
         if empty:
             log.warning("%s %s: skipped %d empty sequences", name, split, empty)
         if truncated:

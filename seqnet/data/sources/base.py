@@ -22,11 +22,13 @@ class SequenceExample:
         anomaly: (T,) int 0/1 per input step (1 = anomalous).
     condition: what conditions the example (one-to-many, conditional generation): a class name
         or a float array (C,); None when the data set has none.
+    origin: where a user's file holds it ("path:line"), for error messages; None otherwise.
     """
 
     values: np.ndarray
     target: str | float | np.ndarray | list[str]
     condition: str | np.ndarray | None = None
+    origin: str | None = None
 
 
 @dataclass
@@ -67,6 +69,17 @@ class SequenceSplits:
         return cls(
             name=name, train=parts["train"], val=parts.get("val") or None, test=parts["test"], **fields
         )
+
+
+def mark_origins(splits: SequenceSplits, origins: dict[str, list[str]]) -> SequenceSplits:
+    """Record where each example of each split was read ("path:line"), in order."""
+    for split, where in origins.items():
+        examples = getattr(splits, split) or []
+        if len(examples) != len(where):
+            raise RuntimeError(f"{len(where)} origins for {len(examples)} {split} examples")
+        for example, origin in zip(examples, where, strict=True):
+            example.origin = origin
+    return splits
 
 
 def token_fields(vocab: Vocabulary, targets: bool = False) -> dict[str, object]:

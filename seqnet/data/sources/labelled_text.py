@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, mark_origins, token_fields
 from seqnet.data.sources.user_files import UserFilesSource, read_tsv_pairs
 from seqnet.data.tokenizers import Tokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
@@ -52,7 +52,12 @@ class LabelledTextSource(UserFilesSource):
             split: read_tsv_pairs(path, "label", "text", False, self.comment_prefix)
             for split, path in self.paths.items()
         }
-        return labelled_text_splits(self.name, rows, self.tokenizer, self.min_freq, self.max_size)
+        pairs = {split: [(label, text) for label, text, _ in part] for split, part in rows.items()}
+        splits = labelled_text_splits(self.name, pairs, self.tokenizer, self.min_freq, self.max_size)
+        origins = {
+            split: [f"{self.paths[split]}:{line}" for *_, line in part] for split, part in rows.items()
+        }
+        return mark_origins(splits, origins)
 
 
 def labelled_text_splits(

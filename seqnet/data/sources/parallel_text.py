@@ -69,7 +69,7 @@ class ParallelTextSource(UserFilesSource):
         pairs = {
             split: [
                 (source.tokenize(a), target.tokenize(b))
-                for a, b in read_tsv_pairs(path, "source", "target", comment_prefix=self.comment_prefix)
+                for a, b, _ in read_tsv_pairs(path, "source", "target", comment_prefix=self.comment_prefix)
             ]
             for split, path in self.paths.items()
         }

@@ -44,8 +44,8 @@ class UserFilesSource:
 
 def read_tsv_pairs(
     path: Path, first: str, second: str, second_required: bool = True, comment_prefix: str | None = None
-) -> list[tuple[str, str]]:
-    """`first<TAB>second` lines -> [(first, second)]; blank lines are skipped, and so are lines
+) -> list[tuple[str, str, int]]:
+    """`first<TAB>second` lines -> [(first, second, line number)]; blank lines are skipped, and so are lines
     starting with `comment_prefix` (None: no line is a comment), counted in a logged warning.
 
     The first field is stripped and must not be empty; so must the second when `second_required`.
@@ -66,7 +66,7 @@ def read_tsv_pairs(
                 f"{path}:{number}: expected '{first}<TAB>{second}', got {line[:60]!r}; separate "
                 f"the {first} from the {second} with one tab character{hint}"
             )
-        rows.append((head.strip(), tail))
+        rows.append((head.strip(), tail, number))
     if comments:
         log.warning("%s: skipped %d comment line(s) starting with %r", path, comments, comment_prefix)
     if not rows:

@@ -1,5 +1,6 @@
 import pytest
 
+from seqnet.data import SequenceDataModule
 from seqnet.data.sources import LabelledTextSource
 
 
@@ -64,3 +65,11 @@ def test_comment_lines_are_data_unless_a_prefix_is_set_and_then_they_are_counted
     assert [e.target for e in LabelledTextSource(tweets, tweets).load().train] == ["great", "other"]
     LabelledTextSource(*files, comment_prefix="#").load()
     assert "train.tsv: skipped 1 comment line(s) starting with '#'" in caplog.text
+
+
+def test_a_label_absent_from_training_names_the_file_and_line(tmp_path):
+    train = write(tmp_path / "many.tsv", [f"{'great' if i % 2 else 'other'}\tsoup {i}" for i in range(20)])
+    test = write(tmp_path / "test.tsv", ["great\tfine", "", "neutral\tso-so"])
+    data = SequenceDataModule(LabelledTextSource(train, test))
+    with pytest.raises(ValueError, match=r"test\.tsv:3: many test example 1 has label 'neutral', which the"):
+        data.setup()
