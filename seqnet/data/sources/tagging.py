@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.sources.base import SequenceExample, SequenceSplits, token_fields
+from seqnet.data.sources.base import SequenceExample, SequenceSplits, mark_origins, token_fields
 from seqnet.data.sources.packaged import distribution_file
 from seqnet.data.sources.user_files import UserFilesSource
 from seqnet.data.splits import split_by_key
@@ -73,10 +73,14 @@ class CoNLLSource(UserFilesSource):
         self.lowercase = lowercase
 
     def load(self) -> SequenceSplits:
-        sentences = {
-            split: read_conll(path, *self.columns, self.comment_prefix) for split, path in self.paths.items()
+        numbered = {
+            split: read_numbered_conll(path, *self.columns, self.comment_prefix)
+            for split, path in self.paths.items()
         }
-        return tagged_splits(self.name, sentences, self.lowercase, self.min_freq, self.max_size)
+        sentences = {split: [sentence for sentence, _ in part] for split, part in numbered.items()}
+        splits = tagged_splits(self.name, sentences, self.lowercase, self.min_freq, self.max_size)
+        origins = {split: [f"{self.paths[split]}:{n}" for _, n in part] for split, part in numbered.items()}
+        return mark_origins(splits, origins)
 
 
 class SBLGNTSource:
@@ -149,18 +153,26 @@ def tagged_splits(
 def read_conll(
     path: Path, token_column: int = 0, tag_column: int = -1, comment_prefix: str | None = None
 ) -> list[Sentence]:
-    """Sentences of a CoNLL-style file: a token per line with its columns (tabs or spaces), a blank
-    line between sentences.
+    """Sentences of a CoNLL-style file (see `read_numbered_conll`)."""
+    return [sentence for sentence, _ in read_numbered_conll(path, token_column, tag_column, comment_prefix)]
+
+
+def read_numbered_conll(
+    path: Path, token_column: int = 0, tag_column: int = -1, comment_prefix: str | None = None
+) -> list[tuple[Sentence, int]]:
+    """Sentences of a CoNLL-style file with the line of each one's first token: a token per line
+    with its columns (tabs or spaces), a blank line between sentences.
 
     `-DOCSTART-` lines (CoNLL-2003's document boundaries) end a sentence and are skipped; lines
     starting with `comment_prefix` (None: none) are skipped; both are counted in a logged warning.
     Every token line must have as many columns as the file's first: a missing tab (`EmpireB-loc`)
     or an extra column is an error naming the file, the line and the fix, never a guessed tag.
     """
-    sentences: list[Sentence] = []
+    sentences: list[tuple[Sentence, int]] = []
     tokens: list[str] = []
     tags: list[str] = []
     layout: tuple[int, int] | None = None  # (columns, line) of the first token line
+    start = 0  # line of the current sentence's first token
     skipped = Counter()
     for number, line in enumerate(read_lines(path, "CoNLL file"), start=1):
         if comment_prefix and line.startswith(comment_prefix):
@@ -172,9 +184,11 @@ def read_conll(
             fields = []  # a document boundary ends the sentence
         if not fields:
             if tokens:
-                sentences.append((tokens, tags))
+                sentences.append(((tokens, tags), start))
             tokens, tags = [], []
             continue
+        if not tokens:
+            start = number
         if layout is None:
             layout = (len(fields), number)
             _check_columns(path, number, line, len(fields), token_column, tag_column)
@@ -191,7 +205,7 @@ def read_conll(
         tokens.append(fields[token_column])
         tags.append(fields[tag_column])
     if tokens:
-        sentences.append((tokens, tags))
+        sentences.append(((tokens, tags), start))
     if skipped:
         counts = ", ".join(f"{count} {kind} line(s)" for kind, count in skipped.items())
         log.warning("%s: skipped %s", path, counts)

@@ -1,5 +1,6 @@
 import pytest
 
+from seqnet.data import SequenceDataModule
 from seqnet.data.sources import CoNLLSource, SBLGNTSource
 from seqnet.data.sources.tagging import SBLGNT_TAGS, read_conll
 
@@ -66,3 +67,13 @@ def test_missing_conll_files_and_directories_are_named(tmp_path):
         read_conll(tmp_path / "nope.conll")
     with pytest.raises(FileNotFoundError, match=r"CoNLL file .* is a directory, not a file"):
         read_conll(tmp_path)
+
+
+def test_a_tag_absent_from_training_names_the_file_and_the_line_of_its_sentence(tmp_path):
+    train = tmp_path / "train.conll"
+    train.write_text("".join(f"word{i}\t{'B-X' if i % 2 else 'O'}\n\n" for i in range(20)))
+    test = tmp_path / "test.conll"
+    test.write_text("word1\tO\n\nword2\tO\nword3\tB-Y\n")
+    data = SequenceDataModule(CoNLLSource(train_path=train, test_path=test))
+    with pytest.raises(ValueError, match=r"test\.conll:3: train test example 1 has tag 'B-Y', which the"):
+        data.setup()
