@@ -25,12 +25,16 @@ class TsData:
     labels: one label string per case (class name, or the regression target as text).
     class_labels: the classes declared in the header, in header order (None for regression).
     metadata: the remaining header fields, lower-cased keys.
+    lines: the line of each case in the file, for messages about it ("path:line").
+    path: the file read.
     """
 
     series: list[np.ndarray]
     labels: list[str]
     class_labels: list[str] | None
     metadata: dict[str, str] = field(default_factory=dict)
+    lines: list[int] = field(default_factory=list)
+    path: str = ""
 
 
 def read_ts(path: str | Path) -> TsData:
@@ -43,6 +47,7 @@ def read_ts(path: str | Path) -> TsData:
     first_case: tuple[int, int] | None = None  # (channels, line) of the first case
     series: list[np.ndarray] = []
     labels: list[str] = []
+    lines: list[int] = []
     in_data = False
     for number, raw in enumerate(read_lines(path, ".ts file"), start=1):
         line = raw.strip()
@@ -89,11 +94,12 @@ def read_ts(path: str | Path) -> TsData:
             )
         series.append(values)
         labels.append(label)
+        lines.append(number)
     if not in_data:
         raise InputError(f"{path}: no '@data' line; is this a UCR/UEA .ts file?")
     if not series:
         raise InputError(f"{path}: '@data' is followed by no cases")
-    return TsData(series=series, labels=labels, class_labels=class_labels, metadata=metadata)
+    return TsData(series, labels, class_labels, metadata, lines, str(path))
 
 
 def _parse_case(line: str, has_label: bool, path: Path, number: int) -> tuple[np.ndarray, str]:

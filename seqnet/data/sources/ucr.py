@@ -97,16 +97,20 @@ class UCRSource:
     def _read(self, split: str) -> TsData:
         path = self.files()[split]
         data = read_ts(path)
-        data.series = [fill_missing(s, self.missing, f"{path}: case {i}") for i, s in enumerate(data.series)]
+        data.series = [
+            fill_missing(s, self.missing, f"{path}:{line}: the case")
+            for s, line in zip(data.series, data.lines, strict=True)
+        ]
         keep = [i for i, s in enumerate(data.series) if s is not None]
         data.series = [data.series[i] for i in keep]
         data.labels = [data.labels[i] for i in keep]
+        data.lines = [data.lines[i] for i in keep]
         return data
 
     def _examples(self, data: TsData, is_regression: bool) -> list[SequenceExample]:
         return [
-            SequenceExample(values=s, target=float(label) if is_regression else label)
-            for s, label in zip(data.series, data.labels, strict=True)
+            SequenceExample(s, float(label) if is_regression else label, origin=f"{data.path}:{line}")
+            for s, label, line in zip(data.series, data.labels, data.lines, strict=True)
         ]
 
 

@@ -57,7 +57,7 @@ def test_missing_values_drop_or_fail_with_position(tmp_path):
     assert len(UCRSource("Toy", data_dir=tmp_path, missing="drop").load().train) == 1
     with pytest.raises(
         ValueError,
-        match=r"Toy_TRAIN.ts: case 0 has a missing or non-finite value "
+        match=r"Toy_TRAIN.ts:\d+: the case has a missing or non-finite value "
         r"at step 1, channel 0; set missing=",
     ):
         UCRSource("Toy", data_dir=tmp_path).load()
