@@ -43,7 +43,7 @@ class SeqBatch:
     def target_mask(self) -> Tensor:
         """(B, T') bool, True at valid target steps, on the targets' device (per-step targets)."""
         if self.target_lengths is None:
-            raise InputError("this batch has one target per sequence, so no target mask")
+            raise ValueError("this batch has one target per sequence, so no target mask")
         return _mask(self.target_lengths, self.targets.shape[1], self.targets.device)
 
     def __len__(self) -> int:
@@ -83,7 +83,7 @@ def collate_sequences(
         and fills `target_lengths`.
     """
     if not examples:
-        raise InputError("cannot collate an empty list of examples")
+        raise ValueError("cannot collate an empty list of examples")
     inputs = [x for x, _, _ in examples]
     lengths = torch.tensor([x.shape[0] for x in inputs], dtype=torch.int64)
     if int(lengths.min()) == 0:

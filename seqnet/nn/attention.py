@@ -15,13 +15,13 @@ by its import path (`model.decoder.attention=my_module.MyScorer`) or `register_a
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from seqnet.errors import InputError
+from seqnet.nn.importing import import_object
 
 
 class Attention(nn.Module):
@@ -119,15 +119,11 @@ def build_attention(name: str | None, query_size: int, memory_size: int) -> Atte
     if name in (None, "none"):
         return None
     if name not in ATTENTIONS:
-        module_name, _, attribute = name.rpartition(".")
         try:
-            factory = getattr(importlib.import_module(module_name), attribute) if module_name else None
-        except (ImportError, AttributeError):
-            factory = None
-        if factory is None:
+            register_attention(name, import_object(name))
+        except ImportError:
             raise InputError(
                 f"unknown attention {name!r}; choose none or one of {sorted(ATTENTIONS)}, register your "
                 "own with seqnet.nn.register_attention, or give its import path (my_module.MyScorer)"
-            )
-        register_attention(name, factory)
+            ) from None
     return ATTENTIONS[name](query_size, memory_size)

@@ -19,7 +19,6 @@ time step in `cell`, and register it (or name its import path, `my_module.MyCell
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +28,7 @@ from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqnet.errors import InputError
+from seqnet.nn.importing import import_object
 from seqnet.nn.masking import lengths_to_mask, reverse_padded
 
 LayerStateTuple = tuple[Tensor, ...]
@@ -78,15 +78,14 @@ def cell_spec(name: str) -> CellSpec:
     """The registered cell `name`; an import path `package.module.Class` registers that class."""
     if name in CELLS:
         return CELLS[name]
-    module_name, _, attribute = name.rpartition(".")
-    if not module_name:
+    if "." not in name:
         raise InputError(
             f"unknown cell {name!r}; choose from {sorted(CELLS)}, register your own with "
             "seqnet.nn.register_cell, or give its import path (my_module.MyCell)"
         )
     try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
+        factory = import_object(name)
+    except ImportError as error:
         raise InputError(
             f"cell {name!r} is neither registered ({sorted(CELLS)}) nor importable ({error}); "
             "check the import path, and that its module is on PYTHONPATH"

@@ -10,7 +10,7 @@ from torch import Tensor
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
 from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState
-from seqnet.nn.decoding import Decoded, StepFn, greedy, sample
+from seqnet.nn.decoding import greedy, sample
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.outputs import TokenOutput
 
@@ -78,12 +78,14 @@ class LanguageModel(SequenceModule):
         enc = self.encode(self.embed(inputs), lengths, state)
         return self.output(enc.outputs), enc
 
-    def step(self, batch: SeqBatch) -> StepOutput:
-        logits, _ = self(batch.inputs, batch.lengths)
-        return self.token_step_output(logits, batch)
+    def batch_state(self, batch: SeqBatch) -> Any:
+        """The state a batch's sequences start from: None (the encoder's initial state); a
+        conditioned task starts from each row's condition."""
+        return None
 
-    def token_step_output(self, logits: Tensor, batch: SeqBatch) -> StepOutput:
-        """Next-token loss of logits (B, T, V) against the batch's targets, and what metrics read."""
+    def step(self, batch: SeqBatch) -> StepOutput:
+        """Next-token loss against the batch's targets, and what the metrics read."""
+        logits, _ = self(batch.inputs, batch.lengths, self.batch_state(batch))
         mask = batch.target_mask
         targets = batch.targets.masked_fill(~mask, IGNORE_INDEX)
         loss, weight = self.output.loss(logits, targets)
@@ -97,7 +99,7 @@ class LanguageModel(SequenceModule):
 
     def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:
         """{"probs" (B, T, V)}: the next-token distribution after every input step."""
-        logits, _ = self(batch.inputs, batch.lengths)
+        logits, _ = self(batch.inputs, batch.lengths, self.batch_state(batch))
         return {"probs": logits.softmax(-1)}
 
     @torch.no_grad()
@@ -146,10 +148,16 @@ class LanguageModel(SequenceModule):
         prefix = torch.tensor(ids, device=self.device).unsqueeze(0).expand(n, -1)  # (n, P)
         if prefix.shape[1] > 1:  # read the prompt but its last token once; generation steps on
             state = self.read_prefix(prefix[:, :-1], state)
-        decoded = self.continue_sequences(
-            self.next_token_logits, prefix[:, -1], state, max_new_tokens,
-            temperature, top_k, top_p, seed, greedy_decoding,
-        )  # fmt: skip
+        eos = self.vocabulary.eos_id
+        if greedy_decoding:
+            decoded = greedy(self.next_token_logits, prefix[:, -1], state, max_new_tokens, eos)
+        else:
+            generator = torch.Generator(device=self.device)
+            generator.manual_seed(seed if seed is not None else int(torch.randint(2**31, (1,))))
+            decoded = sample(
+                self.next_token_logits, prefix[:, -1], state, max_new_tokens, eos,
+                temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
+            )  # fmt: skip
         texts = []
         for row, length in zip(decoded.tokens.tolist(), decoded.lengths.tolist(), strict=True):
             words = self.vocabulary.decode(row[:length])  # specials (<eos>) dropped
@@ -160,27 +168,3 @@ class LanguageModel(SequenceModule):
         """The state after reading token ids (B, P) from `state`."""
         _, enc = self(ids, torch.full((ids.shape[0],), ids.shape[1], dtype=torch.long), state)
         return enc.final_state
-
-    def continue_sequences(
-        self,
-        step_fn: StepFn,
-        start: Tensor,
-        state: Any,
-        max_new_tokens: int,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        greedy_decoding: bool = False,
-    ) -> Decoded:
-        """Greedy or seeded sampling from `start` tokens (B,) and the state before them, until
-        `<eos>` or `max_new_tokens`."""
-        eos = self.vocabulary.eos_id
-        if greedy_decoding:
-            return greedy(step_fn, start, state, max_new_tokens, eos)
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(seed if seed is not None else int(torch.randint(2**31, (1,))))
-        return sample(
-            step_fn, start, state, max_new_tokens, eos,
-            temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
-        )  # fmt: skip

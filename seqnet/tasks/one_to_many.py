@@ -13,7 +13,6 @@ from seqnet.data import DataSpec, SeqBatch
 from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState
 from seqnet.nn.decoder import StateBridge
-from seqnet.tasks.base import StepOutput
 from seqnet.tasks.language_model import LanguageModel
 
 CONDITION_MODES = ("init", "input", "both")
@@ -116,33 +115,30 @@ class OneToMany(LanguageModel):
             raise InputError(
                 "OneToMany reads a condition per sequence: pass ConditionedState(None, conditions)"
             )
-        condition = self.condition_vector(state.conditions)  # (B, C)
-        rnn = state.rnn if state.rnn is not None else self.initial_state(condition)
+        condition, rnn = self.condition_and_state(state)
         enc = self.encode(self.with_condition(self.embed(inputs), condition), lengths, rnn)
         return self.output(enc.outputs), enc
 
-    def step(self, batch: SeqBatch) -> StepOutput:
+    def condition_and_state(self, state: ConditionedState) -> tuple[Tensor, EncoderState | None]:
+        """The condition vectors (B, C) of a state's rows, and the recurrent state to go on from
+        (the condition's initial state before the first token)."""
+        condition = self.condition_vector(state.conditions)  # (B, C)
+        return condition, state.rnn if state.rnn is not None else self.initial_state(condition)
+
+    def batch_state(self, batch: SeqBatch) -> ConditionedState:
         if batch.conditions is None:
             raise InputError(f"data {self.spec.name!r} gave a batch without conditions")
-        logits, _ = self(batch.inputs, batch.lengths, ConditionedState(None, batch.conditions))
-        return self.token_step_output(logits, batch)
+        return ConditionedState(None, batch.conditions)
 
     def next_token_logits(self, tokens: Tensor, state: ConditionedState) -> tuple[Tensor, ConditionedState]:
         """One step: tokens (B,) and the state before them -> (next-token logits (B, V), state)."""
-        condition = self.condition_vector(state.conditions)  # (B, C)
-        rnn = state.rnn if state.rnn is not None else self.initial_state(condition)
+        condition, rnn = self.condition_and_state(state)
         x = self.with_condition(self.embed(tokens.unsqueeze(1))[:, 0], condition)  # (B, E [+ C])
         y, rnn = self.encoder.step(x, rnn)
         return self.output(y), ConditionedState(rnn, state.conditions)
 
     def read_prefix(self, ids: Tensor, state: ConditionedState) -> ConditionedState:
-        _, enc = self(ids, torch.full((ids.shape[0],), ids.shape[1], dtype=torch.long), state)
-        return ConditionedState(enc.final_state, state.conditions)
-
-    def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:
-        """{"probs" (B, T, V)}: the next-token distribution after every input step."""
-        logits, _ = self(batch.inputs, batch.lengths, ConditionedState(None, batch.conditions))
-        return {"probs": logits.softmax(-1)}
+        return ConditionedState(super().read_prefix(ids, state), state.conditions)
 
     # --- generation ---------------------------------------------------------------------------
     @property

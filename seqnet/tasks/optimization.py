@@ -9,12 +9,12 @@ The classes are resolved when the task is built, so a misspelt one fails before 
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import torch
 
 from seqnet.errors import InputError
+from seqnet.nn.importing import import_object
 
 LIGHTNING_SCHEDULER_KEYS = ("interval", "frequency")
 
@@ -26,10 +26,9 @@ def resolve_target(config: dict[str, Any], what: str) -> type:
         raise InputError(
             f"the {what} config needs a _target_ naming a class, e.g. torch.optim.AdamW; got {config}"
         )
-    module_name, _, attribute = target.rpartition(".")
     try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError):
+        return import_object(target)
+    except (ImportError, ValueError):  # ValueError: a relative path such as ".Adam"
         raise InputError(
             f"{what} class {target!r} cannot be imported; give a full import path such as "
             "torch.optim.AdamW or torch.optim.lr_scheduler.CosineAnnealingLR"

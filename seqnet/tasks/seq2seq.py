@@ -194,21 +194,20 @@ class Seq2Seq(SequenceModule):
             logits = torch.where(over, forced, logits)
         return logits, state
 
-    def token_strings(self, ids: Tensor, lengths: Tensor) -> list[str]:
-        """Target ids (B, T) with lengths -> one space-joined token string per row (specials
-        dropped): what the text metrics compare."""
+    def target_tokens(self, ids: Tensor, lengths: Tensor) -> list[list[str]]:
+        """Target ids (B, T) with lengths (B,) -> each row's tokens, specials dropped."""
         return [
-            " ".join(self.vocabulary.decode(row[:length]))
-            for row, length in zip(ids.tolist(), lengths.tolist(), strict=True)
+            self.vocabulary.decode(row[:n]) for row, n in zip(ids.tolist(), lengths.tolist(), strict=True)
         ]
+
+    def token_strings(self, ids: Tensor, lengths: Tensor) -> list[str]:
+        """Target ids -> one space-joined token string per row: what the text metrics compare."""
+        return [" ".join(tokens) for tokens in self.target_tokens(ids, lengths)]
 
     def texts(self, ids: Tensor, lengths: Tensor) -> list[str]:
         """Target ids -> text, joined the way the target tokenizer splits (characters, words)."""
         tokenizer = self.spec.target_text_tokenizer()
-        return [
-            tokenizer.detokenize(self.vocabulary.decode(row[:length]))
-            for row, length in zip(ids.tolist(), lengths.tolist(), strict=True)
-        ]
+        return [tokenizer.detokenize(tokens) for tokens in self.target_tokens(ids, lengths)]
 
     def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:
         """{"text": decoded target text per row, "tokens": its ids (B, L), "lengths" (B,)}."""
