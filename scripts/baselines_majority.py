@@ -26,8 +26,8 @@ def majority_accuracy(data: str) -> dict[str, float | str | int]:
         cfg = compose("train", overrides=[f"data={data}"])
     datamodule = instantiate(cfg.data)
     datamodule.setup()
-    train = [int(y) for _, y, _ in datamodule.datasets["train"]]
-    test = [int(y) for _, y, _ in datamodule.datasets["test"]]
+    train = [int(y) for _, y, *_ in datamodule.datasets["train"]]
+    test = [int(y) for _, y, *_ in datamodule.datasets["test"]]
     label, _ = Counter(train).most_common(1)[0]
     return {
         "data": data,

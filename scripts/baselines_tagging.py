@@ -27,13 +27,13 @@ def most_frequent_tag_accuracy(data: str) -> dict[str, float | str | int]:
     datamodule.setup()
     by_word: dict[int, Counter] = defaultdict(Counter)
     overall: Counter = Counter()
-    for words, tags, _ in datamodule.datasets["train"]:
+    for words, tags, *_ in datamodule.datasets["train"]:
         for word, tag in zip(words.tolist(), tags.tolist(), strict=True):
             by_word[word][tag] += 1
             overall[tag] += 1
     fallback = overall.most_common(1)[0][0]
     correct = total = unknown = 0
-    for words, tags, _ in datamodule.datasets["test"]:
+    for words, tags, *_ in datamodule.datasets["test"]:
         for word, tag in zip(words.tolist(), tags.tolist(), strict=True):
             guess = by_word[word].most_common(1)[0][0] if word in by_word else fallback
             correct += guess == tag

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
@@ -12,7 +13,8 @@ from seqnet.errors import InputError
 
 IGNORE_INDEX = -100  # pads class-id targets per step; torch's cross entropy skips it by default
 
-Item = tuple[Tensor, Tensor, Tensor | None]  # (inputs, target, condition) of one example
+# (inputs, target, condition, known-future covariates) of one example
+Item = tuple[Tensor, Tensor, Tensor | None, Tensor | None]
 
 
 @dataclass
@@ -26,6 +28,7 @@ class SeqBatch:
         the target pad id, or (B, T', K) series padded with zeros.
     target_lengths: (B,) int64 valid target steps for per-step targets, else None (CPU).
     conditions: (B,) condition class ids or (B, C) condition values, else None.
+    future: (B, H, Cf) known-future covariates over the forecast steps (forecasting), else None.
     """
 
     inputs: Tensor
@@ -33,6 +36,7 @@ class SeqBatch:
     targets: Tensor
     target_lengths: Tensor | None = None
     conditions: Tensor | None = None
+    future: Tensor | None = None
 
     @property
     def mask(self) -> Tensor:
@@ -50,22 +54,20 @@ class SeqBatch:
         return self.inputs.shape[0]
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> SeqBatch:
-        """Move inputs, targets and conditions; lengths stay on the CPU. Lightning calls this."""
-        return replace(
-            self,
-            inputs=self.inputs.to(device, non_blocking=non_blocking),
-            targets=self.targets.to(device, non_blocking=non_blocking),
-            conditions=None
-            if self.conditions is None
-            else self.conditions.to(device, non_blocking=non_blocking),
-        )
+        """Move every tensor but the lengths, which stay on the CPU. Lightning calls this."""
+        return self._apply(lambda t: t.to(device, non_blocking=non_blocking))
 
     def pin_memory(self) -> SeqBatch:
+        return self._apply(Tensor.pin_memory)
+
+    def _apply(self, move: Callable[[Tensor], Tensor]) -> SeqBatch:
+        """`move` applied to inputs, targets, conditions and future covariates."""
         return replace(
             self,
-            inputs=self.inputs.pin_memory(),
-            targets=self.targets.pin_memory(),
-            conditions=None if self.conditions is None else self.conditions.pin_memory(),
+            inputs=move(self.inputs),
+            targets=move(self.targets),
+            conditions=None if self.conditions is None else move(self.conditions),
+            future=None if self.future is None else move(self.future),
         )
 
 
@@ -77,14 +79,15 @@ def _mask(lengths: Tensor, steps: int, device: torch.device) -> Tensor:
 def collate_sequences(
     examples: list[Item], pad_value: float = 0.0, target_pad_value: float | None = None
 ) -> SeqBatch:
-    """Pad a list of (inputs (T, F) or (T,), target, condition or None) into a `SeqBatch`.
+    """Pad a list of (inputs (T, F) or (T,), target, condition or None, future covariates (H, Cf)
+    or None) into a `SeqBatch`.
 
     target_pad_value: None stacks one target per sequence; a number pads per-step targets with it
         and fills `target_lengths`.
     """
     if not examples:
         raise ValueError("cannot collate an empty list of examples")
-    inputs = [x for x, _, _ in examples]
+    inputs = [x for x, *_ in examples]
     lengths = torch.tensor([x.shape[0] for x in inputs], dtype=torch.int64)
     if int(lengths.min()) == 0:
         empty = int((lengths == 0).nonzero()[0])
@@ -93,18 +96,20 @@ def collate_sequences(
             "data set (sources do this with a logged count) before batching"
         )
     padded = pad_sequence(inputs, batch_first=True, padding_value=pad_value)  # (B, T, ...)
-    targets = [y for _, y, _ in examples]
+    targets = [y for _, y, _, _ in examples]
     target_lengths = None
     if target_pad_value is None:
         stacked = torch.stack(targets)  # (B,) or (B, K)
     else:
         target_lengths = torch.tensor([y.shape[0] for y in targets], dtype=torch.int64)
         stacked = pad_sequence(targets, batch_first=True, padding_value=target_pad_value)  # (B, T', ...)
-    conditions = [c for _, _, c in examples]
+    conditions = [c for _, _, c, _ in examples]
+    future = [f for *_, f in examples]
     return SeqBatch(
         inputs=padded,
         lengths=lengths,
         targets=stacked,
         target_lengths=target_lengths,
         conditions=None if conditions[0] is None else torch.stack(conditions),
+        future=None if future[0] is None else torch.stack(future),  # (B, H, Cf)
     )

@@ -106,7 +106,7 @@ class SequenceDataModule(L.LightningDataModule):
 
     def _auto_bucket(self, name: str) -> bool:
         train = self.datasets["train"]
-        padding = random_batch_padding([len(x) for x, _, _ in train], self.batch_size)
+        padding = random_batch_padding([len(x) for x, *_ in train], self.batch_size)
         batches = -(-len(train) // self.batch_size)
         bucket = padding >= AUTO_BUCKET_PADDING and batches >= AUTO_BUCKET_MIN_BATCHES
         log.info(
@@ -139,7 +139,11 @@ class SequenceDataModule(L.LightningDataModule):
                     target = target[: self.max_length]
                 truncated += 1
             try:
-                item = (encoder.target(target, index), encoder.condition(example.condition, index))
+                item = (
+                    encoder.target(target, index),
+                    encoder.condition(example.condition, index),
+                    encoder.future(example.future, index),
+                )
             except InputError as error:
                 if example.origin is None:
                     raise
@@ -166,7 +170,7 @@ class SequenceDataModule(L.LightningDataModule):
         dataset = self.datasets[split]
         trainer = self.trainer
         sampler = BucketBatchSampler(
-            [len(x) for x, _, _ in dataset],
+            [len(x) for x, *_ in dataset],
             batch_size=self.batch_size if split == "train" else self.eval_batch_size,
             shuffle=shuffle,
             pool_factor=self.bucket_pool_factor if self.bucket else None,

@@ -42,8 +42,9 @@ class PredictionInput:
     text: str | None = None
 
     def item(self) -> Item:
-        """(inputs, placeholder target, no condition), as the collate function expects."""
-        return torch.from_numpy(np.ascontiguousarray(self.values)), torch.tensor(0), None
+        """(inputs, placeholder target, no condition, no future covariates), as the collate
+        function expects."""
+        return torch.from_numpy(np.ascontiguousarray(self.values)), torch.tensor(0), None, None
 
 
 def read_prediction_inputs(

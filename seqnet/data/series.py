@@ -103,15 +103,21 @@ def forecast_windows(
     start: int,
     stop: int,
     stride: int = 1,
+    future_features: list[int] | None = None,
 ) -> list[SequenceExample]:
     """Windows of a series (N, F) whose forecast targets lie in steps [start, stop).
 
     Each example reads `window` steps of every feature before step t and predicts the
-    `target_features` over steps t .. t+horizon-1: values (window, F), target (horizon, K). Inputs
-    may reach back before `start` (the past is known); targets never leave [start, stop).
+    `target_features` over steps t .. t+horizon-1: values (window, F), target (horizon, K), and,
+    with `future_features`, their known values over the same steps as `future` (horizon, Cf).
+    Inputs may reach back before `start` (the past is known); targets never leave [start, stop).
     """
     first = max(start, window)
     return [
-        SequenceExample(values=series[t - window : t], target=series[t : t + horizon, target_features])
+        SequenceExample(
+            values=series[t - window : t],
+            target=series[t : t + horizon, target_features],
+            future=series[t : t + horizon, future_features] if future_features else None,
+        )
         for t in range(first, stop - horizon + 1, stride)
     ]

@@ -35,6 +35,12 @@ class DataSpec:
     aligned: targets have one entry per input step (tags, anomaly, language modelling).
     horizon: steps a forecasting target covers (0 when not forecasting).
     target_features: input channels that are also the targets (forecasting), else None.
+    future_features: input channels whose values over the forecast steps are known and fed to a
+        forecaster (known-future covariates), else None.
+    season: steps per seasonal cycle of a forecast series (1: naive baseline; 0: not forecasting).
+    feature_names: the column each input channel was read from (series read by column name).
+    target_min: per-target minimum of the training split (values and series): whether a
+        percentage error is defined.
     condition_kind / condition_names / condition_size: what conditions each example ("none",
         "classes" with their names, or "values" of `condition_size` floats).
     tokenizer / target_tokenizer: settings of the text tokenizers (`build_tokenizer(**settings)`),
@@ -58,6 +64,10 @@ class DataSpec:
     aligned: bool = False
     horizon: int = 0
     target_features: list[int] | None = None
+    future_features: list[int] | None = None
+    season: int = 0
+    feature_names: list[str] | None = None
+    target_min: list[float] | None = None
     condition_kind: str = "none"
     condition_names: list[str] = field(default_factory=list)
     condition_size: int = 0

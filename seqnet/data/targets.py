@@ -27,6 +27,9 @@ def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec
         aligned=splits.aligned,
         horizon=splits.horizon,
         target_features=splits.target_features,
+        future_features=splits.future_features,
+        season=splits.season,
+        feature_names=splits.feature_names,
         tokenizer=splits.tokenizer,
         target_tokenizer=splits.target_tokenizer,
         name=splits.name,
@@ -73,6 +76,7 @@ def _with_targets(spec: DataSpec, splits: SequenceSplits, train: list[SequenceEx
         output_size=targets.shape[1],
         target_mean=targets.mean(0).tolist(),
         target_std=_safe_std(targets).tolist(),
+        target_min=targets.min(0).tolist(),
     )
 
 
@@ -138,6 +142,17 @@ class TargetEncoder:
             series = np.asarray(target, dtype=np.float32)
             return torch.from_numpy(np.ascontiguousarray(series.reshape(len(series), -1)))  # (T', K)
         return torch.as_tensor(np.atleast_1d(target), dtype=torch.float32)  # (K,)
+
+    def future(self, future: np.ndarray | None, index: int) -> Tensor | None:
+        """Known-future covariates (T', Cf) of a forecasting example, or None."""
+        if not self.spec.future_features:
+            return None
+        if future is None or future.shape[-1] != len(self.spec.future_features):
+            raise InputError(
+                f"{self.where} example {index} needs the values of its {len(self.spec.future_features)} "
+                "known-future covariates over the forecast steps"
+            )
+        return torch.from_numpy(np.ascontiguousarray(future, dtype=np.float32))  # (T', Cf)
 
     def condition(self, condition: object, index: int) -> Tensor | None:
         kind = self.spec.condition_kind

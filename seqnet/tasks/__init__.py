@@ -2,6 +2,7 @@
 
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION
+from seqnet.tasks.forecaster import Forecaster
 from seqnet.tasks.language_model import LanguageModel
 from seqnet.tasks.many_to_many import ManyToMany
 from seqnet.tasks.many_to_one import ManyToOne
@@ -14,6 +15,7 @@ __all__ = [
     "ClassOutput",
     "ConditionedState",
     "DecodedOutput",
+    "Forecaster",
     "LanguageModel",
     "ManyToMany",
     "ManyToOne",

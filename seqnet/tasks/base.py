@@ -34,13 +34,13 @@ class StepOutput:
     weight: how many targets that mean is over (valid target steps for per-step tasks, sequences
         otherwise), so epoch losses are exact means over the split whatever the batch sizes.
     preds / targets: what the stage's metrics read (class ids with `IGNORE_INDEX` at padding,
-        values in data units, or logits for token metrics).
+        values in data units, logits for token metrics, or a forecaster's dict of forecasts).
     mask: (B, T) valid target steps for per-step tasks, else None.
     """
 
     loss: Tensor
     weight: Tensor
-    preds: Tensor
+    preds: Tensor | dict[str, Tensor]
     targets: Tensor
     mask: Tensor | None = None
 
@@ -136,9 +136,10 @@ class SequenceModule(L.LightningModule):
                 "language_model, seq2seq)"
             )
 
-    def setup_metrics(self) -> None:
-        """One metric collection per stage from the output object; call at the end of __init__."""
-        metrics: MetricCollection = self.output.metrics()
+    def setup_metrics(self, metrics: MetricCollection | None = None) -> None:
+        """One collection of `metrics` (default: the output object's) per stage; call at the end
+        of __init__."""
+        metrics = metrics if metrics is not None else self.output.metrics()
         self.train_metrics = metrics.clone(prefix="train/")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
@@ -156,9 +157,13 @@ class SequenceModule(L.LightningModule):
     def embed(self, inputs: Tensor) -> Tensor:
         """Padded inputs (B, T, F) features or (B, T) token ids -> (B, T, E); features are
         standardised with the training split's statistics first."""
+        return self.input_layer(self.standardize(inputs))
+
+    def standardize(self, inputs: Tensor) -> Tensor:
+        """Features (B, T, F) -> z-scores with the training split's statistics; token ids as they are."""
         if self.spec.input_kind == "features":
-            inputs = (inputs - self.feature_mean) / self.feature_std  # (B, T, F)
-        return self.input_layer(inputs)
+            return (inputs - self.feature_mean) / self.feature_std  # (B, T, F)
+        return inputs
 
     def encode(self, x: Tensor, lengths: Tensor, state: EncoderState | None = None) -> EncoderOutput:
         """x (B, T, E), lengths (B,) on the CPU, optional starting state -> `EncoderOutput`."""

@@ -34,7 +34,7 @@ def test_spec_statistics_come_from_the_training_part_only():
     splits = SequenceSplits("toy", train=examples(["a", "b"] * 10), test=examples(["a", "b"], 1e6))
     dm = SequenceDataModule(ListSource(splits), batch_size=4, val_fraction=0.25)
     dm.setup()
-    train_values = np.concatenate([x.numpy() for x, _, _ in dm.datasets["train"]])
+    train_values = np.concatenate([x.numpy() for x, *_ in dm.datasets["train"]])
     np.testing.assert_allclose(dm.spec.feature_mean, train_values.mean(0), rtol=1e-6)
     assert dm.spec.num_classes == 2 and dm.spec.class_names == ["a", "b"]
     batch = next(iter(dm.train_dataloader()))
@@ -57,7 +57,7 @@ def test_empty_sequences_are_skipped_and_long_ones_truncated(caplog):
     dm = SequenceDataModule(ListSource(splits), max_length=2)
     dm.setup()
     assert len(dm.datasets["train"]) == 10
-    assert max(len(x) for x, _, _ in dm.datasets["train"]) == 2
+    assert max(len(x) for x, *_ in dm.datasets["train"]) == 2
     assert "skipped 1 empty sequences" in caplog.text and "truncated" in caplog.text
 
 
@@ -95,7 +95,7 @@ def test_under_ddp_each_rank_evaluates_a_disjoint_part_and_together_all_of_it():
         dm.trainer = SimpleNamespace(world_size=3, global_rank=rank)
         seen += [float(y) for batch in dm.val_dataloader() for y in batch.targets.flatten()]
         train_batches.add(len(dm.train_dataloader()))
-    expected = sorted(float(y) for _, y, _ in dm.datasets["val"] for y in y.flatten())
+    expected = sorted(float(y) for _, y, *_ in dm.datasets["val"] for y in y.flatten())
     assert sorted(seen) == expected
     assert len(train_batches) == 1
 

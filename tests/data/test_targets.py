@@ -58,7 +58,7 @@ def test_aligned_targets_of_the_wrong_length_are_refused_and_truncated_together(
         SequenceDataModule(ListSource(tag_splits(test=bad))).setup()
     dm = SequenceDataModule(ListSource(tag_splits()), max_length=2)
     dm.setup()
-    assert all(len(x) == len(y) <= 2 for x, y, _ in dm.datasets["train"])
+    assert all(len(x) == len(y) <= 2 for x, y, *_ in dm.datasets["train"])
 
 
 def test_token_targets_pad_with_the_target_pad_and_conditions_batch():

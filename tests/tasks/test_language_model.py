@@ -66,7 +66,7 @@ def test_the_loss_averages_over_valid_target_tokens(toy_corpus):
     torch.manual_seed(0)
     model = LanguageModel(toy_corpus.spec, encoder=LSTM)
     examples = toy_corpus.datasets["train"]
-    short = (examples[0][0][:5], examples[0][1][:5], None)
+    short = (examples[0][0][:5], examples[0][1][:5], None, None)
     batch = collate_sequences([short, examples[1]], pad_value=0, target_pad_value=0)
     out = model.step(batch)
     assert int(out.weight) == 5 + len(examples[1][1])
@@ -83,7 +83,8 @@ def test_a_training_step_over_variable_lengths_never_computes_the_state_it_drops
     model = LanguageModel(toy_corpus.spec, encoder=LSTM)
     examples = toy_corpus.datasets["train"]
     batch = collate_sequences(
-        [(x[: 5 + i], y[: 5 + i], None) for i, (x, y, _) in enumerate(examples[:4])], target_pad_value=0
+        [(x[: 5 + i], y[: 5 + i], None, None) for i, (x, y, *_) in enumerate(examples[:4])],
+        target_pad_value=0,
     )
     assert len(set(batch.lengths.tolist())) == 4
     model.step(batch).loss.backward()

@@ -23,12 +23,15 @@ class SequenceExample:
     condition: what conditions the example (one-to-many, conditional generation): a class name
         or a float array (C,); None when the data set has none.
     origin: where a user's file holds it ("path:line"), for error messages; None otherwise.
+    future: forecasting with known-future covariates: their values over the forecast steps
+        (T', Cf) float32 (calendar, weather forecasts); None otherwise.
     """
 
     values: np.ndarray
     target: str | float | np.ndarray | list[str]
     condition: str | np.ndarray | None = None
     origin: str | None = None
+    future: np.ndarray | None = None
 
 
 @dataclass
@@ -55,6 +58,9 @@ class SequenceSplits:
     aligned: bool = False
     horizon: int = 0
     target_features: list[int] | None = None
+    future_features: list[int] | None = None
+    season: int = 0
+    feature_names: list[str] | None = None
     condition_kind: str = "none"  # none | classes | values
     condition_names: list[str] | None = None  # declared condition classes, when the source has them
     tokenizer: dict | None = None  # text sources: settings of the input tokenizer (`build_tokenizer`)

