@@ -3,8 +3,14 @@ import pytest
 import torch
 
 from seqnet.data import SequenceDataModule
-from seqnet.data.sources import AddingProblemSource, UCRSource
-from tests.toy_data import StaticSource, toy_directed_runs, toy_entity_sentences, toy_reversal_pairs
+from seqnet.data.sources import AddingProblemSource, ForecastSource, UCRSource
+from tests.toy_data import (
+    StaticSource,
+    seasonal_csv,
+    toy_directed_runs,
+    toy_entity_sentences,
+    toy_reversal_pairs,
+)
 
 # As seqnet-train does (config `flush_denormal`): tiny losses otherwise make CPU kernels crawl.
 torch.set_flush_denormal(True)
@@ -114,5 +120,22 @@ def toy_runs_module(vectors: bool) -> SequenceDataModule:
         tokenizer=tokenizer, target_tokenizer=tokenizer, **token_fields(vocab, targets=True),
     )  # fmt: skip
     dm = SequenceDataModule(StaticSource(splits), batch_size=32)
+    dm.setup()
+    return dm
+
+
+@pytest.fixture(scope="session")
+def series(tmp_path_factory) -> SequenceDataModule:
+    """A seasonal series with a trend, a known-future covariate and a past one (`seasonal_csv`)."""
+    source = ForecastSource(
+        path=seasonal_csv(tmp_path_factory.mktemp("series")),
+        target="load",
+        covariates=["noise"],
+        future_covariates=["boost"],
+        window=24,
+        horizon=6,
+        season=12,
+    )
+    dm = SequenceDataModule(source, batch_size=16)
     dm.setup()
     return dm

@@ -1,6 +1,8 @@
 """Toy data sets for tests: ready-made splits, sentences with entities that need context, reversal
 pairs for seq2seq."""
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -65,3 +67,18 @@ def toy_directed_runs(count: int, seed: int) -> list[tuple[list[str], str]]:
         direction = str(rng.choice(["up", "down"]))
         runs.append((run if direction == "up" else run[::-1], direction))
     return runs
+
+
+def seasonal_csv(directory: Path, steps: int = 240) -> Path:
+    """A positive series with a trend and a season of 12, a covariate that drives it over the
+    forecast steps (known in the future), and a past-only noise column."""
+    rng = np.random.default_rng(0)
+    t = np.arange(steps)
+    boost = (t % 7 == 0).astype(float)  # known ahead, like a holiday flag
+    load = 50 + 0.2 * t + 10 * np.sin(2 * np.pi * t / 12) + 8 * boost + rng.normal(0, 0.5, steps)
+    rows = "".join(
+        f"{a:.4f},{b},{c:.3f}\n" for a, b, c in zip(load, boost, rng.normal(size=steps), strict=True)
+    )
+    path = directory / "load.csv"
+    path.write_text("load,boost,noise\n" + rows)
+    return path

@@ -76,4 +76,4 @@ class GeneratedSamples(L.Callback):
             return {name: name for name in spec.condition_names[: self.max_conditions]}
         datasets = trainer.datamodule.datasets if trainer.datamodule is not None else {}
         items = datasets.get("val") or datasets.get("test") or []
-        return {f"val{i}": condition for i, (_, _, condition) in enumerate(items[: self.max_conditions])}
+        return {f"val{i}": condition for i, (_, _, condition, _) in enumerate(items[: self.max_conditions])}

@@ -7,10 +7,10 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from seqnet.callbacks import ConfusionMatrixFigure, DecodedExamples, GeneratedSamples
+from seqnet.callbacks import ConfusionMatrixFigure, DecodedExamples, ForecastFigure, GeneratedSamples
 from seqnet.data import SequenceDataModule
 from seqnet.data.sources import MusicSource
-from seqnet.tasks import LanguageModel, ManyToMany, OneToMany, Seq2Seq
+from seqnet.tasks import Forecaster, LanguageModel, ManyToMany, OneToMany, Seq2Seq
 from tests.data.sources.test_music import CHORALES
 
 
@@ -121,3 +121,14 @@ def test_seq2seq_logs_decoded_text_beside_references_and_attention_heatmaps(
     maps = [tag for tag in events.Tags()["images"] if tag.startswith("val/decoded_attention/")]
     assert sorted(maps) == (["val/decoded_attention/0", "val/decoded_attention/1"] if maps_expected else [])
     assert not any(tag.startswith("samples") for tag in events.Tags()["tensors"])
+
+
+def test_a_forecaster_plots_validation_forecasts_every_epoch_and_a_tagger_none(series, toy_tags, tmp_path):
+    torch.manual_seed(0)
+    model = Forecaster(series.spec, encoder={"cell": "gru", "hidden_size": 8}, output="quantile")
+    events = fit(model, series, tmp_path / "forecaster", [ForecastFigure(n=2)], epochs=2)
+    images = events.Images("val/forecasts")
+    assert len(images) == 2 and images[0].height > 200  # one per epoch, not for the sanity check
+    tagger = ManyToMany(toy_tags.spec, encoder={"cell": "gru", "hidden_size": 8})
+    events = fit(tagger, toy_tags, tmp_path / "tagger", [ForecastFigure()], epochs=1)
+    assert "val/forecasts" not in events.Tags()["images"]

@@ -15,37 +15,6 @@ from tests.tasks.conftest import fit_one_batch, quiet_trainer
 GRU = {"cell": "gru", "hidden_size": 16}
 
 
-def seasonal_csv(tmp_path, steps: int = 240):
-    """A positive series with a trend and a season of 12, a covariate that drives it over the
-    forecast steps (known in the future), and a past-only noise column."""
-    rng = np.random.default_rng(0)
-    t = np.arange(steps)
-    boost = (t % 7 == 0).astype(float)  # known ahead, like a holiday flag
-    load = 50 + 0.2 * t + 10 * np.sin(2 * np.pi * t / 12) + 8 * boost + rng.normal(0, 0.5, steps)
-    rows = "".join(
-        f"{a:.4f},{b},{c:.3f}\n" for a, b, c in zip(load, boost, rng.normal(size=steps), strict=True)
-    )
-    path = tmp_path / "load.csv"
-    path.write_text("load,boost,noise\n" + rows)
-    return path
-
-
-@pytest.fixture
-def series(tmp_path):
-    source = ForecastSource(
-        path=seasonal_csv(tmp_path),
-        target="load",
-        covariates=["noise"],
-        future_covariates=["boost"],
-        window=24,
-        horizon=6,
-        season=12,
-    )
-    dm = SequenceDataModule(source, batch_size=16)
-    dm.setup()
-    return dm
-
-
 def batch_of(dm, split="train", size=16):
     return collate_sequences(dm.datasets[split][:size], target_pad_value=0.0)
 
