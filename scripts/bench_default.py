@@ -40,6 +40,7 @@ def main() -> None:
         **{f"{k}_mean": statistics.mean(r[k] for r in runs) for k in test_metrics},
         **{f"{k}_min": min(r[k] for r in runs) for k in test_metrics},
         **{f"{k}_max": max(r[k] for r in runs) for k in test_metrics},
+        **{f"{k}_std": statistics.stdev(r[k] for r in runs) for k in test_metrics if len(runs) > 1},
         "seconds_mean": statistics.mean(r["seconds"] for r in runs),
     }
     out = Path(args.out)

@@ -25,8 +25,10 @@ class PredictionWriter(BasePredictionWriter):
     - tags: {"index", "input", "tokens", "tags", "probs": [probability of each chosen tag]}
     - per-step values: {"index", "input", "prediction": [[K values] per step]}
     - seq2seq: {"index", "input", "output": the decoded text, "output_tokens": [tokens]}
+    - forecasts: {"index", "forecast": [{"step": 1.., "line": the input file's line of that step
+      (when known-future rows gave it), "<target>": value, "<target>_lower80", ... per step]}
 
-    CSV writes the same fields flat: one row per sequence, or per token for tags.
+    CSV writes the same fields flat: one row per sequence, per token for tags, per forecast step.
     """
 
     def __init__(self, path: str | Path, inputs: list[PredictionInput], output_format: str = "jsonl") -> None:
@@ -88,6 +90,9 @@ def record(
         out["output"] = prediction["text"][row]
         out["output_tokens"] = pl_module.vocabulary.decode(prediction["tokens"][row, :length].tolist())
         return out
+    if getattr(pl_module, "horizon", 0):
+        out["forecast"] = forecast_steps(pl_module.spec, prediction, row, source.future_lines)
+        return out
     preds = prediction["preds"][row].cpu()
     probs = prediction.get("probs")
     length = len(source.values)
@@ -107,8 +112,29 @@ def record(
     return out
 
 
+def forecast_steps(
+    spec: Any, prediction: dict[str, Tensor], row: int, lines: list[int] | None
+) -> list[dict[str, Any]]:
+    """One entry per forecast step of batch row `row`: the values of each target by column name,
+    with `_lower80`-style suffixes for interval bounds."""
+    names = [spec.feature_names[c] for c in spec.target_features]
+    steps = []
+    for step in range(prediction["preds"].shape[1]):
+        entry: dict[str, Any] = {"step": step + 1}
+        if lines:
+            entry["line"] = lines[step]
+        for key, values in prediction.items():
+            suffix = "" if key == "preds" else f"_{key}"
+            for k, name in enumerate(names):
+                entry[f"{name}{suffix}"] = round(float(values[row, step, k]), 6)
+        steps.append(entry)
+    return steps
+
+
 def flat_rows(one: dict[str, Any]) -> list[dict[str, Any]]:
-    """A record as CSV rows: one per token for tags, else one."""
+    """A record as CSV rows: one per token for tags, one per forecast step, else one."""
+    if "forecast" in one:
+        return [{"index": one["index"], **step} for step in one["forecast"]]
     if "tags" in one:
         tokens = one["tokens"] or [""] * len(one["tags"])
         return [

@@ -1,6 +1,7 @@
 """`seqnet-predict`: predict a file with a checkpoint alone (vocabularies and scaling come from it).
 
 seqnet-predict ckpt_path=<run>/checkpoints/best.ckpt input=reviews.txt output=predictions.jsonl
+seqnet-predict ckpt_path=<forecaster run>/checkpoints/best.ckpt input=series.csv output=forecast.csv
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ def predict(cfg: DictConfig) -> Path:
     from seqnet.cli.checkpoints import load_task
     from seqnet.data import collate_sequences
     from seqnet.data.prediction import read_prediction_inputs
-    from seqnet.tasks import ManyToMany, ManyToOne, Seq2Seq
+    from seqnet.tasks import Forecaster, ManyToMany, ManyToOne, Seq2Seq
 
-    model = load_task(cfg.ckpt_path, (ManyToOne, ManyToMany, Seq2Seq), "seqnet-predict")
+    model = load_task(cfg.ckpt_path, (ManyToOne, ManyToMany, Seq2Seq, Forecaster), "seqnet-predict")
     inputs = read_prediction_inputs(cfg.input, model.spec, cfg.input_format)
     output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir) / "predictions.jsonl"
     output_format = cfg.get("format") or ("csv" if output.suffix.lower() == ".csv" else "jsonl")

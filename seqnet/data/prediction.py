@@ -5,6 +5,8 @@ Formats (`input_format`, or `auto` from the file's extension and the model's inp
 
 - `ts`: a UCR/UEA `.ts` file, one series per case (labels, if any, are ignored);
 - `csv`: one series per file, a header row, one row per step, one column per input feature;
+  for a forecaster, the columns it was trained on by name (`read_forecast_input`): the history,
+  then rows with empty targets that carry the known-future covariates of the steps to forecast;
 - `conll`: CoNLL-style tokens, one per line (first column), blank line between sentences;
 - `tsv`: `label<TAB>text` or `text` per line (the last column is read);
 - `text`: one raw text per line (token models).
@@ -40,11 +42,14 @@ class PredictionInput:
     values: np.ndarray
     tokens: list[str] | None = None
     text: str | None = None
+    future: np.ndarray | None = None  # forecasting: known-future covariates (H, Cf)
+    future_lines: list[int] | None = None  # forecasting: the file lines of the forecast steps
 
     def item(self) -> Item:
-        """(inputs, placeholder target, no condition, no future covariates), as the collate
+        """(inputs, placeholder target, no condition, future covariates or None), as the collate
         function expects."""
-        return torch.from_numpy(np.ascontiguousarray(self.values)), torch.tensor(0), None, None
+        future = None if self.future is None else torch.from_numpy(np.ascontiguousarray(self.future))
+        return torch.from_numpy(np.ascontiguousarray(self.values)), torch.tensor(0), None, future
 
 
 def read_prediction_inputs(
@@ -55,6 +60,12 @@ def read_prediction_inputs(
     if not path.is_file():
         raise FileNotFoundError(f"input file {path} does not exist")
     kind = resolve_format(path, spec, input_format)
+    if spec.horizon and spec.feature_names:
+        if kind != "csv":
+            raise InputError(
+                f"a forecaster reads a CSV file with the columns {spec.feature_names}, not {kind}"
+            )
+        return [read_forecast_input(path, spec)]
     if spec.input_kind == "features":
         if kind not in ("ts", "csv"):
             raise InputError(
@@ -117,3 +128,43 @@ def _read_csv_series(path: Path) -> np.ndarray:
         header = [name.strip() for name in next(csv.reader(handle), [])]
     values = read_csv_columns(path, header)  # (T, F)
     return fill_missing(values, "error", str(path))
+
+
+def read_forecast_input(path: Path, spec: DataSpec) -> PredictionInput:
+    """A forecaster's input from a CSV file read by the column names it was trained on.
+
+    The rows up to the last one with every target present are the history (its last
+    `spec.window` rows are read; no gaps allowed there). A model with known-future covariates
+    needs `spec.horizon` more rows after it, with empty targets and the covariates filled in.
+    """
+    names = spec.feature_names
+    table = read_csv_columns(path, names)  # (N, F), NaN where a cell is empty
+    targets = table[:, spec.target_features]
+    present = np.flatnonzero(np.isfinite(targets).all(axis=1))
+    if not len(present):
+        raise InputError(f"{path}: no row has every target column {_names(spec, spec.target_features)}")
+    end = int(present[-1]) + 1  # rows [0, end) are the history
+    if end < spec.window:
+        raise InputError(
+            f"{path}: the model reads {spec.window} past steps, but the file has {end} rows of history"
+        )
+    history = fill_missing(
+        table[end - spec.window : end], "error", f"{path} (the last {spec.window} rows of history)"
+    )
+    future, lines = None, None
+    if spec.future_features:
+        future = table[end : end + spec.horizon][:, spec.future_features]
+        if len(future) < spec.horizon or not np.isfinite(future).all():
+            columns = _names(spec, spec.future_features)
+            first, last = end + 2, end + spec.horizon + 1  # file lines: the header is line 1
+            raise InputError(
+                f"{path}: forecasting {spec.horizon} steps needs the known-future covariates {columns} "
+                f"of each: add rows {first}-{last} (lines after the last target) with empty "
+                f"{_names(spec, spec.target_features)} and {columns} filled in"
+            )
+        lines = list(range(end + 2, end + spec.horizon + 2))
+    return PredictionInput(history.astype(np.float32), future=future, future_lines=lines)
+
+
+def _names(spec: DataSpec, channels: list[int]) -> list[str]:
+    return [spec.feature_names[c] for c in channels]

@@ -34,6 +34,7 @@ class DataSpec:
     vocab: token strings by id (token inputs); target_vocab: the same for token targets.
     aligned: targets have one entry per input step (tags, anomaly, language modelling).
     horizon: steps a forecasting target covers (0 when not forecasting).
+    window: past steps a forecaster reads (0 when not forecasting).
     target_features: input channels that are also the targets (forecasting), else None.
     future_features: input channels whose values over the forecast steps are known and fed to a
         forecaster (known-future covariates), else None.
@@ -63,6 +64,7 @@ class DataSpec:
     target_vocab: list[str] | None = None
     aligned: bool = False
     horizon: int = 0
+    window: int = 0
     target_features: list[int] | None = None
     future_features: list[int] | None = None
     season: int = 0

@@ -26,6 +26,7 @@ def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec
         target_kind="values",
         aligned=splits.aligned,
         horizon=splits.horizon,
+        window=splits.window,
         target_features=splits.target_features,
         future_features=splits.future_features,
         season=splits.season,

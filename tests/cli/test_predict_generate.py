@@ -7,9 +7,9 @@ import torch
 
 from seqnet.data import collate_sequences
 from seqnet.data.prediction import read_prediction_inputs
-from seqnet.tasks import ManyToMany, ManyToOne, Seq2Seq
+from seqnet.tasks import Forecaster, ManyToMany, ManyToOne, Seq2Seq
 from tests.cli.conftest import run_cli
-from tests.toy_data import toy_reversal_pairs
+from tests.toy_data import seasonal_csv, toy_reversal_pairs
 
 
 def assert_ok(result):
@@ -184,3 +184,46 @@ def test_seq2seq_transliterates_a_file_as_the_in_memory_model_does(transliterato
     )
     header, *rows = (folder / "out.csv").read_text().splitlines()
     assert header == "index,input,output" and len(rows) == 3
+
+
+@pytest.fixture(scope="module")
+def forecaster(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecast")
+    seasonal_csv(folder)  # load.csv: load, boost (known ahead), noise
+    checkpoint = train(
+        folder, "data=csv_series", "data.source.path=load.csv", "data.source.target=load",
+        "data.source.future_covariates=[boost]", "data.source.window=24", "data.source.horizon=6",
+        "data.source.season=12", "model=forecaster", "model.output=gaussian",
+    )  # fmt: skip
+    return folder, checkpoint
+
+
+def test_a_forecaster_writes_the_next_steps_with_intervals_past_the_end_of_a_csv(forecaster):
+    folder, checkpoint = forecaster
+    rows = (folder / "load.csv").read_text().splitlines()
+    future = "".join(f",{i % 2},\n" for i in range(6))  # empty targets, the covariate filled in
+    text = "\n".join(rows[:101]) + "\n" + future  # header + 100 rows of history
+    _, written = predicted(folder, checkpoint, "recent.csv", text)
+    model = Forecaster.load_from_checkpoint(checkpoint)
+    _, expected = in_memory(model, folder / "recent.csv")
+    steps = written[0]["forecast"]
+    assert [s["step"] for s in steps] == [1, 2, 3, 4, 5, 6]
+    assert [s["line"] for s in steps] == list(range(102, 108))  # the rows that hold their covariates
+    assert [s["load"] for s in steps] == pytest.approx(expected["preds"][0, :, 0].tolist(), abs=1e-5)
+    for s in steps:
+        assert s["load_lower95"] < s["load_lower80"] < s["load"] < s["load_upper80"] < s["load_upper95"]
+    assert_ok(
+        run_cli("seqnet-predict", f"ckpt_path={checkpoint}", "input=recent.csv", "output=out.csv", cwd=folder)
+    )
+    header, *lines = (folder / "out.csv").read_text().splitlines()
+    assert header.startswith("index,step,line,load,") and len(lines) == 6
+
+
+def test_a_forecast_without_its_known_future_covariates_names_the_rows_to_add(forecaster):
+    folder, checkpoint = forecaster
+    rows = (folder / "load.csv").read_text().splitlines()
+    (folder / "short.csv").write_text("\n".join(rows[:101]) + "\n,1,\n,0,\n")  # 2 of 6 future rows
+    result = run_cli("seqnet-predict", f"ckpt_path={checkpoint}", "input=short.csv", cwd=folder)
+    assert result.returncode == 2
+    assert "needs the known-future covariates ['boost']" in result.stderr
+    assert "add rows 102-107" in result.stderr and "empty ['load']" in result.stderr

@@ -57,6 +57,7 @@ class SequenceSplits:
     target_vocab: list[str] | None = None  # token targets: token strings by id
     aligned: bool = False
     horizon: int = 0
+    window: int = 0
     target_features: list[int] | None = None
     future_features: list[int] | None = None
     season: int = 0

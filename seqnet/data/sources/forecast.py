@@ -160,6 +160,7 @@ class ForecastSource:
             test=tiles(test_start, length),
             target_kind="series",
             horizon=self.horizon,
+            window=self.window,
             target_features=targets,
             future_features=future or None,
             season=self.season,
