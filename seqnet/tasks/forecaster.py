@@ -75,7 +75,7 @@ class Forecaster(SequenceModule):
         output: str = "point",
         loss: str = "mse",
         quantiles: list[float] | None = None,
-        scaling: str = "window",
+        scaling: str = "train",
         transform: str = "none",
         highway: int = 0,
         decoder: dict | None = None,

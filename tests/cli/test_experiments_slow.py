@@ -29,6 +29,10 @@ BARS = [
 # with it withheld (scripts/conditioning_gain.py). bach_chorales is not held to it: its mode's gain
 # (benchmarks/conditioning_bach_chorales.json) is within the spread of seeds, see README.
 CONDITIONED = ["names_by_gender", "essen"]
+# Forecasters must beat the seasonal-naive forecast of the same test windows (logged beside them as
+# test/baseline_*) on the metric their protocol uses: airline's MAPE over the last 36 months
+# (seasonal naive 13.2 %), co2's MAE (MASE < 1).
+FORECASTS = [("airline", "mape"), ("co2", "mae")]
 
 
 def run_metrics(cli, run_dir, *overrides: str) -> dict:
@@ -54,6 +58,22 @@ def test_the_condition_lowers_the_validation_nll_below_the_same_model_without_it
         cli, tmp_path / "withheld", f"experiment={experiment}", "model.withhold_condition=true"
     )
     assert conditioned["val/nll"] < withheld["val/nll"], (conditioned, withheld)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment, metric", FORECASTS)
+def test_the_forecast_beats_the_seasonal_naive_baseline(cli, tmp_path, experiment, metric):
+    metrics = run_metrics(cli, tmp_path / "run", f"experiment={experiment}")
+    assert metrics[f"test/{metric}"] < metrics[f"test/baseline_{metric}"], metrics
+
+
+@pytest.mark.slow
+def test_known_future_covariates_improve_the_electricity_demand_forecast(cli, tmp_path):
+    covariates = run_metrics(cli, tmp_path / "covariates", "experiment=elecdemand")
+    without = run_metrics(
+        cli, tmp_path / "without", "experiment=elecdemand", "data.source.future_covariates=[]"
+    )
+    assert covariates["test/mae"] < without["test/mae"], (covariates, without)
 
 
 @pytest.mark.slow
