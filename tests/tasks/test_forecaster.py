@@ -193,7 +193,7 @@ def test_bad_settings_are_refused(series, tmp_path):
     dm = SequenceDataModule(ForecastSource(path=negative, target="y", window=8, horizon=2))
     dm.setup()
     with pytest.raises(ValueError, match="transform=log needs positive targets"):
-        Forecaster(dm.spec, transform="log")
+        Forecaster(dm.spec, transform="log", scaling="mean")
     assert "val/mape" not in Forecaster(dm.spec).val_metrics.keys(keep_base=False)  # the series touches 0
     many = Forecaster(dm.spec, highway=20)
     with pytest.raises(ValueError, match="highway=20 reads that many past steps, but a window has 8"):
