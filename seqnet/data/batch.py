@@ -79,8 +79,8 @@ def _mask(lengths: Tensor, steps: int, device: torch.device) -> Tensor:
 def collate_sequences(
     examples: list[Item], pad_value: float = 0.0, target_pad_value: float | None = None
 ) -> SeqBatch:
-    """Pad a list of (inputs (T, F) or (T,), target, condition or None, future covariates (H, Cf)
-    or None) into a `SeqBatch`.
+    """Pad a list of (inputs (T, F) or (T,), target, condition or None[, future covariates (H, Cf)
+    or None]) into a `SeqBatch`; the fourth entry may be left out when there are none.
 
     target_pad_value: None stacks one target per sequence; a number pads per-step targets with it
         and fills `target_lengths`.
@@ -96,15 +96,15 @@ def collate_sequences(
             "data set (sources do this with a logged count) before batching"
         )
     padded = pad_sequence(inputs, batch_first=True, padding_value=pad_value)  # (B, T, ...)
-    targets = [y for _, y, _, _ in examples]
+    targets = [example[1] for example in examples]
     target_lengths = None
     if target_pad_value is None:
         stacked = torch.stack(targets)  # (B,) or (B, K)
     else:
         target_lengths = torch.tensor([y.shape[0] for y in targets], dtype=torch.int64)
         stacked = pad_sequence(targets, batch_first=True, padding_value=target_pad_value)  # (B, T', ...)
-    conditions = [c for _, _, c, _ in examples]
-    future = [f for *_, f in examples]
+    conditions = [example[2] for example in examples]
+    future = [example[3] if len(example) > 3 else None for example in examples]
     return SeqBatch(
         inputs=padded,
         lengths=lengths,
