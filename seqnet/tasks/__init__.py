@@ -1,5 +1,6 @@
 """LightningModules, one per task shape, on one base (`SequenceModule`)."""
 
+from seqnet.tasks.autoencoder import SequenceAutoencoder
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION
 from seqnet.tasks.forecaster import Forecaster
@@ -21,6 +22,7 @@ __all__ = [
     "ManyToOne",
     "OneToMany",
     "Seq2Seq",
+    "SequenceAutoencoder",
     "SequenceModule",
     "StepOutput",
     "TokenOutput",

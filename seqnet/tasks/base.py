@@ -136,13 +136,16 @@ class SequenceModule(L.LightningModule):
                 "language_model, seq2seq)"
             )
 
-    def setup_metrics(self, metrics: MetricCollection | None = None) -> None:
-        """One collection of `metrics` (default: the output object's) per stage; call at the end
-        of __init__."""
+    def setup_metrics(
+        self, metrics: MetricCollection | None = None, test_metrics: MetricCollection | None = None
+    ) -> None:
+        """One collection of `metrics` (default: the output object's) per stage, the test stage's
+        from `test_metrics` when only the test split has what they read (anomaly labels); call at
+        the end of __init__."""
         metrics = metrics if metrics is not None else self.output.metrics()
         self.train_metrics = metrics.clone(prefix="train/")
         self.val_metrics = metrics.clone(prefix="val/")
-        self.test_metrics = metrics.clone(prefix="test/")
+        self.test_metrics = (test_metrics if test_metrics is not None else metrics).clone(prefix="test/")
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
         self.best_monitored = MaxMetric() if self.monitor_mode == "max" else MinMetric()

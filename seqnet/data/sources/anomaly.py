@@ -129,6 +129,8 @@ class AnomalySource:
             test=windows(self.train_end, len(values), tile=True),
             target_kind="anomaly",
             aligned=True,
+            window=self.window,
+            feature_names=self.columns,
         )
 
     def read(self) -> tuple[np.ndarray, np.ndarray]:
