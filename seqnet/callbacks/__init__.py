@@ -4,12 +4,13 @@ from seqnet.callbacks.checkpoint_config import CheckpointConfig
 from seqnet.callbacks.config_text import ConfigText
 from seqnet.callbacks.confusion import ConfusionMatrixFigure, draw_confusion_matrix
 from seqnet.callbacks.decoded import DecodedExamples
-from seqnet.callbacks.forecasts import ForecastFigure, draw_forecasts
 from seqnet.callbacks.hparams_metric import HparamsMetric
 from seqnet.callbacks.prediction_writer import PredictionWriter
 from seqnet.callbacks.samples import GeneratedSamples
+from seqnet.callbacks.series_figures import AnomalyFigure, ForecastFigure, draw_anomalies, draw_forecasts
 
 __all__ = [
+    "AnomalyFigure",
     "CheckpointConfig",
     "ConfigText",
     "ConfusionMatrixFigure",
@@ -18,6 +19,7 @@ __all__ = [
     "GeneratedSamples",
     "HparamsMetric",
     "PredictionWriter",
+    "draw_anomalies",
     "draw_confusion_matrix",
     "draw_forecasts",
 ]

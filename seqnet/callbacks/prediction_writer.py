@@ -27,8 +27,10 @@ class PredictionWriter(BasePredictionWriter):
     - seq2seq: {"index", "input", "output": the decoded text, "output_tokens": [tokens]}
     - forecasts: {"index", "forecast": [{"step": 1.., "line": the input file's line of that step
       (when known-future rows gave it), "<target>": value, "<target>_lower80", ... per step]}
+    - anomaly scores: {"index", "start": the window's first step, "scores": [per step], "flags": [0/1]}
 
-    CSV writes the same fields flat: one row per sequence, per token for tags, per forecast step.
+    CSV writes the same fields flat: one row per sequence, per token for tags, per forecast step,
+    per scored step ("step", "score", "flag").
     """
 
     def __init__(self, path: str | Path, inputs: list[PredictionInput], output_format: str = "jsonl") -> None:
@@ -93,6 +95,12 @@ def record(
     if getattr(pl_module, "horizon", 0):
         out["forecast"] = forecast_steps(pl_module.spec, prediction, row, source.future_lines)
         return out
+    if "scores" in prediction:
+        length = len(source.values)
+        out["start"] = source.start or 0
+        out["scores"] = [round(float(v), 6) for v in prediction["scores"][row, :length]]
+        out["flags"] = [int(v) for v in prediction["flags"][row, :length]]
+        return out
     preds = prediction["preds"][row].cpu()
     probs = prediction.get("probs")
     length = len(source.values)
@@ -135,6 +143,11 @@ def flat_rows(one: dict[str, Any]) -> list[dict[str, Any]]:
     """A record as CSV rows: one per token for tags, one per forecast step, else one."""
     if "forecast" in one:
         return [{"index": one["index"], **step} for step in one["forecast"]]
+    if "scores" in one:
+        return [
+            {"step": one["start"] + i, "score": score, "flag": flag}
+            for i, (score, flag) in enumerate(zip(one["scores"], one["flags"], strict=True))
+        ]
     if "tags" in one:
         tokens = one["tokens"] or [""] * len(one["tags"])
         return [

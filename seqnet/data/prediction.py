@@ -7,6 +7,8 @@ Formats (`input_format`, or `auto` from the file's extension and the model's inp
 - `csv`: one series per file, a header row, one row per step, one column per input feature;
   for a forecaster, the columns it was trained on by name (`read_forecast_input`): the history,
   then rows with empty targets that carry the known-future covariates of the steps to forecast;
+  for an anomaly detector, its value columns by name, cut into windows it scores
+  (`read_anomaly_inputs`);
 - `conll`: CoNLL-style tokens, one per line (first column), blank line between sentences;
 - `tsv`: `label<TAB>text` or `text` per line (the last column is read);
 - `text`: one raw text per line (token models).
@@ -44,6 +46,7 @@ class PredictionInput:
     text: str | None = None
     future: np.ndarray | None = None  # forecasting: known-future covariates (H, Cf)
     future_lines: list[int] | None = None  # forecasting: the file lines of the forecast steps
+    start: int | None = None  # a window of a longer series (anomaly scores): its first step
 
     def item(self) -> Item:
         """(inputs, placeholder target, no condition, future covariates or None), as the collate
@@ -66,6 +69,10 @@ def read_prediction_inputs(
                 f"a forecaster reads a CSV file with the columns {spec.feature_names}, not {kind}"
             )
         return [read_forecast_input(path, spec)]
+    if spec.target_kind == "anomaly" and spec.feature_names:
+        if kind != "csv":
+            raise InputError(f"an anomaly detector reads a CSV file with the columns {spec.feature_names}")
+        return read_anomaly_inputs(path, spec)
     if spec.input_kind == "features":
         if kind not in ("ts", "csv"):
             raise InputError(
@@ -164,6 +171,16 @@ def read_forecast_input(path: Path, spec: DataSpec) -> PredictionInput:
             )
         lines = list(range(end + 2, end + spec.horizon + 2))
     return PredictionInput(history.astype(np.float32), future=future, future_lines=lines)
+
+
+def read_anomaly_inputs(path: Path, spec: DataSpec) -> list[PredictionInput]:
+    """A series from a CSV file (the value columns the detector was trained on, by name), cut into
+    back-to-back windows of `spec.window` steps (the last may be shorter), each to be scored."""
+    values = fill_missing(read_csv_columns(path, spec.feature_names), "error", str(path))
+    return [
+        PredictionInput(values[start : start + spec.window], start=start)
+        for start in range(0, len(values), spec.window)
+    ]
 
 
 def _names(spec: DataSpec, channels: list[int]) -> list[str]:

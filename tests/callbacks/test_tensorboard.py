@@ -7,10 +7,16 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from seqnet.callbacks import ConfusionMatrixFigure, DecodedExamples, ForecastFigure, GeneratedSamples
+from seqnet.callbacks import (
+    AnomalyFigure,
+    ConfusionMatrixFigure,
+    DecodedExamples,
+    ForecastFigure,
+    GeneratedSamples,
+)
 from seqnet.data import SequenceDataModule
 from seqnet.data.sources import MusicSource
-from seqnet.tasks import Forecaster, LanguageModel, ManyToMany, OneToMany, Seq2Seq
+from seqnet.tasks import Forecaster, LanguageModel, ManyToMany, OneToMany, Seq2Seq, SequenceAutoencoder
 from tests.data.sources.test_music import CHORALES
 
 
@@ -132,3 +138,21 @@ def test_a_forecaster_plots_validation_forecasts_every_epoch_and_a_tagger_none(s
     tagger = ManyToMany(toy_tags.spec, encoder={"cell": "gru", "hidden_size": 8})
     events = fit(tagger, toy_tags, tmp_path / "tagger", [ForecastFigure()], epochs=1)
     assert "val/forecasts" not in events.Tags()["images"]
+
+
+def test_an_anomaly_detector_plots_the_test_series_scores_and_threshold(tmp_path):
+    from tests.tasks.test_autoencoder import spiked_module
+
+    data = spiked_module(tmp_path)
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(data.spec, encoder={"cell": "gru", "hidden_size": 8})
+    logger = TensorBoardLogger(tmp_path, name="tb", version=0)
+    trainer = L.Trainer(
+        max_epochs=1, logger=logger, callbacks=[AnomalyFigure()], enable_progress_bar=False,
+        enable_checkpointing=False, enable_model_summary=False,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    trainer.test(model, datamodule=data, verbose=False)
+    events = EventAccumulator(str(tmp_path / "tb" / "version_0"), size_guidance={"images": 0})
+    events.Reload()
+    assert len(events.Images("test/anomaly_scores")) == 1

@@ -46,6 +46,9 @@ def test_every_model_config_builds_its_task_from_a_matching_spec(model):
             condition_kind="classes",
             condition_names=["f", "m"],
         ),
+        "autoencoder": DataSpec(
+            "features", 2, "anomaly", num_classes=2, class_names=["normal", "anomaly"], aligned=True
+        ),
         "forecaster": DataSpec(
             "features", 2, "series", target_mean=[1.0], target_std=[2.0], horizon=3, target_features=[0]
         ),

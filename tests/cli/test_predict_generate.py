@@ -227,3 +227,23 @@ def test_a_forecast_without_its_known_future_covariates_names_the_rows_to_add(fo
     assert result.returncode == 2
     assert "needs the known-future covariates ['boost']" in result.stderr
     assert "add rows 102-107" in result.stderr and "empty ['load']" in result.stderr
+
+
+def test_an_anomaly_detector_scores_every_step_of_a_csv(tmp_path):
+    seasonal_csv(tmp_path)  # load.csv: load, boost, noise; 240 rows
+    checkpoint = train(
+        tmp_path, "data=csv_anomaly", "data.source.path=load.csv", "data.source.columns=[load]",
+        "data.source.label=null", "data.source.train_end=160", "data.source.window=40", "model=autoencoder",
+    )  # fmt: skip
+    _, written = predicted(tmp_path, checkpoint, "recent.csv", (tmp_path / "load.csv").read_text())
+    assert [r["start"] for r in written] == [0, 40, 80, 120, 160, 200]
+    assert sum(len(r["scores"]) for r in written) == 240 and all(
+        f in (0, 1) for r in written for f in r["flags"]
+    )
+    assert_ok(
+        run_cli(
+            "seqnet-predict", f"ckpt_path={checkpoint}", "input=recent.csv", "output=out.csv", cwd=tmp_path
+        )
+    )
+    header, *lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert header == "step,score,flag" and len(lines) == 240 and lines[-1].startswith("239,")

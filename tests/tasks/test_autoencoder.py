@@ -14,12 +14,16 @@ SPIKE = 1537  # a test step
 
 @pytest.fixture(scope="module")
 def spiked(tmp_path_factory):
+    return spiked_module(tmp_path_factory.mktemp("anomaly"))
+
+
+def spiked_module(folder):
     """A noisy sine whose normal part is the first 1,000 steps, with one spike planted after it."""
     t = np.arange(2000)
     values = np.sin(2 * np.pi * t / 50) + np.random.default_rng(0).normal(0, 0.05, len(t))
     values[SPIKE] += 3.0
     labels = (t == SPIKE).astype(int)
-    path = tmp_path_factory.mktemp("anomaly") / "spiked.csv"
+    path = folder / "spiked.csv"
     path.write_text("value,label\n" + "".join(f"{v:.5f},{y}\n" for v, y in zip(values, labels, strict=True)))
     dm = SequenceDataModule(
         AnomalySource(path=path, columns=["value"], train_end=1000, window=50, stride=5), batch_size=32

@@ -1,4 +1,5 @@
-"""A figure of a few validation forecasts in TensorBoard: history, actual, forecast, intervals."""
+"""Time-series figures in TensorBoard: validation forecasts (history, actual, forecast, intervals)
+and test anomaly scores (series, scores, threshold, labelled anomalies)."""
 
 from __future__ import annotations
 
@@ -106,5 +107,73 @@ def draw_forecasts(
         axes.axvline(-0.5, color="0.7", linewidth=0.8)
         if row == 0:
             axes.legend(fontsize=7, ncol=3)
+    figure.tight_layout()
+    return figure
+
+
+class AnomalyFigure(L.Callback):
+    """Plot the test series (first channel), its step scores and the threshold, with labelled
+    anomalies shaded, after testing: the test windows tile the series in order.
+
+    Acts on anomaly detectors only (tasks with a `threshold` and per-step `scores` from
+    `forward`); switch it off with `callbacks.anomalies=null`.
+    """
+
+    def __init__(self, tag: str = "test/anomaly_scores") -> None:
+        self.tag = tag
+        self.parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.parts = []
+
+    def on_test_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if getattr(pl_module, "threshold", None) is None or not tensorboard_writers(trainer):
+            return
+        with torch.no_grad():
+            scores = pl_module(batch)["scores"]
+        mask = batch.mask
+        labels = batch.targets.clamp(min=0)
+        self.parts.append((batch.inputs[..., 0][mask].cpu(), scores[mask].cpu(), labels[mask].cpu()))
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.parts or not trainer.is_global_zero:
+            return
+        series, scores, labels = (torch.cat(part) for part in zip(*self.parts, strict=True))
+        figure = draw_anomalies(series, scores, labels, float(pl_module.threshold))
+        for writer in tensorboard_writers(trainer):
+            writer.add_figure(self.tag, figure, global_step=trainer.global_step)
+        self.parts = []
+
+
+def draw_anomalies(
+    series: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, threshold: float
+) -> Figure:
+    """Two panels over the steps (N,): the series with labelled anomalies shaded, and the scores
+    with the threshold."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 4.5))
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    steps = torch.arange(len(series))
+    top.plot(steps, series, color="0.3", linewidth=0.7)
+    bottom.plot(steps, scores, color="C0", linewidth=0.7, label="score")
+    if threshold != float("inf"):
+        bottom.axhline(threshold, color="C3", linestyle="--", linewidth=0.8, label="threshold")
+    for axes in (top, bottom):
+        axes.fill_between(
+            steps, 0, 1, where=labels.bool(), color="C3", alpha=0.2, transform=axes.get_xaxis_transform()
+        )
+    top.set_ylabel("series")
+    bottom.set_ylabel("score")
+    bottom.set_xlabel("test step")
+    bottom.legend(fontsize=7)
     figure.tight_layout()
     return figure
