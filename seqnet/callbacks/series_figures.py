@@ -31,14 +31,14 @@ class ForecastFigure(L.Callback):
             raise InputError(f"n and every_n_epochs must be at least 1, got {n} and {every_n_epochs}")
         self.n, self.every_n_epochs, self.tag = n, every_n_epochs, tag
 
-    def on_validation_batch_end(
+    def on_validation_batch_end(  # (..., batch_idx, dataloader_idx=0) as Lightning passes them
         self,
         trainer: L.Trainer,
         pl_module: L.LightningModule,
         outputs: Any,
         batch: Any,
         batch_idx: int,
-        dataloader_idx: int = 0,
+        *_: Any,
     ) -> None:
         baseline = getattr(pl_module, "baseline", None)
         writers = tensorboard_writers(trainer)
@@ -126,14 +126,8 @@ class AnomalyFigure(L.Callback):
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.parts = []
 
-    def on_test_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
+    def on_test_batch_end(  # (..., batch, batch_idx, dataloader_idx=0) as Lightning passes them
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, *_: Any
     ) -> None:
         if getattr(pl_module, "threshold", None) is None or not tensorboard_writers(trainer):
             return
