@@ -46,6 +46,7 @@ def test_default_run_records_config_metrics_environment_checkpoints_and_tensorbo
         "trainer.max_epochs=2",
         "trainer.limit_train_batches=2",
         "trainer.log_every_n_steps=1",
+        "callbacks.step_checkpoint.every_n_train_steps=3",
     )
     assert_ok(result)
     (run_dir,) = (tmp_path / "logs" / "debug" / "runs").iterdir()
@@ -58,6 +59,8 @@ def test_default_run_records_config_metrics_environment_checkpoints_and_tensorbo
     assert {"test/acc", "test/f1_macro", "test/loss", "val/loss"} <= set(metrics(run_dir))
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    step = torch.load(run_dir / "checkpoints" / "step.ckpt", weights_only=True, map_location="cpu")
+    assert step["global_step"] == 3 and step["seqnet"]["task"].endswith("ManyToOne")  # of 4 steps
 
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "tensors": 0})
     events.Reload()
