@@ -5,6 +5,7 @@ from seqnet.callbacks.config_text import ConfigText
 from seqnet.callbacks.confusion import ConfusionMatrixFigure, draw_confusion_matrix
 from seqnet.callbacks.decoded import DecodedExamples
 from seqnet.callbacks.hparams_metric import HparamsMetric
+from seqnet.callbacks.interrupted import InterruptedCheckpoint
 from seqnet.callbacks.prediction_writer import PredictionWriter
 from seqnet.callbacks.samples import GeneratedSamples
 from seqnet.callbacks.series_figures import AnomalyFigure, ForecastFigure, draw_anomalies, draw_forecasts
@@ -18,6 +19,7 @@ __all__ = [
     "ForecastFigure",
     "GeneratedSamples",
     "HparamsMetric",
+    "InterruptedCheckpoint",
     "PredictionWriter",
     "draw_anomalies",
     "draw_confusion_matrix",

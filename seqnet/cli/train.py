@@ -7,6 +7,8 @@ seqnet-train debug=fast                             # one batch of train/val/tes
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,7 +56,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    except SystemExit as stop:  # SIGTERM, or Lightning's exit after Ctrl-C: say how to continue
+        raise interrupted(cfg, trainer, stop, config_yaml) from None
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test"):
@@ -65,6 +70,35 @@ def train(cfg: DictConfig) -> dict[str, float]:
         write_run_record(run_dir, config_yaml, metrics)
         report(run_dir, Path(cfg.paths.log_dir), best, metrics)
     return metrics
+
+
+def interrupted(cfg: DictConfig, trainer: L.Trainer, stop: SystemExit, config_yaml: str) -> SystemExit:
+    """Record the metrics so far, print where the run stopped and the command that continues it,
+    and return the exit to raise: 143 for SIGTERM (128 + 15, as a shell reports it), 130 for Ctrl-C."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    sigterm = isinstance(stop, SIGTERMException)
+    run_dir = Path(cfg.paths.output_dir)
+    checkpoint = run_dir / "checkpoints" / "interrupted.ckpt"
+    if trainer.is_global_zero:
+        write_run_record(run_dir, config_yaml, {k: float(v) for k, v in trainer.callback_metrics.items()})
+        where = f"at epoch {trainer.current_epoch}, step {trainer.global_step}"
+        lines = [
+            f"seqnet-train: stopped by {'SIGTERM' if sigterm else 'Ctrl-C'} {where}; run directory {run_dir}"
+        ]
+        if checkpoint.is_file():
+            overrides = [o for o in task_overrides() if not o.startswith("ckpt_path=")]
+            command = ["seqnet-train", *overrides, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
+            lines.append("to continue from its checkpoint: " + " ".join(shlex.quote(c) for c in command))
+        print("\n".join(lines), file=sys.stderr)
+    return SystemExit(143 if sigterm else 130)
+
+
+def task_overrides() -> list[str]:
+    """The command-line overrides of this run (empty outside a Hydra job)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def check_run_config(cfg: DictConfig) -> None:

@@ -1,9 +1,17 @@
 """Bad input through the commands: one message naming the problem and the fix, exit status 2, no
-traceback (SEQNET_DEBUG=1 shows it), and a failed run directory that says why."""
+traceback (SEQNET_DEBUG=1 shows it), and a failed run directory that says why; a run stopped from
+outside keeps a checkpoint and says how to continue."""
 
 import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import torch
 
 from tests.cli.conftest import run_cli
 
@@ -72,3 +80,38 @@ def test_a_run_directory_or_a_file_that_is_no_checkpoint_is_refused_with_what_to
         result = cli("seqnet-eval", f"ckpt_path={path}")
         assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
         assert "Traceback" not in result.stderr
+
+
+def test_sigterm_saves_a_checkpoint_exits_143_and_prints_the_command_that_continues(tmp_path):
+    """What a scheduler's preemption does: the run stops with a checkpoint, a non-zero exit and
+    the command to continue; that command resumes the same run directory from the saved step."""
+    run_dir = tmp_path / "run"
+    overrides = [
+        "debug=fast", "trainer.max_epochs=1000", "trainer.limit_train_batches=5",
+        "callbacks.progress_bar=null", f"hydra.run.dir={run_dir}",
+    ]  # fmt: skip
+    env = {**os.environ, "SEQNET_LOG_DIR": str(tmp_path / "logs"), "PYTHONWARNINGS": "ignore"}
+    executable = Path(sys.executable).parent / "seqnet-train"
+    process = subprocess.Popen(
+        [str(executable), *overrides], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    last = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not last.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr[-3000:]
+    interrupted = run_dir / "checkpoints" / "interrupted.ckpt"
+    stopped_at = torch.load(interrupted, weights_only=True, map_location="cpu")["global_step"]
+    assert "stopped by SIGTERM" in stderr and (run_dir / "metrics.json").is_file()
+    (command,) = [
+        line for line in stderr.splitlines() if line.startswith("to continue from its checkpoint: ")
+    ]
+    arguments = shlex.split(command.partition(": ")[2])
+    assert arguments[0] == "seqnet-train" and f"ckpt_path={interrupted}" in arguments
+    assert "trainer.limit_train_batches=5" in arguments  # the original overrides come back
+    end = stopped_at // 5 + 2  # two more epochs
+    resumed = run_cli(*arguments, f"trainer.max_epochs={end}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert torch.load(last, weights_only=True, map_location="cpu")["global_step"] == 5 * end
