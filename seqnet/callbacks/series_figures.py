@@ -115,8 +115,8 @@ class AnomalyFigure(L.Callback):
     """Plot the test series (first channel), its step scores and the threshold, with labelled
     anomalies shaded, after testing: the test windows tile the series in order.
 
-    Acts on anomaly detectors only (tasks with a `threshold` and per-step `scores` from
-    `forward`); switch it off with `callbacks.anomalies=null`.
+    Acts on anomaly detectors only (tasks whose test step returns the valid steps' "score" and
+    that have a `threshold`); switch it off with `callbacks.anomalies=null`.
     """
 
     def __init__(self, tag: str = "test/anomaly_scores") -> None:
@@ -129,13 +129,12 @@ class AnomalyFigure(L.Callback):
     def on_test_batch_end(  # (..., batch, batch_idx, dataloader_idx=0) as Lightning passes them
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, *_: Any
     ) -> None:
-        if getattr(pl_module, "threshold", None) is None or not tensorboard_writers(trainer):
+        preds = getattr(outputs, "preds", None)  # the test step's own scores: nothing is recomputed
+        if not isinstance(preds, dict) or "score" not in preds or not tensorboard_writers(trainer):
             return
-        with torch.no_grad():
-            scores = pl_module(batch)["scores"]
-        mask = batch.mask
+        mask = batch.mask  # the test step's scores are those of the valid steps, in order
         labels = batch.targets.clamp(min=0)
-        self.parts.append((batch.inputs[..., 0][mask].cpu(), scores[mask].cpu(), labels[mask].cpu()))
+        self.parts.append((batch.inputs[..., 0][mask].cpu(), preds["score"].cpu(), labels[mask].cpu()))
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self.parts or not trainer.is_global_zero:

@@ -14,7 +14,6 @@ from torchmetrics.wrappers import LambdaInputTransformer
 
 from seqnet.data import DataSpec, SeqBatch
 from seqnet.errors import InputError
-from seqnet.nn import RecurrentEncoder
 from seqnet.nn.decoder import StateBridge
 from seqnet.tasks.base import SequenceModule, StepOutput
 
@@ -74,15 +73,7 @@ class SequenceAutoencoder(SequenceModule):
         self.baseline_window = baseline_window
         width = bottleneck or self.encoder.output_size
         self.code = nn.Sequential(nn.Linear(self.encoder.output_size, width), nn.Tanh())
-        cell = self.encoder_config["cell"]
-        settings = {
-            "cell": cell if isinstance(cell, str) else cell[-1],
-            "hidden_size": self.encoder_config["hidden_size"],
-            **(decoder or {}),
-        }
-        self.decoder = RecurrentEncoder(width, **settings)
-        if self.decoder.bidirectional:
-            raise InputError("the decoder starts from the code and reads forward: make it unidirectional")
+        self.decoder = self.forward_decoder(width, decoder)
         self.bridge = StateBridge(width, self.decoder.state_sizes)
         self.head = nn.Linear(self.decoder.output_size, self.spec.input_size)
         self.register_buffer("threshold", torch.tensor(float("inf")))  # saved: prediction flags with it
@@ -108,28 +99,37 @@ class SequenceAutoencoder(SequenceModule):
     # --- composed -----------------------------------------------------------------------------
     def step(self, batch: SeqBatch) -> StepOutput:
         """Training: the mean step score over valid steps is the loss (no metrics read it)."""
-        return self._step(batch, readings=False)
+        return self._step(batch)
+
+    def validation_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
+        out = super().validation_step(batch, batch_idx)
+        self.val_scores.update(out.preds["score"])
+        return out
 
     def evaluation_step(self, batch: SeqBatch) -> StepOutput:
-        """Validation and test: the loss, plus what the threshold and the test metrics read."""
-        return self._step(batch, readings=True)
+        """Validation: the loss and the step scores the threshold reads; test: also everything the
+        test metrics read (flags, the baseline's scores, window scores)."""
+        testing = self._trainer is not None and self.trainer.testing
+        return self._step(batch, readings="all" if testing else "scores")
 
-    def _step(self, batch: SeqBatch, readings: bool) -> StepOutput:
+    def _step(self, batch: SeqBatch, readings: str = "none") -> StepOutput:
+        """readings: none (training) | scores | all (see `_readings`)."""
         mask = batch.mask  # (B, T)
         scores = self.scores(batch)
         count = mask.sum()
         loss = (scores * mask).sum() / count.clamp(min=1)
-        preds = self._readings(batch, scores.detach(), mask) if readings else {}
+        preds = {} if readings == "none" else {"score": scores.detach()[mask]}
+        if readings == "all":
+            preds.update(self._readings(batch, scores.detach(), mask))
         return StepOutput(loss, count, preds, batch.targets[mask], mask)
 
     def _readings(self, batch: SeqBatch, scores: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """What the test metrics read: per valid step its score, flag and baseline score; per
-        window its score and whether it holds a labelled anomaly."""
+        """What the test metrics read besides the scores: per valid step its flag and baseline
+        score; per window its score and whether it holds a labelled anomaly."""
         labels = batch.targets.clamp(min=0) * mask  # (B, T), padding is not anomalous
         masked = scores.masked_fill(~mask, float("-inf") if self.window_score == "max" else 0.0)
         window = masked.amax(1) if self.window_score == "max" else masked.sum(1) / mask.sum(1)
         return {
-            "score": scores[mask],
             "flag": (scores > self.threshold)[mask].long(),
             "baseline": self.baseline_scores(batch)[mask],
             "window_score": window,
@@ -144,11 +144,6 @@ class SequenceAutoencoder(SequenceModule):
         padded = F.pad(x, (half, half), mode="replicate")
         average = F.avg_pool1d(padded, self.baseline_window, stride=1)  # (B, F, T)
         return (x - average).pow(2).mean(1) * batch.mask
-
-    def validation_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
-        out = super().validation_step(batch, batch_idx)
-        self.val_scores.update(out.preds["score"])
-        return out
 
     def on_validation_epoch_end(self) -> None:
         """Set the threshold from this validation's step scores (normal data), then log as usual."""

@@ -127,6 +127,23 @@ class SequenceModule(L.LightningModule):
         every step, like a condition, widens it; its init arguments are in `self.hparams`)."""
         return self.input_layer.output_size
 
+    def forward_decoder(self, input_size: int, overrides: dict | None = None) -> RecurrentEncoder:
+        """A unidirectional `RecurrentEncoder` that a task steps or runs forward from a start state
+        (a forecaster's horizon, an autoencoder's reconstruction): by default the encoder's (last)
+        cell and hidden size, one layer; `overrides` are `RecurrentEncoder` arguments."""
+        cell = self.encoder_config["cell"]
+        settings = {
+            "cell": cell if isinstance(cell, str) else cell[-1],
+            "hidden_size": self.encoder_config["hidden_size"],
+            **(overrides or {}),
+        }
+        decoder = RecurrentEncoder(input_size, **settings)
+        if decoder.bidirectional:
+            raise InputError(
+                f"the decoder of {type(self).__name__} runs forward in time: make it unidirectional"
+            )
+        return decoder
+
     def _check_target_kind(self) -> None:
         if self.TARGET_KINDS and self.spec.target_kind not in self.TARGET_KINDS:
             raise InputError(

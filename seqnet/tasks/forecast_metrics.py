@@ -1,7 +1,7 @@
 """Forecast metrics in data units, the seasonal-naive baseline, and what they read.
 
 A forecaster's step hands its metrics one dict of flat tensors (N,) over every forecast value of
-the batch (windows x steps x targets): "point" (the model's forecast), "baseline" (seasonal naive
+the batch (windows x steps x targets): "preds" (the model's point forecast), "baseline" (seasonal naive
 on the same windows) and, for probabilistic outputs, "lower80"/"upper80" and "lower95"/"upper95".
 Each metric reads its entries:
 
@@ -54,8 +54,16 @@ def seasonal_naive(history: Tensor, lengths: Tensor, horizon: int, season: int) 
     return history.gather(1, index)
 
 
+def last_steps(values: Tensor, lengths: Tensor, count: int) -> Tensor:
+    """The last `count` valid steps of each row: values (B, T, K) valid up to `lengths` (B,) (on
+    any device) -> (B, count, K)."""
+    offsets = torch.arange(-count, 0, device=values.device)  # (N,)
+    positions = lengths.to(values.device).unsqueeze(1) + offsets  # (B, N)
+    return values.gather(1, positions.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
+
+
 class RelativeMAE(Metric):
-    """MAE of the "point" forecast over the MAE of the "baseline" on the same values (MASE)."""
+    """MAE of the "preds" forecast over the MAE of the "baseline" on the same values (MASE)."""
 
     full_state_update = False
 
@@ -65,7 +73,7 @@ class RelativeMAE(Metric):
         self.add_state("baseline_error", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, forecast: dict[str, Tensor], target: Tensor) -> None:
-        self.model_error += (forecast["point"] - target).abs().sum().double()
+        self.model_error += (forecast["preds"] - target).abs().sum().double()
         self.baseline_error += (forecast["baseline"] - target).abs().sum().double()
 
     def compute(self) -> Tensor:
@@ -107,7 +115,7 @@ def _errors(entry: str, percentages: bool) -> dict[str, Metric]:
 
 def forecast_metrics(mape: bool, intervals: list[str]) -> MetricCollection:
     """The metrics above; `mape`: include MAPE; `intervals`: the levels ("80", "95") to cover."""
-    metrics: dict[str, Metric] = {**_errors("point", mape), "mase": RelativeMAE()}
+    metrics: dict[str, Metric] = {**_errors("preds", mape), "mase": RelativeMAE()}
     metrics.update({f"baseline_{name}": metric for name, metric in _errors("baseline", mape).items()})
     metrics.update({f"coverage{level}": IntervalCoverage(level) for level in intervals})
     return MetricCollection(metrics, compute_groups=False)

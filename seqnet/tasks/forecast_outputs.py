@@ -15,7 +15,7 @@ a positive scale and a shift do exactly for all three (means, quantiles and inte
 
 from __future__ import annotations
 
-import math
+from statistics import NormalDist
 
 import torch
 from torch import Tensor, nn
@@ -104,7 +104,7 @@ class GaussianOutput(ForecastOutput):
 
     def interval(self, params: Tensor, level: float) -> tuple[Tensor, Tensor]:
         mean, scale = self.mean_and_scale(params)
-        half = scale * (math.sqrt(2.0) * torch.erfinv(torch.tensor(level)).item())  # z_{(1+level)/2}
+        half = scale * NormalDist().inv_cdf((1 + level) / 2)  # z of the upper bound
         return mean - half, mean + half
 
 

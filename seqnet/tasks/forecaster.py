@@ -10,10 +10,9 @@ from torch import Tensor, nn
 
 from seqnet.data import DataSpec, SeqBatch
 from seqnet.errors import InputError
-from seqnet.nn import RecurrentEncoder
 from seqnet.nn.decoder import StateBridge
 from seqnet.tasks.base import SequenceModule, StepOutput
-from seqnet.tasks.forecast_metrics import INTERVAL_LEVELS, forecast_metrics, seasonal_naive
+from seqnet.tasks.forecast_metrics import INTERVAL_LEVELS, forecast_metrics, last_steps, seasonal_naive
 from seqnet.tasks.forecast_outputs import build_forecast_output
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,8 @@ class Forecaster(SequenceModule):
             raise InputError(
                 f"transform must be one of {TRANSFORMS} (log with scaling=window or mean), got {transform!r}"
             )
-        if transform == "log" and min(spec.target_min or [0.0]) <= 0:
+        positive = min(spec.target_min or [0.0]) > 0  # MAPE and the log need it
+        if transform == "log" and not positive:
             raise InputError(
                 f"transform=log needs positive targets, but {spec.name!r} has a minimum of "
                 f"{spec.target_min}; use transform=none"
@@ -124,22 +124,13 @@ class Forecaster(SequenceModule):
             )
             self.highway_map = nn.Linear(highway, self.horizon) if highway else None
         else:
-            cell = self.encoder_config["cell"]
-            settings = {
-                "cell": cell if isinstance(cell, str) else cell[-1],
-                "hidden_size": self.encoder_config["hidden_size"],
-                **(decoder or {}),
-            }
-            self.decoder = RecurrentEncoder(size + len(future), **settings)
-            if self.decoder.bidirectional:
-                raise InputError("the autoregressive decoder steps forward in time: make it unidirectional")
+            self.decoder = self.forward_decoder(size + len(future), decoder)
             self.bridge = StateBridge(self.encoder.output_size, self.decoder.state_sizes)
             self.output = build_forecast_output(output, self.decoder.output_size, size, 1, loss, quantiles)
         self.intervals = [name for name, level in INTERVAL_LEVELS.items() if self.output.has_interval(level)]
-        mape = min(spec.target_min or [0.0]) > 0
-        if not mape:
+        if not positive:
             log.info("%s: MAPE left out, a training target touches 0 (min %s)", spec.name, spec.target_min)
-        self.setup_metrics(forecast_metrics(mape, self.intervals))
+        self.setup_metrics(forecast_metrics(positive, self.intervals))
 
     # --- hooks --------------------------------------------------------------------------------
     def to_model(self, values: Tensor) -> Tensor:
@@ -179,10 +170,9 @@ class Forecaster(SequenceModule):
             params = self.output(self.hidden(self.dropout(features)))  # (B, H, K, P)
             if self.highway_map is None:
                 return params
-            recent = self._recent(history, batch.lengths)  # (B, K, N)
-            return params + self.highway_map(recent).transpose(1, 2).unsqueeze(-1)  # (B, H, K, 1)
-        ends = (batch.lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, 1, history.shape[-1])
-        last = history.gather(1, ends)  # (B, 1, K) the last observed values
+            recent = self._recent(history, batch.lengths)  # (B, N, K)
+            return params + self.highway_map(recent.transpose(1, 2)).transpose(1, 2).unsqueeze(-1)
+        last = last_steps(history, batch.lengths, 1)  # (B, 1, K) the last observed values
         state = self.bridge(enc.last)
         if teacher is not None:
             previous = torch.cat([last, teacher[:, :-1]], dim=1)  # (B, H, K)
@@ -197,16 +187,13 @@ class Forecaster(SequenceModule):
         return torch.cat(steps, dim=1)
 
     def _recent(self, history: Tensor, lengths: Tensor) -> Tensor:
-        """The last `highway` values of each row's history (B, T, K) -> (B, K, N)."""
+        """The last `highway` values of each row's history (B, T, K) -> (B, N, K)."""
         if int(lengths.min()) < self.highway:
             raise InputError(
                 f"highway={self.highway} reads that many past steps, but a window has "
                 f"{int(lengths.min())}; lengthen the window or lower model.highway"
             )
-        offsets = torch.arange(-self.highway, 0, device=history.device)  # (N,)
-        positions = lengths.to(history.device).unsqueeze(1) + offsets  # (B, N)
-        recent = history.gather(1, positions.unsqueeze(-1).expand(-1, -1, history.shape[-1]))  # (B, N, K)
-        return recent.transpose(1, 2)
+        return last_steps(history, lengths, self.highway)
 
     def _future(self, batch: SeqBatch) -> Tensor:
         """Standardised known-future covariates (B, H, Cf); (B, H, 0) when the data has none."""
@@ -243,7 +230,7 @@ class Forecaster(SequenceModule):
         params = self.forecast(batch, loc, scale, teacher)
         loss = self.output.loss(params, targets)
         readings = self.readings(params.detach(), loc, scale)
-        flat = {name.replace("preds", "point"): value.flatten() for name, value in readings.items()}
+        flat = {name: value.flatten() for name, value in readings.items()}
         flat["baseline"] = self.baseline(batch).flatten()
         weight = torch.tensor(targets.numel(), device=targets.device)
         return StepOutput(loss, weight, flat, batch.targets.flatten())

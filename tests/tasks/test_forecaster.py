@@ -122,7 +122,7 @@ def test_seasonal_naive_equals_a_hand_computation():
 def test_forecast_metrics_equal_hand_computations():
     target = torch.tensor([10.0, 20.0, 40.0])
     forecast = {
-        "point": torch.tensor([12.0, 18.0, 40.0]),
+        "preds": torch.tensor([12.0, 18.0, 40.0]),
         "baseline": torch.tensor([10.0, 10.0, 30.0]),
         "lower80": torch.tensor([11.0, 15.0, 35.0]),
         "upper80": torch.tensor([13.0, 25.0, 45.0]),
