@@ -1,5 +1,6 @@
-"""Lightning callbacks: TensorBoard text/figures and run bookkeeping."""
+"""Lightning callbacks (TensorBoard text/figures, run bookkeeping) and the checkpoint writer."""
 
+from seqnet.callbacks.atomic_checkpoint_io import AtomicCheckpointIO
 from seqnet.callbacks.checkpoint_config import CheckpointConfig
 from seqnet.callbacks.config_text import ConfigText
 from seqnet.callbacks.confusion import ConfusionMatrixFigure, draw_confusion_matrix
@@ -7,11 +8,13 @@ from seqnet.callbacks.decoded import DecodedExamples
 from seqnet.callbacks.hparams_metric import HparamsMetric
 from seqnet.callbacks.interrupted import InterruptedCheckpoint
 from seqnet.callbacks.prediction_writer import PredictionWriter
+from seqnet.callbacks.rng_state import RNGState
 from seqnet.callbacks.samples import GeneratedSamples
 from seqnet.callbacks.series_figures import AnomalyFigure, ForecastFigure, draw_anomalies, draw_forecasts
 
 __all__ = [
     "AnomalyFigure",
+    "AtomicCheckpointIO",
     "CheckpointConfig",
     "ConfigText",
     "ConfusionMatrixFigure",
@@ -21,6 +24,7 @@ __all__ = [
     "HparamsMetric",
     "InterruptedCheckpoint",
     "PredictionWriter",
+    "RNGState",
     "draw_anomalies",
     "draw_confusion_matrix",
     "draw_forecasts",

@@ -19,15 +19,27 @@ T = TypeVar("T")
 PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
-def launch(config_name: str, program: str, hydra_main: Callable[[], object]) -> None:
+def launch(
+    config_name: str,
+    program: str,
+    hydra_main: Callable[[], object],
+    arguments: Callable[[list[str]], list[str]] | None = None,
+) -> None:
     """Check the overrides (exit 2 with the fix on a bad one), then run the Hydra entry point.
 
-    The working directory goes on `sys.path`, as with `python -m`, so your own modules named in a
+    `arguments`, if given, first rewrites the command line (`seqnet-train resume=<run>`). The
+    working directory goes on `sys.path`, as with `python -m`, so your own modules named in a
     config (a cell `model.encoder.cell=my_cells.PeepholeLSTM`, a `_target_`) import from where you
     launch.
     """
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    if arguments is not None:
+        try:
+            sys.argv[1:] = arguments(sys.argv[1:])
+        except InputError as error:
+            print(f"{program}: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
     check_overrides_or_exit(config_name, program)
     hydra_main()
 

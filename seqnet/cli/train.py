@@ -3,6 +3,7 @@
 seqnet-train                                        # the default experiment (JapaneseVowels)
 seqnet-train model/encoder=gru model.encoder.bidirectional=true
 seqnet-train debug=fast                             # one batch of train/val/test
+seqnet-train resume=<run dir>                       # continue a stopped run in place
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.utils import instantiate
@@ -20,7 +21,9 @@ from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.launch import launch, reported
 from seqnet.cli.overrides import OverrideError
 from seqnet.cli.process import apply_process_settings
+from seqnet.cli.resume import run_arguments
 from seqnet.cli.run_record import write_run_record
+from seqnet.errors import InputError
 
 if TYPE_CHECKING:
     import lightning as L
@@ -39,7 +42,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     import lightning as L
 
-    from seqnet.callbacks import CheckpointConfig, ConfigText
+    from seqnet.callbacks import CheckpointConfig, ConfigText, RNGState
+    from seqnet.cli.checkpoints import read_checkpoint_metadata
 
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -52,14 +56,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
         *instantiate_group(cfg.get("callbacks")),
         ConfigText(config_yaml),
         CheckpointConfig(config),
+        RNGState(),
     ]
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
+    ckpt_path = cfg.get("ckpt_path")
+    saved = read_checkpoint_metadata(ckpt_path) if ckpt_path else {}  # refuses a broken file
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SystemExit as stop:  # SIGTERM, or Lightning's exit after Ctrl-C: say how to continue
         raise interrupted(cfg, trainer, stop, config_yaml) from None
+    except RuntimeError as error:  # the checkpoint's weights do not fit this config's model
+        if not ckpt_path or "state_dict" not in str(error):
+            raise
+        before = saved.get("config", {}).get("model", {})
+        raise InputError(mismatch(ckpt_path, before, config["model"])) from error
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test"):
@@ -87,18 +99,35 @@ def interrupted(cfg: DictConfig, trainer: L.Trainer, stop: SystemExit, config_ya
             f"seqnet-train: stopped by {'SIGTERM' if sigterm else 'Ctrl-C'} {where}; run directory {run_dir}"
         ]
         if checkpoint.is_file():
-            overrides = [o for o in task_overrides() if not o.startswith("ckpt_path=")]
-            command = ["seqnet-train", *overrides, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
-            lines.append("to continue from its checkpoint: " + " ".join(shlex.quote(c) for c in command))
+            lines.append(f"to continue from its checkpoint: seqnet-train resume={shlex.quote(str(run_dir))}")
         print("\n".join(lines), file=sys.stderr)
     return SystemExit(143 if sigterm else 130)
 
 
-def task_overrides() -> list[str]:
-    """The command-line overrides of this run (empty outside a Hydra job)."""
-    from hydra.core.hydra_config import HydraConfig
+def mismatch(ckpt_path: str, before: dict, now: dict) -> str:
+    """Why a checkpoint's weights do not load: the model settings that differ."""
+    changed = [
+        f"model.{k}: {v!r} in the checkpoint, {w!r} now" for k, (v, w) in differences(before, now).items()
+    ]
+    return (
+        f"ckpt_path={ckpt_path} holds a model of other settings than this run's "
+        f"({'; '.join(changed[:6]) or 'see the traceback with SEQNET_DEBUG=1'}); continue its "
+        "run with `seqnet-train resume=<its run dir>`, which reuses the run's own overrides"
+    )
 
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+def differences(before: Any, now: Any, prefix: str = "") -> dict[str, tuple[Any, Any]]:
+    """The dotted keys whose values differ between two nested dicts."""
+    if not (isinstance(before, dict) and isinstance(now, dict)):
+        return {} if before == now else {prefix: (before, now)}
+    found = {}
+    for name in sorted(set(before) | set(now), key=str):
+        found.update(
+            differences(
+                before.get(name), now.get(name), f"{prefix}{name}" if not prefix else f"{prefix}.{name}"
+            )
+        )
+    return found
 
 
 def check_run_config(cfg: DictConfig) -> None:
@@ -143,4 +172,4 @@ def _run(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """Console script `seqnet-train`."""
-    launch("train", "seqnet-train", _run)
+    launch("train", "seqnet-train", _run, arguments=run_arguments)

@@ -2,6 +2,7 @@
 
 from seqnet.data.batch import IGNORE_INDEX, SeqBatch, collate_sequences
 from seqnet.data.datamodule import SequenceDataModule
+from seqnet.data.loader import ResumableDataLoader
 from seqnet.data.sampler import BucketBatchSampler
 from seqnet.data.spec import DataSpec
 from seqnet.data.splits import hold_out
@@ -15,6 +16,7 @@ __all__ = [
     "BucketBatchSampler",
     "CharTokenizer",
     "DataSpec",
+    "ResumableDataLoader",
     "SeqBatch",
     "SequenceDataModule",
     "TsData",

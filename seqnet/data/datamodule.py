@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from seqnet.data.batch import Item, SeqBatch, collate_sequences
+from seqnet.data.loader import ResumableDataLoader
 from seqnet.data.sampler import BucketBatchSampler, random_batch_padding
 from seqnet.data.sources.base import SequenceExample, SequenceSource
 from seqnet.data.spec import DataSpec
@@ -164,11 +165,17 @@ class SequenceDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         """Batches come from `BucketBatchSampler`, which also shards them under DDP (training like
         DistributedSampler, evaluation with every example exactly once); the Trainer therefore runs
-        with `use_distributed_sampler=False` (set in configs/trainer/default.yaml)."""
+        with `use_distributed_sampler=False` (set in configs/trainer/default.yaml).
+
+        The training loader is a `ResumableDataLoader` (a resumed run continues mid-epoch with
+        the same batches). Every loader draws its worker seeds from its own generator, not from
+        torch's global one, so iterating never shifts the random numbers dropout uses and a
+        resumed run's draws match the uninterrupted run's."""
         if not self.datasets:
             raise RuntimeError("call setup() before asking for DataLoaders")
         dataset = self.datasets[split]
         trainer = self.trainer
+        seed = torch.initial_seed() % 2**32
         sampler = BucketBatchSampler(
             [len(x) for x, *_ in dataset],
             batch_size=self.batch_size if split == "train" else self.eval_batch_size,
@@ -176,15 +183,16 @@ class SequenceDataModule(L.LightningDataModule):
             pool_factor=self.bucket_pool_factor if self.bucket else None,
             num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0,
-            seed=torch.initial_seed() % 2**32,
+            seed=seed,
         )
-        return DataLoader(
+        return (ResumableDataLoader if split == "train" else DataLoader)(
             dataset,
             batch_sampler=sampler,
             collate_fn=self._collate(),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -66,6 +66,12 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.length_noise = length_noise
         self.seed = seed
         self.epoch = 0
+        self.skip = 0
+
+    def start_at(self, batch: int) -> None:
+        """Begin the next iteration at batch `batch` of this epoch's order: a run resumed in the
+        middle of an epoch goes on with exactly the batches the uninterrupted run would see."""
+        self.skip = batch
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at the start of every epoch: a new order each epoch."""
@@ -101,7 +107,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.shuffle and self.pool_factor is not None:  # sorted pools: shuffle the batch order
             rng = np.random.default_rng([self.seed, self.epoch, self.rank])
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        return iter([batch.tolist() for batch in batches])
+        skip, self.skip = self.skip, 0
+        return iter([batch.tolist() for batch in batches[skip:]])
 
     def __len__(self) -> int:
         """Batches this rank yields, computed without drawing the epoch's permutation."""

@@ -109,9 +109,8 @@ def test_sigterm_saves_a_checkpoint_exits_143_and_prints_the_command_that_contin
         line for line in stderr.splitlines() if line.startswith("to continue from its checkpoint: ")
     ]
     arguments = shlex.split(command.partition(": ")[2])
-    assert arguments[0] == "seqnet-train" and f"ckpt_path={interrupted}" in arguments
-    assert "trainer.limit_train_batches=5" in arguments  # the original overrides come back
-    end = stopped_at // 5 + 2  # two more epochs
+    assert arguments == ["seqnet-train", f"resume={run_dir}"]
+    end = stopped_at // 5 + 2  # two more epochs: the run's own overrides come back, this one wins
     resumed = run_cli(*arguments, f"trainer.max_epochs={end}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(last, weights_only=True, map_location="cpu")["global_step"] == 5 * end

@@ -1,0 +1,147 @@
+"""A run continues in place and exactly: `seqnet-train resume=<run dir>` after a SIGKILL between two
+checkpoints ends with the weights and metrics of the run that was never stopped; a run directory
+is written by one run only; the same seed gives the same metrics."""
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqnet.cli.resume import run_arguments
+from seqnet.errors import InputError
+from tests.cli.conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+SHORT = (
+    "trainer.max_epochs=3", "+trainer.limit_train_batches=6", "+trainer.limit_val_batches=2",
+    "+trainer.limit_test_batches=1", "callbacks.step_checkpoint.every_n_train_steps=2",
+    "callbacks.progress_bar=null",
+)  # fmt: skip
+MANY_TO_ONE = ("model.encoder.num_layers=2", "model.encoder.dropout=0.3")  # the default: JapaneseVowels
+PER_STEP = ("experiment=sine_denoise", "model.dropout=0.3")
+
+
+def assert_ok(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", [MANY_TO_ONE, PER_STEP], ids=["many_to_one", "per_step"])
+def test_a_run_killed_between_checkpoints_resumes_to_the_weights_and_metrics_of_an_unbroken_run(
+    tmp_path, monkeypatch, task
+):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the pacing callback below imports from tests/
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    paced = [*SHORT, *task, "+callbacks.pacing._target_=tests.cli.pacing.SlowSteps"]
+    unbroken, killed = tmp_path / "unbroken", tmp_path / "killed"
+    assert_ok(run_cli("seqnet-train", *paced, f"hydra.run.dir={unbroken}", cwd=tmp_path))
+
+    executable = Path(sys.executable).parent / "seqnet-train"
+    env = {**os.environ, "SEQNET_LOG_DIR": str(tmp_path / "logs"), "PYTHONWARNINGS": "ignore"}
+    process = subprocess.Popen(
+        [str(executable), *paced, f"hydra.run.dir={killed}"], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    first = killed / "checkpoints" / "step.ckpt"
+    deadline = time.monotonic() + 120
+    while not first.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    delay = random.uniform(0.0, 2.0)  # 18 steps of 0.2 s: the kill lands before step 14
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, stderr[-3000:]
+    assert not (killed / "metrics.json").exists(), f"the run ended before the kill ({delay:.2f} s)"
+
+    resumed = run_cli("seqnet-train", f"resume={killed}", cwd=tmp_path)
+    assert_ok(resumed)
+    expected, found = weights(unbroken), weights(killed)
+    assert expected.keys() == found.keys()
+    worst = max((expected[k] - found[k]).abs().max().item() for k in expected)
+    assert worst <= 1e-6, f"killed {delay:.2f} s after the first step checkpoint"
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in (unbroken, killed)]
+    assert metrics[0] == metrics[1]
+    assert "test/loss" in metrics[1]
+
+
+def fake_run(run_dir: Path, overrides: list[str], steps: dict[str, int]) -> Path:
+    """A run directory as seqnet-train leaves it: its overrides, and checkpoints at these steps."""
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    (run_dir / "checkpoints").mkdir()
+    for name, step in steps.items():
+        torch.save({"global_step": step}, run_dir / "checkpoints" / name)
+        time.sleep(0.01)  # distinct modification times, oldest first
+    return run_dir
+
+
+def test_resume_brings_back_the_runs_overrides_and_its_newest_checkpoint_and_later_arguments_win(tmp_path):
+    run = fake_run(
+        tmp_path / "run",
+        [
+            "model/encoder=gru",
+            "trainer.max_epochs=5",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            "ckpt_path=x.ckpt",
+        ],
+        {"best.ckpt": 900, "step.ckpt": 500, "last.ckpt": 480, "step-v1.ckpt": 600},
+    )
+    (run / "checkpoints" / "step.ckpt.tmp").write_bytes(b"cut short by a kill")
+    assert run_arguments([f"resume={run}", "trainer.max_epochs=9"]) == [
+        "model/encoder=gru", "trainer.max_epochs=9", f"hydra.run.dir={run}",
+        f"ckpt_path={run / 'checkpoints' / 'step-v1.ckpt'}", f"resume={run}",
+    ]  # fmt: skip
+
+
+def test_on_equal_steps_resume_takes_the_newest_file(tmp_path):
+    run = fake_run(tmp_path / "run", [], {"step.ckpt": 500, "last.ckpt": 500})
+    assert run_arguments([f"resume={run}"])[-2] == f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"
+
+
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        (lambda run: run.mkdir(), "is not a seqnet-train run directory (it has no .hydra/overrides.yaml)"),
+        (lambda run: fake_run(run, [], {}), "holds no readable checkpoint to continue from"),
+    ],
+)
+def test_resume_refuses_a_directory_it_cannot_continue(tmp_path, prepare, message):
+    prepare(tmp_path / "run")
+    with pytest.raises(InputError, match=re.escape(message)):
+        run_arguments([f"resume={tmp_path / 'run'}"])
+
+
+def test_a_directory_that_holds_a_run_is_written_only_through_resume(tmp_path, cli):
+    run = fake_run(tmp_path / "run", [], {"last.ckpt": 10})
+    result = cli("seqnet-train", "debug=fast", f"hydra.run.dir={run}")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"hydra.run.dir={run} already holds a run; continue it with `seqnet-train resume={run}`" in (
+        result.stderr
+    )
+    assert sorted(p.name for p in run.iterdir()) == [".hydra", "checkpoints"]  # nothing written there
+    failed = tmp_path / "failed"  # a run that failed before its first checkpoint leaves its place free
+    (failed / ".hydra").mkdir(parents=True)
+    (failed / "error.txt").write_text("seqnet-train: error: ...")
+    assert run_arguments([f"hydra.run.dir={failed}"]) == [f"hydra.run.dir={failed}"]
+
+
+def test_the_same_seed_and_config_give_the_same_metrics_twice(cli, tmp_path):
+    overrides = ("debug=fast", "trainer.limit_train_batches=4", "model.encoder.dropout=0.3",
+                 "model.encoder.num_layers=2")  # fmt: skip
+    runs = [tmp_path / "first", tmp_path / "second"]
+    for run in runs:
+        assert_ok(cli("seqnet-train", *overrides, f"hydra.run.dir={run}"))
+    first, second = (json.loads((run / "metrics.json").read_text()) for run in runs)
+    assert first == second and "test/loss" in first
