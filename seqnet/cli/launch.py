@@ -34,14 +34,37 @@ def launch(
     """
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    if arguments is not None:
-        try:
+    try:
+        if arguments is not None:
             sys.argv[1:] = arguments(sys.argv[1:])
-        except InputError as error:
-            print(f"{program}: error: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-    check_overrides_or_exit(config_name, program)
+        cfg = check_overrides_or_exit(config_name, program)
+        if cfg is not None:
+            check_output_place(cfg, sys.argv[1:])
+    except InputError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     hydra_main()
+
+
+def check_output_place(cfg: DictConfig, args: list[str]) -> None:
+    """Refuse a log directory (or an explicit `hydra.run.dir`) that cannot be created or written,
+    before Hydra tries to create the run directory there (it would fail with a traceback)."""
+    places = [("paths.log_dir", cfg.paths.log_dir)] if "paths" in cfg else []
+    places += [("hydra.run.dir", arg.partition("=")[2]) for arg in args if arg.startswith("hydra.run.dir=")]
+    for key, place in places:
+        existing = Path(place).absolute()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            problem = f"{existing} is a file, not a directory"
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problem = f"{existing} is not writable"
+        else:
+            continue
+        raise InputError(
+            f"{key}={place} cannot hold run directories: {problem}; set {key}=<a writable directory>"
+            + (" (or the SEQNET_LOG_DIR environment variable)" if key == "paths.log_dir" else "")
+        )
 
 
 def reported(program: str) -> Callable[[Callable[[DictConfig], T]], Callable[[DictConfig], T]]:

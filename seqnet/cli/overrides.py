@@ -19,16 +19,17 @@ class OverrideError(InputError):
     """A command-line override that does not fit the configs."""
 
 
-def check_overrides(config_name: str, args: Sequence[str]) -> None:
-    """Compose `config_name` with the overrides in `args`; raise OverrideError with the fix.
+def check_overrides(config_name: str, args: Sequence[str]) -> DictConfig | None:
+    """Compose `config_name` with the overrides in `args` and return it; raise OverrideError with
+    the fix.
 
-    Runs with Hydra flags (-m, --cfg, ...) are left to Hydra, which checks each job itself.
+    Runs with Hydra flags (-m, --cfg, ...) are left to Hydra, which checks each job itself (None).
     """
     if any(arg.startswith("-") for arg in args):
-        return
+        return None
     overrides = list(args)
     try:
-        _compose(config_name, overrides)
+        return _compose(config_name, overrides)
     except (HydraException, OmegaConfBaseException) as error:
         raise OverrideError(_explain(config_name, overrides, error)) from None
 
@@ -60,10 +61,11 @@ def _explain(config_name: str, overrides: list[str], error: Exception) -> str:
     return "\n".join(lines)
 
 
-def check_overrides_or_exit(config_name: str, program: str) -> None:
-    """Entry-point helper: print the explanation and exit with status 2 on a bad override."""
+def check_overrides_or_exit(config_name: str, program: str) -> DictConfig | None:
+    """Entry-point helper: the composed config; print the explanation and exit with status 2 on a
+    bad override."""
     try:
-        check_overrides(config_name, sys.argv[1:])
+        return check_overrides(config_name, sys.argv[1:])
     except OverrideError as error:
-        print(f"{program}: {error}", file=sys.stderr)
+        print(f"{program}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -36,3 +36,21 @@ def apply_process_settings(cfg: DictConfig) -> None:
     torch.set_flush_denormal(bool(settings.get("flush_denormal", True)))
     if settings.get("num_threads"):
         torch.set_num_threads(int(settings.num_threads))
+    check_accelerator(str((cfg.get("trainer") or {}).get("accelerator", "cpu")))
+
+
+def check_accelerator(accelerator: str) -> None:
+    """Refuse a GPU trainer on a machine where torch sees no GPU, before any data is loaded."""
+    import torch
+
+    if accelerator in ("gpu", "cuda") and not (
+        torch.cuda.is_available() or torch.backends.mps.is_available()
+    ):
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        raise OverrideError(
+            f"trainer.accelerator={accelerator} needs a GPU, but torch {torch.__version__} ({build}) sees "
+            "none here (torch.cuda.is_available() is False); use trainer=cpu, or install a CUDA build "
+            "of torch on a machine with a GPU"
+        )
+    if accelerator == "mps" and not torch.backends.mps.is_available():
+        raise OverrideError("trainer.accelerator=mps needs Apple silicon with MPS; use trainer=cpu")

@@ -1,6 +1,7 @@
-"""Bad input through the commands: one message naming the problem and the fix, exit status 2, no
-traceback (SEQNET_DEBUG=1 shows it), and a failed run directory that says why; a run stopped from
-outside keeps a checkpoint and says how to continue."""
+"""Bad input through the installed commands: one message naming the problem and the fix, exit
+status 2, no traceback (SEQNET_DEBUG=1 shows it), and a failed run directory that says why; a run
+stopped from outside keeps a checkpoint and says how to continue. tests/test_bad_input.py holds the
+catalogue of bad inputs and their messages."""
 
 import os
 import shlex
@@ -10,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 
 from tests.cli.conftest import run_cli
@@ -40,46 +40,6 @@ def test_seqnet_debug_shows_the_traceback(tmp_path, monkeypatch):
     result = run_cli(*conll_run(tmp_path), cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" in result.stderr
     assert "1 column(s) where line 1 has 2" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("seqnet-train", "debug=fast", "data.batch_size=0"), "batch_size must be at least 1, got 0"),
-        (
-            ("seqnet-train", "trainer.max_epochs=-1"),
-            "trainer.max_epochs must be a whole number of at least 1",
-        ),
-        (("seqnet-train", "model.encoder.hidden_size=abc"), "hidden_size must be a whole number, got 'abc'"),
-        (
-            ("seqnet-train", "model.monitor=val/auc"),
-            "monitor='val/auc' is not a validation metric of ManyToOne",
-        ),
-        (
-            ("seqnet-train", "model.optimizer._target_=torch.optim.Adamx"),
-            "torch.optim.Adamx' cannot be imported",
-        ),
-        (("seqnet-predict", "ckpt_path=nope.ckpt", "input=x.txt"), "nope.ckpt does not exist"),
-    ],
-)
-def test_bad_values_inside_configs_and_missing_paths_are_clean_errors(cli, args, message):
-    result = cli(*args)
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert message in result.stderr and "Traceback" not in result.stderr
-
-
-def test_a_run_directory_or_a_file_that_is_no_checkpoint_is_refused_with_what_to_pass(cli, tmp_path):
-    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
-    (tmp_path / "run" / "checkpoints" / "best.ckpt").write_bytes(b"PK\x03\x04 truncated")
-    (tmp_path / "notes.txt").write_text("not a checkpoint\n")
-    for path, message in [
-        ("run", "checkpoint run is a directory; pass a checkpoint file: ckpt_path=run/checkpoints/best.ckpt"),
-        ("notes.txt", "notes.txt is not a readable checkpoint ("),
-        ("run/checkpoints/best.ckpt", "it is truncated, corrupt or another kind of file"),
-    ]:
-        result = cli("seqnet-eval", f"ckpt_path={path}")
-        assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
-        assert "Traceback" not in result.stderr
 
 
 def test_sigterm_saves_a_checkpoint_exits_143_and_prints_the_command_that_continues(tmp_path):
