@@ -7,6 +7,7 @@ from seqnet.callbacks.confusion import ConfusionMatrixFigure, draw_confusion_mat
 from seqnet.callbacks.decoded import DecodedExamples
 from seqnet.callbacks.hparams_metric import HparamsMetric
 from seqnet.callbacks.interrupted import InterruptedCheckpoint
+from seqnet.callbacks.model_summary import CompactModelSummary
 from seqnet.callbacks.prediction_writer import PredictionWriter
 from seqnet.callbacks.rng_state import RNGState
 from seqnet.callbacks.samples import GeneratedSamples
@@ -16,6 +17,7 @@ __all__ = [
     "AnomalyFigure",
     "AtomicCheckpointIO",
     "CheckpointConfig",
+    "CompactModelSummary",
     "ConfigText",
     "ConfusionMatrixFigure",
     "DecodedExamples",

@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.console import tidy_lightning_output
 from seqnet.cli.launch import launch, reported
 from seqnet.cli.process import apply_process_settings
 from seqnet.cli.train import instantiate_group
@@ -23,6 +24,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics."""
     apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     import lightning as L
+
+    tidy_lightning_output()
 
     from seqnet.cli.checkpoints import load_task, read_checkpoint_metadata
 

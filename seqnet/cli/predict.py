@@ -12,6 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.console import tidy_lightning_output
 from seqnet.cli.launch import launch, reported
 from seqnet.cli.process import apply_process_settings
 
@@ -20,6 +21,8 @@ def predict(cfg: DictConfig) -> Path:
     """Write predictions for every sequence of `cfg.input`; return the output file."""
     apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     import lightning as L
+
+    tidy_lightning_output()
     from torch.utils.data import DataLoader
 
     from seqnet.callbacks import PredictionWriter

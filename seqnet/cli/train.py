@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.console import tidy_lightning_output
 from seqnet.cli.launch import launch, reported
 from seqnet.cli.overrides import OverrideError
 from seqnet.cli.process import apply_process_settings
@@ -41,6 +42,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     check_run_config(cfg)
     apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     import lightning as L
+
+    tidy_lightning_output()
 
     from seqnet.callbacks import CheckpointConfig, ConfigText, RNGState
     from seqnet.cli.checkpoints import read_checkpoint_metadata
@@ -75,7 +78,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test"):
-        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update({k: float(v) for k, v in results[0].items()})
     if trainer.is_global_zero:
         run_dir = Path(cfg.paths.output_dir)

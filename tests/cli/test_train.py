@@ -59,6 +59,11 @@ def test_default_run_records_config_metrics_environment_checkpoints_and_tensorbo
     assert {"test/acc", "test/f1_macro", "test/loss", "val/loss"} <= set(metrics(run_dir))
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    log = (run_dir / "train.log").read_text()  # the run's log, as printed: once, and no advertising
+    assert "JapaneseVowels: random batches would be" in log and "`Trainer.fit` stopped" in log
+    printed = result.stdout + result.stderr
+    assert printed.count("GPU available: False") == 1 and "litlogger" not in printed.lower()
+    assert "RecurrentEncoder" in log and "MetricCollection" not in log  # one short model table
     step = torch.load(run_dir / "checkpoints" / "step.ckpt", weights_only=True, map_location="cpu")
     assert step["global_step"] == 3 and step["seqnet"]["task"].endswith("ManyToOne")  # of 4 steps
 
