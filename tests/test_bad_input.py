@@ -69,6 +69,9 @@ CASES = [
     Case("unknown group option", ("model/encoder=transformer",),
          "seqnet-train: error: invalid override: In 'model/many_to_one': Could not find "
          "'model/encoder/transformer'"),
+    Case("config group set to null", ("callbacks=null",),
+         "invalid override: Config group override must be a string or a list. Got NoneType; to drop a "
+         "config group write ~callbacks"),
     Case("wrong type", ("model.encoder.hidden_size=abc",), "hidden_size must be a whole number, got 'abc'"),
     Case("zero hidden size", ("debug=fast", "model.encoder.hidden_size=0"),
          "input_size and hidden_size must be positive, got 12 and 0"),

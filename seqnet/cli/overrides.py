@@ -32,6 +32,10 @@ def check_overrides(config_name: str, args: Sequence[str]) -> DictConfig | None:
         return _compose(config_name, overrides)
     except (HydraException, OmegaConfBaseException) as error:
         raise OverrideError(_explain(config_name, overrides, error)) from None
+    except ValueError as error:  # Hydra's answer to `group=null`
+        nulls = [o.partition("=")[0] for o in overrides if o.endswith("=null")]
+        hint = f"; to drop a config group write ~{nulls[0]}" if nulls else ""
+        raise OverrideError(f"invalid override: {error}{hint}") from None
 
 
 def _compose(config_name: str, overrides: list[str]) -> DictConfig:
