@@ -105,6 +105,8 @@ CASES = [
          "must not see the tokens it predicts"),
     Case("a forecaster on classes", ("debug=fast", "model=forecaster"),
          "Forecaster predicts series targets, but data 'JapaneseVowels' has 'classes'"),
+    Case("out of GPU memory", ("debug=fast", "+callbacks.oom._target_=tests.cli.faults.OutOfMemory"),
+         "out of GPU memory during training on a batch of 32 sequences of"),
     # --- where data and runs live ---
     Case("missing data directory", ("debug=fast", "data.source.name=GunPoint", "data.source.data_dir=no"),
          "no GunPoint_TRAIN.ts under no (looked in no and no/GunPoint)"),

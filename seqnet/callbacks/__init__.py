@@ -1,6 +1,7 @@
 """Lightning callbacks (TensorBoard text/figures, run bookkeeping) and the checkpoint writer."""
 
 from seqnet.callbacks.atomic_checkpoint_io import AtomicCheckpointIO
+from seqnet.callbacks.batch_in_flight import BatchInFlight
 from seqnet.callbacks.checkpoint_config import CheckpointConfig
 from seqnet.callbacks.config_text import ConfigText
 from seqnet.callbacks.confusion import ConfusionMatrixFigure, draw_confusion_matrix
@@ -16,6 +17,7 @@ from seqnet.callbacks.series_figures import AnomalyFigure, ForecastFigure, draw_
 __all__ = [
     "AnomalyFigure",
     "AtomicCheckpointIO",
+    "BatchInFlight",
     "CheckpointConfig",
     "CompactModelSummary",
     "ConfigText",

@@ -45,7 +45,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     tidy_lightning_output()
 
-    from seqnet.callbacks import CheckpointConfig, ConfigText, RNGState
+    import torch
+
+    from seqnet.callbacks import BatchInFlight, CheckpointConfig, ConfigText, RNGState
     from seqnet.cli.checkpoints import read_checkpoint_metadata
 
     if cfg.get("seed") is not None:
@@ -60,6 +62,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         ConfigText(config_yaml),
         CheckpointConfig(config),
         RNGState(),
+        in_flight := BatchInFlight(),
     ]
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -70,6 +73,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SystemExit as stop:  # SIGTERM, or Lightning's exit after Ctrl-C: say how to continue
         raise interrupted(cfg, trainer, stop, config_yaml) from None
+    except torch.cuda.OutOfMemoryError as error:
+        raise InputError(in_flight.describe_out_of_memory(error, cfg.data.get("batch_size"))) from error
     except RuntimeError as error:  # the checkpoint's weights do not fit this config's model
         if not ckpt_path or "state_dict" not in str(error):
             raise

@@ -42,9 +42,9 @@ def weights(run_dir: Path) -> dict[str, torch.Tensor]:
 def test_a_run_killed_between_checkpoints_resumes_to_the_weights_and_metrics_of_an_unbroken_run(
     tmp_path, monkeypatch, task
 ):
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the pacing callback below imports from tests/
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the SlowSteps callback below imports from tests/
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
-    paced = [*SHORT, *task, "+callbacks.pacing._target_=tests.cli.pacing.SlowSteps"]
+    paced = [*SHORT, *task, "+callbacks.pacing._target_=tests.cli.faults.SlowSteps"]
     unbroken, killed = tmp_path / "unbroken", tmp_path / "killed"
     assert_ok(run_cli("seqnet-train", *paced, f"hydra.run.dir={unbroken}", cwd=tmp_path))
 
