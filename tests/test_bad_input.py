@@ -107,6 +107,17 @@ CASES = [
          "Forecaster predicts series targets, but data 'JapaneseVowels' has 'classes'"),
     Case("out of GPU memory", ("debug=fast", "+callbacks.oom._target_=tests.cli.faults.OutOfMemory"),
          "out of GPU memory during training on a batch of 32 sequences of"),
+    Case("a front-end on a language model",
+         ("debug=fast", "experiment=shakespeare_char", "+model.frontend={channels:[8],kernel_sizes:[3]}"),
+         "a language model must not see the tokens it predicts: a front-end's convolutions read the steps "
+         "after each token"),
+    Case("a strided front-end on a tagger",
+         ("debug=fast", "experiment=sine_denoise", "model.frontend={channels:[8],kernel_sizes:[3],stride:2}"),
+         "ManyToMany predicts at every input step, so its front-end cannot stride (frontend.stride=2)"),
+    Case("an unknown normalisation", ("debug=fast", "data.source.normalize=minmax"),
+         "normalize must be one of ('series', 'dataset', 'none'), got 'minmax'"),
+    Case("augmenting tokens", ("debug=fast", "experiment=names_gender", "+model.augment={jitter:0.1}"),
+         "augment applies to feature series; data"),
     # --- where data and runs live ---
     Case("missing data directory", ("debug=fast", "data.source.name=GunPoint", "data.source.data_dir=no"),
          "no GunPoint_TRAIN.ts under no (looked in no and no/GunPoint)"),

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from seqnet.data.batch import Item
-from seqnet.data.series import fill_missing, read_csv_columns
+from seqnet.data.series import fill_missing, read_csv_columns, zscore_series
 from seqnet.data.sources.tagging import read_conll
 from seqnet.data.spec import DataSpec
 from seqnet.data.text_files import read_lines
@@ -79,6 +79,8 @@ def read_prediction_inputs(
                 f"this model reads {spec.input_size} features per step: give a .ts or .csv file, not {kind}"
             )
         series = read_ts(path).series if kind == "ts" else [_read_csv_series(path)]
+        if spec.normalize == "series":  # as the source did in training
+            series = [zscore_series(values) for values in series]
         inputs = [PredictionInput(values.astype(np.float32)) for values in series]
         for number, one in enumerate(inputs):
             if one.values.shape[1] != spec.input_size:

@@ -17,6 +17,27 @@ MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
 MISSING_CELLS = {"", "na", "nan", "null", "none", "?"}
 
 
+NORMALIZATIONS = ("series", "dataset", "none")
+
+
+def check_normalization(normalize: str) -> str:
+    """`normalize` if it is one of `NORMALIZATIONS`, else an InputError naming them."""
+    if normalize not in NORMALIZATIONS:
+        raise InputError(
+            f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}: series z-normalises each "
+            "case per channel, dataset uses the training split's statistics, none leaves values as read"
+        )
+    return normalize
+
+
+def zscore_series(values: np.ndarray) -> np.ndarray:
+    """Each channel of one series (T, C) to mean 0 and standard deviation 1 over its steps (the
+    UCR archive's convention); a constant channel becomes zeros."""
+    mean = values.mean(0, keepdims=True)  # (1, C)
+    std = values.std(0, keepdims=True)  # (1, C)
+    return ((values - mean) / np.where(std > 1e-8, std, 1.0)).astype(values.dtype)
+
+
 def check_missing_policy(policy: str) -> str:
     if policy not in MISSING_POLICIES:
         raise InputError(f"missing must be one of {MISSING_POLICIES}, got {policy!r}")

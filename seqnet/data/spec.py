@@ -29,7 +29,11 @@ class DataSpec:
     num_classes / class_names: classes, or tag names.
     output_size: number of regression targets, or channels of a series target.
     pad_id: padding id for token inputs.
-    feature_mean / feature_std: per-feature statistics of the training split (features only).
+    feature_mean / feature_std: per-feature statistics of the training split (features only);
+        None when `normalize` is not "dataset".
+    normalize: how feature inputs are scaled: "dataset" (the task standardises with the statistics
+        above), "series" (each sequence z-normalised per channel on its own, in the source and at
+        prediction) or "none".
     target_mean / target_std: per-target statistics of the training split (values and series).
     vocab: token strings by id (token inputs); target_vocab: the same for token targets.
     aligned: targets have one entry per input step (tags, anomaly, language modelling).
@@ -58,6 +62,7 @@ class DataSpec:
     pad_id: int = 0
     feature_mean: list[float] | None = None
     feature_std: list[float] | None = None
+    normalize: str = "dataset"
     target_mean: list[float] | None = None
     target_std: list[float] | None = None
     vocab: list[str] | None = None

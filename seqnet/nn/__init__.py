@@ -1,5 +1,6 @@
 """Pure torch.nn building blocks for recurrent sequence models (no Lightning)."""
 
+from seqnet.nn.augmentation import SeriesAugmentation
 from seqnet.nn.cells import (
     CELLS,
     Bidirectional,
@@ -11,6 +12,7 @@ from seqnet.nn.cells import (
 )
 from seqnet.nn.embedding import InputEmbedding
 from seqnet.nn.encoder import MERGE_MODES, EncoderOutput, RecurrentEncoder, classic_init_
+from seqnet.nn.frontend import ConvBranch, ConvFrontend, MaskedBatchNorm
 from seqnet.nn.masking import lengths_to_mask, reverse_padded
 from seqnet.nn.pooling import (
     POOLINGS,
@@ -29,13 +31,17 @@ __all__ = [
     "AttentionPooling",
     "Bidirectional",
     "CellLayer",
+    "ConvBranch",
+    "ConvFrontend",
     "EncoderOutput",
     "EncoderState",
     "InputEmbedding",
     "LastPooling",
+    "MaskedBatchNorm",
     "MaxPooling",
     "MeanPooling",
     "RecurrentEncoder",
+    "SeriesAugmentation",
     "TorchRecurrentLayer",
     "build_layer",
     "build_pooling",

@@ -6,7 +6,7 @@ own head, decoder and loss through an output object (`seqnet.tasks.outputs`)."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import lightning as L
@@ -16,7 +16,14 @@ from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
 from seqnet.data import DataSpec, SeqBatch
 from seqnet.errors import InputError
-from seqnet.nn import EncoderOutput, EncoderState, InputEmbedding, RecurrentEncoder
+from seqnet.nn import (
+    ConvFrontend,
+    EncoderOutput,
+    EncoderState,
+    InputEmbedding,
+    RecurrentEncoder,
+    SeriesAugmentation,
+)
 from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION, check_and_upgrade
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 
@@ -71,11 +78,19 @@ class SequenceModule(L.LightningModule):
             Trainer, so manual optimisation honours it too.
         monitor / monitor_mode: the validation metric that picks the best model ("val/acc", max);
             its best value is logged as `hp_metric` for TensorBoard's HPARAMS tab.
+        augment: None, or `SeriesAugmentation` arguments (jitter, scaling, window_slice): random
+            changes to feature inputs in training steps only; jitter is in units of each channel's
+            training standard deviation.
+        frontend: None, or `ConvFrontend` arguments (channels, kernel_sizes, stride, norm, dropout):
+            convolutions between the embedded inputs and the encoder. A stride above 1 shortens the
+            sequences, which only a task with one output per sequence allows.
     """
 
     TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
     # True: read the loss's finiteness every step on accelerators too (a host sync per step)
     finite_check_every_step: bool = False
+    # True: outputs need not come at every input step, so a front-end may stride (many-to-one)
+    frontend_may_stride: bool = False
 
     def __init__(
         self,
@@ -88,6 +103,8 @@ class SequenceModule(L.LightningModule):
         gradient_clip_algorithm: str = "norm",
         monitor: str = "val/loss",
         monitor_mode: str = "min",
+        frontend: dict | None = None,
+        augment: dict | None = None,
     ) -> None:
         super().__init__()
         if gradient_clip_algorithm not in CLIP_ALGORITHMS:
@@ -116,6 +133,15 @@ class SequenceModule(L.LightningModule):
         if spec.input_kind == "tokens":
             embedding_dim = embedding_dim or DEFAULT_TOKEN_EMBEDDING
         self.input_layer = InputEmbedding(spec.input_kind, spec.input_size, embedding_dim, spec.pad_id)
+        self.augmentation = SeriesAugmentation(**augment) if augment else None
+        if self.augmentation is not None and spec.input_kind != "features":
+            raise InputError(f"augment applies to feature series; data {spec.name!r} has token inputs")
+        self.frontend = ConvFrontend(self.input_layer.output_size, **frontend) if frontend else None
+        if self.frontend is not None and self.frontend.stride > 1 and not self.frontend_may_stride:
+            raise InputError(
+                f"{type(self).__name__} predicts at every input step, so its front-end cannot stride "
+                f"(frontend.stride={self.frontend.stride}); use stride 1 (data.max_length cuts long inputs)"
+            )
         self.register_buffer("feature_mean", torch.tensor(spec.feature_mean or 0.0), persistent=False)
         self.register_buffer("feature_std", torch.tensor(spec.feature_std or 1.0), persistent=False)
         self.encoder_config = {**DEFAULT_ENCODER, **(encoder or {})}
@@ -125,7 +151,7 @@ class SequenceModule(L.LightningModule):
     def encoder_input_size(self) -> int:
         """Width of what the encoder reads: the embedded inputs (a task that concatenates more to
         every step, like a condition, widens it; its init arguments are in `self.hparams`)."""
-        return self.input_layer.output_size
+        return self.input_layer.output_size if self.frontend is None else self.frontend.output_size
 
     def forward_decoder(self, input_size: int, overrides: dict | None = None) -> RecurrentEncoder:
         """A unidirectional `RecurrentEncoder` that a task steps or runs forward from a start state
@@ -186,7 +212,10 @@ class SequenceModule(L.LightningModule):
         return inputs
 
     def encode(self, x: Tensor, lengths: Tensor, state: EncoderState | None = None) -> EncoderOutput:
-        """x (B, T, E), lengths (B,) on the CPU, optional starting state -> `EncoderOutput`."""
+        """x (B, T, E), lengths (B,) on the CPU, optional starting state -> `EncoderOutput` (through
+        the front-end first, if any: a strided one returns fewer steps)."""
+        if self.frontend is not None:
+            x, lengths = self.frontend(x, lengths)  # (B, T', C)
         return self.encoder(x, lengths, state)
 
     def step(self, batch: SeqBatch) -> StepOutput:
@@ -195,6 +224,8 @@ class SequenceModule(L.LightningModule):
 
     # --- Lightning steps ----------------------------------------------------------------------
     def training_step(self, batch: SeqBatch, batch_idx: int) -> Tensor:
+        if self.augmentation is not None:
+            batch = replace(batch, inputs=self.augmentation(batch.inputs, batch.lengths, self.feature_std))
         out = self.step(batch)
         self._check_finite(out.loss, batch_idx)
         self.train_metrics.update(out.preds, out.targets)  # computed once per epoch, not per step

@@ -52,6 +52,11 @@ class LanguageModel(SequenceModule):
                 f"{'aligned' if spec.aligned else 'unaligned'} targets over "
                 f"{'the same' if spec.vocab == spec.target_vocab else 'another'} vocabulary"
             )
+        if self.frontend is not None:
+            raise InputError(
+                "a language model must not see the tokens it predicts: a front-end's convolutions read "
+                "the steps after each token; drop model.frontend"
+            )
         if self.encoder.bidirectional:
             raise InputError(
                 "a language model must not see the tokens it predicts: a bidirectional encoder reads the "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from seqnet.data import DataSpec, SeqBatch
-from seqnet.nn import EncoderOutput, build_pooling
+from seqnet.nn import ConvBranch, EncoderOutput, build_pooling
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.outputs import build_output
 
@@ -30,11 +31,14 @@ class ManyToOne(SequenceModule):
         dropout: dropout on the pooled vector before the head.
         class_weights: per-class weights of the cross-entropy (classification only).
         label_smoothing: cross-entropy label smoothing (classification only).
+        conv_branch: None, or `ConvFrontend` arguments for a parallel convolutional branch whose
+            mean over each sequence is concatenated with the pooled recurrent summary (LSTM-FCN).
         **options: what every task takes — encoder, embedding_dim, optimizer, scheduler,
             gradient_clip_val, gradient_clip_algorithm, monitor, monitor_mode (see `SequenceModule`).
     """
 
     TARGET_KINDS = ("classes", "values")
+    frontend_may_stride = True
 
     def __init__(
         self,
@@ -43,9 +47,11 @@ class ManyToOne(SequenceModule):
         dropout: float = 0.0,
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
+        conv_branch: dict | None = None,
         **options: Any,
     ) -> None:
         super().__init__(spec, **options)
+        self.conv_branch = ConvBranch(self.input_layer.output_size, **conv_branch) if conv_branch else None
         self.pooling = build_pooling(pooling, self.encoder.output_size)
         self.output = build_output(self.spec, self.pooled_size(), dropout, class_weights, label_smoothing)
         self.setup_metrics()
@@ -57,8 +63,8 @@ class ManyToOne(SequenceModule):
 
     # --- hooks --------------------------------------------------------------------------------
     def pooled_size(self) -> int:
-        """Width of `pool`'s output, which the head reads."""
-        return self.encoder.output_size
+        """Width of what the head reads: `pool`'s output, and the conv branch's if any."""
+        return self.encoder.output_size + (self.conv_branch.output_size if self.conv_branch else 0)
 
     def pool(self, enc: EncoderOutput) -> Tensor:
         return self.pooling(enc)  # (B, D)
@@ -73,8 +79,11 @@ class ManyToOne(SequenceModule):
     # --- composed -----------------------------------------------------------------------------
     def forward(self, batch: SeqBatch) -> Tensor:
         """Head outputs: (B, C) logits, or (B, K) standardised regression values."""
-        enc = self.encode(self.embed(batch.inputs), batch.lengths)
-        return self.head(self.pool(enc))
+        x = self.embed(batch.inputs)  # (B, T, E)
+        summary = self.pool(self.encode(x, batch.lengths))  # (B, D)
+        if self.conv_branch is not None:
+            summary = torch.cat([summary, self.conv_branch(x, batch.lengths)], dim=-1)  # (B, D + C)
+        return self.head(summary)
 
     def step(self, batch: SeqBatch) -> StepOutput:
         outputs = self(batch)

@@ -274,3 +274,30 @@ def test_tasks_that_optimise_manually_honour_the_configured_clipping(vowels, tmp
     model = ManualStep(vowels.spec, encoder=GRU, gradient_clip_val=1e-3)
     quiet_trainer(tmp_path, max_steps=3, limit_val_batches=0).fit(model, datamodule=vowels)
     assert len(norms) == 3 and all(n <= 1e-3 * 1.01 for n in norms)
+
+
+FCN = {"channels": [16, 16], "kernel_sizes": [5, 3]}
+
+
+def test_a_strided_front_end_and_a_conv_branch_overfit_one_batch_and_ignore_padding(vowels):
+    torch.manual_seed(0)
+    model = ManyToOne(vowels.spec, encoder=GRU, frontend={**FCN, "stride": 2}, conv_branch=FCN)
+    batch = one_batch(vowels)
+    assert fit_one_batch(model, batch, steps=150) < 0.05
+    model.eval()
+    padded = SeqBatch(
+        torch.cat([batch.inputs, torch.full((16, 5, 12), 7.0)], dim=1), batch.lengths, batch.targets
+    )  # more padding (of garbage) after every sequence
+    with torch.no_grad():
+        torch.testing.assert_close(model(padded), model(batch))
+
+
+def test_augmentation_changes_training_steps_only(vowels):
+    torch.manual_seed(0)
+    model = ManyToOne(vowels.spec, encoder=GRU, augment={"jitter": 0.5, "scaling": 0.3})
+    batch = one_batch(vowels)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.step(batch).loss, model.step(batch).loss)
+        first, second = model.training_step(batch, 0), model.training_step(batch, 0)
+    assert first != second  # a new draw every training step

@@ -64,6 +64,7 @@ class SequenceSplits:
     feature_names: list[str] | None = None
     condition_kind: str = "none"  # none | classes | values
     condition_names: list[str] | None = None  # declared condition classes, when the source has them
+    normalize: str = "dataset"  # features: series (each case z-normalised by the source) | dataset | none
     tokenizer: dict | None = None  # text sources: settings of the input tokenizer (`build_tokenizer`)
     target_tokenizer: dict | None = None  # and of the target tokenizer
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqnet.data.download import cache_root, download_and_extract
-from seqnet.data.series import check_missing_policy, fill_missing
+from seqnet.data.series import check_missing_policy, check_normalization, fill_missing, zscore_series
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
 from seqnet.data.sources.packaged import INSTALL, package_dir
 from seqnet.data.ts_format import TsData, read_ts
@@ -30,6 +30,9 @@ class UCRSource:
         download: when the files are nowhere local, fetch `url` (the archive's zip of the data
             set) once into `$SEQNET_CACHE_DIR/ucr/<name>` (default `~/.cache/seqnet`).
         url: where to download from; `{name}` is filled in.
+        normalize: series (z-normalise each case per channel, the archive's own convention, also at
+            prediction), dataset (the task standardises with the training split's statistics; the
+            default) or none.
     """
 
     def __init__(
@@ -39,8 +42,10 @@ class UCRSource:
         missing: str = "error",
         download: bool = False,
         url: str = ARCHIVE_URL,
+        normalize: str = "dataset",
     ) -> None:
         self.name = name
+        self.normalize = check_normalization(normalize)
         self.data_dir = Path(data_dir).expanduser() if data_dir else None
         self.missing = check_missing_policy(missing)
         self.download = download
@@ -56,6 +61,7 @@ class UCRSource:
             test=self._examples(test, is_regression),
             target_kind="values" if is_regression else "classes",
             class_names=train.class_labels,
+            normalize=self.normalize,
         )
 
     def files(self) -> dict[str, Path]:
@@ -101,6 +107,8 @@ class UCRSource:
             fill_missing(s, self.missing, f"{path}:{line}: the case")
             for s, line in zip(data.series, data.lines, strict=True)
         ]
+        if self.normalize == "series":
+            data.series = [None if s is None else zscore_series(s) for s in data.series]
         keep = [i for i, s in enumerate(data.series) if s is not None]
         data.series = [data.series[i] for i in keep]
         data.labels = [data.labels[i] for i in keep]

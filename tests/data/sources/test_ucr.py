@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
+from seqnet.data import build_spec
+from seqnet.data.prediction import read_prediction_inputs
 from seqnet.data.sources import UCRSource
+from seqnet.errors import InputError
 
 
 def test_japanese_vowels_loads_from_the_sktime_wheel():
@@ -95,3 +98,22 @@ def test_a_failed_download_says_how_to_do_it_by_hand(tmp_path, monkeypatch):
     with pytest.raises(OSError, match=r"is not a zip archive"):
         UCRSource("Bad", download=True, url=f"file://{tmp_path}/{{name}}.zip").load()
     assert not (tmp_path / "cache" / "ucr" / "Bad" / ".complete").exists()
+
+
+def test_series_normalisation_z_normalises_each_case_and_travels_in_the_spec_to_prediction(tmp_path):
+    write_pair(tmp_path, "1,2,3,4:a\n10,30,20,40:b\n5,5,5:a\n", "100,200,300:b\n")
+    splits = UCRSource("Toy", data_dir=tmp_path, normalize="series").load()
+    for example in splits.train[:2] + splits.test:
+        assert abs(example.values.mean()) < 1e-6 and abs(example.values.std() - 1) < 1e-5
+    assert np.all(splits.train[2].values == 0)  # a constant case
+    spec = build_spec(splits, splits.train)
+    assert spec.normalize == "series" and spec.feature_mean is None
+    (read,) = read_prediction_inputs(tmp_path / "Toy_TEST.ts", spec)
+    np.testing.assert_allclose(read.values, splits.test[0].values, rtol=1e-6)
+    raw = build_spec(UCRSource("Toy", data_dir=tmp_path, normalize="none").load(), splits.train)
+    assert raw.normalize == "none" and raw.feature_std is None
+
+
+def test_an_unknown_normalisation_is_refused():
+    with pytest.raises(InputError, match=r"normalize must be one of \('series', 'dataset', 'none'\)"):
+        UCRSource("Toy", normalize="minmax")
