@@ -14,11 +14,12 @@ _CHECKOUT = _PACKAGE.parent / "configs"
 CONFIG_DIR = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 
 
-def checkpoint_run(ckpt_path: str) -> str:
+def checkpoint_run(ckpt_path: str | list[str]) -> str:
     """`${checkpoint_run:${ckpt_path}}`: the run directory a checkpoint belongs to (`<run>` for
-    `<run>/checkpoints/best.ckpt`; otherwise the checkpoint's own folder). seqnet-eval and
-    seqnet-predict write their results there, beside the run, not under the current directory."""
-    path = Path(ckpt_path)
+    `<run>/checkpoints/best.ckpt`; otherwise the checkpoint's own folder; of a list, the first's).
+    seqnet-eval and seqnet-predict write their results there, beside the run, not under the
+    current directory."""
+    path = Path(ckpt_path if isinstance(ckpt_path, str) else ckpt_path[0])
     return str(path.parent.parent if path.parent.name == "checkpoints" else path.parent)
 
 

@@ -21,7 +21,12 @@ from seqnet.errors import InputError
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics."""
+    """Test `cfg.ckpt_path` on `cfg.data`, or on the data it was trained on; return test metrics.
+
+    A list of checkpoints (`ckpt_path=[a.ckpt,b.ckpt,c.ckpt]`, e.g. one run per seed) reports each
+    metric's mean and standard deviation over the checkpoints (`test/acc`, `test/acc_std`) and the
+    metrics of their averaged predictions (`ensemble/test/acc`).
+    """
     apply_process_settings(cfg)  # before torch is imported: it sets the OpenMP wait policy
     import lightning as L
 
@@ -29,20 +34,40 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
     from seqnet.cli.checkpoints import load_task, read_checkpoint_metadata
 
-    meta = read_checkpoint_metadata(cfg.ckpt_path)
-    model = load_task(cfg.ckpt_path, program="seqnet-eval")
+    paths = [cfg.ckpt_path] if isinstance(cfg.ckpt_path, str) else list(cfg.ckpt_path)
+    meta = read_checkpoint_metadata(paths[0])
+    models = [load_task(path, program="seqnet-eval") for path in paths]
     data_config = cfg.get("data") or meta.get("config", {}).get("data")
     if not data_config:
         raise InputError("the checkpoint holds no data config; pass data=<name> on the command line")
     datamodule = instantiate(data_config)
     trainer: L.Trainer = instantiate(cfg.trainer, logger=instantiate_group(cfg.get("logger")) or False)
-    results = trainer.test(model, datamodule=datamodule)
-    metrics = {k: float(v) for k, v in results[0].items()}
+    runs = [
+        {k: float(v) for k, v in trainer.test(model, datamodule=datamodule)[0].items()} for model in models
+    ]
+    metrics = runs[0] if len(runs) == 1 else spread(runs)
+    if len(models) > 1:
+        from seqnet.tasks.ensemble import ensemble_test_metrics
+
+        metrics.update(ensemble_test_metrics(models, datamodule.test_dataloader()))
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    print(f"\nmetrics written to {output_dir / 'metrics.json'}")
+    print("\n".join(f"  {k:<24} {v:.4f}" for k, v in sorted(metrics.items())))
+    print(f"metrics written to {output_dir / 'metrics.json'}")
     return metrics
+
+
+def spread(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each metric's mean over runs, and its standard deviation as `<metric>_std`."""
+    import statistics
+
+    summary = {}
+    for key in runs[0]:
+        values = [run[key] for run in runs]
+        summary[key] = statistics.fmean(values)
+        summary[f"{key}_std"] = statistics.stdev(values)
+    return summary
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")

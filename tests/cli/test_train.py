@@ -220,3 +220,20 @@ def test_an_omp_wait_policy_in_the_environment_wins_and_a_bad_one_is_refused():
         bad = compose("train", overrides=["process.omp_wait_policy=sleepy"])
     with pytest.raises(OverrideError, match=r"PASSIVE .* ACTIVE .* or null"):
         apply_process_settings(bad)
+
+
+def test_eval_of_several_seeds_reports_their_spread_and_their_ensemble(cli, tmp_path):
+    checkpoints = []
+    for seed in (1, 2):
+        run = tmp_path / f"seed{seed}"
+        overrides = ("debug=fast", "trainer.limit_train_batches=3", "trainer.limit_test_batches=1.0")
+        assert_ok(cli("seqnet-train", *overrides, f"seed={seed}", f"hydra.run.dir={run}"))
+        checkpoints.append(str(run / "checkpoints" / "best.ckpt"))
+    result = cli("seqnet-eval", f"ckpt_path=[{','.join(checkpoints)}]")
+    assert_ok(result)
+    (eval_dir,) = (tmp_path / "seed1" / "evaluations").iterdir()
+    evaluated = metrics(eval_dir)
+    runs = [metrics(tmp_path / f"seed{seed}")["test/acc"] for seed in (1, 2)]
+    assert evaluated["test/acc"] == pytest.approx(sum(runs) / 2, abs=1e-6)
+    assert evaluated["test/acc_std"] == pytest.approx(abs(runs[0] - runs[1]) / 2**0.5, abs=1e-6)
+    assert 0 <= evaluated["ensemble/test/acc"] <= 1 and "ensemble/test/f1_macro" in evaluated
