@@ -32,3 +32,19 @@ def test_an_unknown_case_is_refused():
         [sys.executable, str(SCRIPT), "nope"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 2 and "unknown case ['nope']" in result.stderr
+
+
+def test_the_ucr_table_trains_seeds_evaluates_their_ensemble_and_writes_the_table(tmp_path):
+    script = SCRIPT.parent / "ucr_table.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "UnitTest", "--seeds", "1", "2", "--out", str(tmp_path),
+         "--override", "debug=fast", "--override", "trainer.limit_test_batches=1.0"],
+        capture_output=True, text=True, check=False, timeout=600, cwd=SCRIPT.parents[1],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "UnitTest.json").read_text())
+    accuracies = [run["test/acc"] for run in data["runs"]]
+    assert [run["seed"] for run in data["runs"]] == [1, 2] and data["overrides"][0] == "debug=fast"
+    assert data["test/acc_mean"] == sum(accuracies) / 2 and 0 <= data["ensemble/test/acc"] <= 1
+    assert 0 <= data["nn1_euclidean_acc"] <= 1 and 0 <= data["nn1_dtw_acc"] <= 1
+    assert "| UnitTest |" in (tmp_path / "README.md").read_text()

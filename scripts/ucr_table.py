@@ -1,0 +1,148 @@
+"""Train `experiment=ucr` on UCR/UEA classification sets over several seeds; write the results table.
+
+    python scripts/ucr_table.py                          # every classification set in the sktime wheel
+    python scripts/ucr_table.py GunPoint ItalyPowerDemand --seeds 42 1 2
+
+Per data set, `benchmarks/ucr/<name>.json` holds every seed's test accuracy and wall time, their
+mean and standard deviation, the accuracy of the seeds' ensemble (`seqnet-eval` of all their
+checkpoints, averaged probabilities), and our own 1-NN Euclidean and DTW on the same split with
+each case z-normalised (`scripts/baselines.py --normalize series`; DTW only up to
+`--dtw-max-length` steps, as it is slow). `benchmarks/ucr/README.md` is the table of all sets found
+there, beside ROCKET's published accuracy (Dempster et al. 2020, mean of 10 runs on the default
+split: github.com/angus924/rocket, results/results_ucr.csv; univariate sets only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from seqnet.data.sources import UCRSource
+from seqnet.data.sources.ucr import _sktime_data_roots
+
+ROCKET = {
+    "ACSF1": 0.886,
+    "ArrowHead": 0.814,
+    "GunPoint": 1.000,
+    "ItalyPowerDemand": 0.970,
+    "OSULeaf": 0.941,
+    "PLAID": 0.903,
+}
+BIN = Path(sys.executable).parent
+
+
+def classification_sets() -> list[str]:
+    """Names of the UCR/UEA classification sets shipped in the installed sktime wheel."""
+    names = sorted(p.parent.name for root in _sktime_data_roots() for p in root.glob("*/*_TRAIN.ts"))
+    return [name for name in names if UCRSource(name).load().target_kind == "classes"]
+
+
+def run(command: list[str]) -> float:
+    """Run a command; its wall time in seconds (a failure stops the script with its stderr)."""
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
+    if result.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def evaluate(name: str, seeds: list[int], overrides: list[str], out: Path, dtw_max_length: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs, checkpoints = [], []
+        for seed in seeds:
+            run_dir = Path(tmp) / f"seed{seed}"
+            seconds = run([
+                str(BIN / "seqnet-train"), "experiment=ucr", f"data.source.name={name}", f"seed={seed}",
+                f"hydra.run.dir={run_dir}", "callbacks.progress_bar.refresh_rate=0", *overrides,
+            ])  # fmt: skip
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            runs.append({"seed": seed, "seconds": round(seconds, 1), "test/acc": metrics["test/acc"]})
+            checkpoints.append(str(run_dir / "checkpoints" / "best.ckpt"))
+            print(name, runs[-1], flush=True)
+        ensemble_dir = Path(tmp) / "ensemble"
+        run(
+            [
+                str(BIN / "seqnet-eval"),
+                f"ckpt_path=[{','.join(checkpoints)}]",
+                f"hydra.run.dir={ensemble_dir}",
+            ]
+        )
+        ensemble = json.loads((ensemble_dir / "metrics.json").read_text())["ensemble/test/acc"]
+    longest = max(len(e.values) for e in UCRSource(name).load().train)
+    baseline_command = [
+        sys.executable,
+        "scripts/baselines.py",
+        name,
+        "--normalize",
+        "series",
+        "--out",
+        str(out),
+    ]
+    run(baseline_command + ([] if longest <= dtw_max_length else ["--no-dtw"]))
+    baselines = json.loads((out / f"baselines_{name}.json").read_text())
+    accuracies = [r["test/acc"] for r in runs]
+    return {
+        "dataset": name,
+        "overrides": overrides,
+        "runs": runs,
+        "test/acc_mean": statistics.mean(accuracies),
+        "test/acc_std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+        "ensemble/test/acc": ensemble,
+        "seconds_mean": statistics.mean(r["seconds"] for r in runs),
+        "nn1_euclidean_acc": baselines["nn1_euclidean_acc"],
+        "nn1_dtw_acc": baselines.get("nn1_dtw_acc"),
+        "rocket_published_acc": ROCKET.get(name),
+    }
+
+
+def table(results: list[dict]) -> str:
+    def cell(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    lines = [
+        "| data set | seqnet `experiment=ucr`: mean ± std | ensemble | 1-NN Euclidean | 1-NN DTW "
+        "| ROCKET (published) | s per run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        mark = "" if r["test/acc_mean"] >= r["nn1_euclidean_acc"] else " (below 1-NN)"
+        lines.append(
+            f"| {r['dataset']} | {r['test/acc_mean']:.3f} ± {r['test/acc_std']:.3f}{mark} "
+            f"| {cell(r['ensemble/test/acc'])} | {cell(r['nn1_euclidean_acc'])} | {cell(r['nn1_dtw_acc'])} "
+            f"| {cell(r['rocket_published_acc'])} | {r['seconds_mean']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="data sets (default: every classification set found)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
+    parser.add_argument("--out", default="benchmarks/ucr")
+    parser.add_argument("--dtw-max-length", type=int, default=300)
+    parser.add_argument("--override", action="append", default=[], help="extra seqnet-train override")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in args.names or classification_sets():
+        result = evaluate(name, args.seeds, args.override, out, args.dtw_max_length)
+        (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    results = [
+        json.loads(p.read_text()) for p in sorted(out.glob("*.json")) if not p.name.startswith("baselines_")
+    ]
+    (out / "README.md").write_text(
+        "# experiment=ucr against 1-NN and ROCKET\n\nGenerated by `python scripts/ucr_table.py`; test "
+        "accuracy on each set's official split, seeds and machine in each `<name>.json`.\n\n" + table(results)
+    )
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
