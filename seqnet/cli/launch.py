@@ -72,7 +72,7 @@ def reported(program: str) -> Callable[[Callable[[DictConfig], T]], Callable[[Di
     wraps what a `_target_` raised) is printed as one `program: error: ...` message, recorded in
     `<run dir>/error.txt` so the directory reads as a failed run, and ends the process with exit
     status 2. Anything else is a bug and keeps its traceback; so does bad input under
-    `SEQNET_DEBUG=1`."""
+    `SEQNET_DEBUG=1` or `hydra.verbose=true`."""
 
     def decorate(job: Callable[[DictConfig], T]) -> Callable[[DictConfig], T]:
         @functools.wraps(job)
@@ -81,7 +81,7 @@ def reported(program: str) -> Callable[[Callable[[DictConfig], T]], Callable[[Di
                 return job(cfg)
             except Exception as error:
                 cause = input_cause(error)
-                if cause is None or os.environ.get("SEQNET_DEBUG"):
+                if cause is None or os.environ.get("SEQNET_DEBUG") or hydra_verbose():
                     raise
                 message = f"{program}: error: {cause}"
                 run_dir = Path(cfg.paths.output_dir) if cfg.get("paths") else None
@@ -93,6 +93,13 @@ def reported(program: str) -> Callable[[Callable[[DictConfig], T]], Callable[[Di
         return run
 
     return decorate
+
+
+def hydra_verbose() -> bool:
+    """Whether the job runs with `hydra.verbose` set (debug logging), which shows tracebacks too."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.initialized() and bool(HydraConfig.get().verbose)
 
 
 def input_cause(error: BaseException) -> BaseException | None:

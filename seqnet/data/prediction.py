@@ -17,6 +17,7 @@ Formats (`input_format`, or `auto` from the file's extension and the model's inp
 from __future__ import annotations
 
 import csv
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from seqnet.data.vocab import Vocabulary
 from seqnet.errors import InputError
 
 INPUT_FORMATS = ("auto", "ts", "csv", "conll", "tsv", "text")
+log = logging.getLogger(__name__)
 EXTENSIONS = {".ts": "ts", ".csv": "csv", ".conll": "conll", ".conllu": "conll", ".tsv": "tsv"}
 
 
@@ -127,6 +129,13 @@ def _token_inputs(texts: list[str | list[str]], spec: DataSpec) -> list[Predicti
         else:
             tokens, shown = tokenizer.tokenize(text), text
         inputs.append(PredictionInput(np.array(vocab.encode(tokens), dtype=np.int64), tokens, shown))
+    total = sum(len(one.values) for one in inputs)
+    unknown = sum(int((one.values == vocab.unk_id).sum()) for one in inputs)
+    if unknown:
+        log.warning(
+            "%d of %d input tokens are not in the model's vocabulary and read as <unk>: %s",
+            unknown, total, sorted({t for one in inputs for t in one.tokens if t not in vocab})[:10],
+        )  # fmt: skip
     return inputs
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.cli.conftest import run_cli
@@ -35,9 +36,12 @@ def test_a_malformed_data_file_is_one_message_with_exit_status_2_and_a_failed_ru
     assert not list((tmp_path / "run").rglob("*.ckpt"))
 
 
-def test_seqnet_debug_shows_the_traceback(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQNET_DEBUG", "1")
-    result = run_cli(*conll_run(tmp_path), cwd=tmp_path)
+@pytest.mark.parametrize("debug", ["SEQNET_DEBUG=1", "hydra.verbose=true"])
+def test_seqnet_debug_or_hydra_verbose_shows_the_traceback(tmp_path, monkeypatch, debug):
+    if debug == "SEQNET_DEBUG=1":
+        monkeypatch.setenv("SEQNET_DEBUG", "1")
+    overrides = [debug] if debug.startswith("hydra.") else []
+    result = run_cli(*conll_run(tmp_path, *overrides), cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" in result.stderr
     assert "1 column(s) where line 1 has 2" in result.stderr
 

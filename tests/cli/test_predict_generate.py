@@ -73,6 +73,8 @@ def test_predicted_labels_and_probabilities_equal_the_in_memory_model(text_class
         folder, checkpoint, "reviews.txt", "tasty soup again\ncold fries\nsomething unheard of\n"
     )
     assert "3 predictions written to out.jsonl" in result.stdout
+    (unknown,) = [line for line in result.stdout.splitlines() if "read as <unk>" in line]
+    assert "input tokens are not in the model's vocabulary" in unknown and "'unheard'" in unknown
     model = ManyToOne.load_from_checkpoint(checkpoint)
     _, expected = in_memory(model, folder / "reviews.txt")
     assert [r["input"] for r in written] == ["tasty soup again", "cold fries", "something unheard of"]
