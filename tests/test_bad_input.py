@@ -115,7 +115,7 @@ CASES = [
          ("debug=fast", "experiment=sine_denoise", "model.frontend={channels:[8],kernel_sizes:[3],stride:2}"),
          "ManyToMany predicts at every input step, so its front-end cannot stride (frontend.stride=2)"),
     Case("an unknown normalisation", ("debug=fast", "data.source.normalize=minmax"),
-         "normalize must be one of ('series', 'dataset', 'none'), got 'minmax'"),
+         "normalize must be one of ('auto', 'series', 'dataset', 'none'), got 'minmax'"),
     Case("augmenting tokens", ("debug=fast", "experiment=names_gender", "+model.augment={jitter:0.1}"),
          "augment applies to feature series; data"),
     # --- where data and runs live ---

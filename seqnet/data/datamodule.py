@@ -42,7 +42,10 @@ class SequenceDataModule(L.LightningDataModule):
     Args:
         source: where the examples come from (see `seqnet.data.sources`).
         batch_size: training batch size; `eval_batch_size` (default: the same) for val/test.
-        val_fraction: share of train held out for validation when the source has no val split.
+        val_fraction: share of train held out for validation when the source has no val split;
+            0 holds nothing out: validation then reads the training split itself (in eval mode,
+            without augmentation), so the best checkpoint is the one with the lowest training loss,
+            as in the UCR deep-learning baselines (Wang et al. 2017) for sets of a few dozen series.
         split_seed: seed of that hold-out.
         max_length: truncate longer sequences to this many steps (a count is logged); None keeps all.
         bucket: group sequences of similar length into batches (`BucketBatchSampler`, pools of
@@ -69,8 +72,8 @@ class SequenceDataModule(L.LightningDataModule):
         super().__init__()
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
-        if not 0.0 < val_fraction < 1.0:
-            raise InputError(f"val_fraction must be in (0, 1), got {val_fraction}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise InputError(f"val_fraction must be in [0, 1), got {val_fraction}")
         if bucket not in (True, False, "auto"):
             raise InputError(f"bucket must be true, false or auto, got {bucket!r}")
         if max_length is not None and max_length < 1:
@@ -94,7 +97,14 @@ class SequenceDataModule(L.LightningDataModule):
             return
         splits = self.source.load()
         train, val = splits.train, splits.val
-        if val is None:
+        if val is None and self.val_fraction == 0:
+            log.info(
+                "%s: val_fraction=0, so every training example trains and validation reads the "
+                "training split (checkpoints and early stopping follow the training loss)",
+                splits.name,
+            )
+            val = train
+        elif val is None:
             train, val = hold_out(train, self.val_fraction, self.split_seed, splits.target_kind)
         parts = {"train": train, "val": val, "test": splits.test}
         for name, examples in parts.items():

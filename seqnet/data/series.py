@@ -20,12 +20,13 @@ MISSING_CELLS = {"", "na", "nan", "null", "none", "?"}
 NORMALIZATIONS = ("series", "dataset", "none")
 
 
-def check_normalization(normalize: str) -> str:
-    """`normalize` if it is one of `NORMALIZATIONS`, else an InputError naming them."""
-    if normalize not in NORMALIZATIONS:
+def check_normalization(normalize: str, choices: tuple[str, ...] = NORMALIZATIONS) -> str:
+    """`normalize` if it is one of `choices`, else an InputError naming them."""
+    if normalize not in choices:
         raise InputError(
-            f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}: series z-normalises each "
+            f"normalize must be one of {choices}, got {normalize!r}: series z-normalises each "
             "case per channel, dataset uses the training split's statistics, none leaves values as read"
+            + (", auto is series for one channel and dataset for several" if "auto" in choices else "")
         )
     return normalize
 

@@ -41,6 +41,18 @@ def test_spec_statistics_come_from_the_training_part_only():
     assert batch.inputs.shape[0] == 4 and batch.targets.dtype == torch.int64
 
 
+def test_val_fraction_zero_trains_on_every_example_and_validates_on_them(caplog):
+    splits = SequenceSplits("toy", train=examples(["a", "b"] * 10), test=examples(["a", "b"], 1e6))
+    dm = SequenceDataModule(ListSource(splits), batch_size=4, val_fraction=0)
+    with caplog.at_level("INFO"):
+        dm.setup()
+    assert len(dm.datasets["train"]) == 20
+    assert [float(x.sum()) for x, *_ in dm.datasets["val"]] == [
+        float(x.sum()) for x, *_ in dm.datasets["train"]
+    ]
+    assert "validation reads the training split" in caplog.text
+
+
 def test_a_test_label_unseen_in_training_is_a_clear_error():
     splits = SequenceSplits("toy", train=examples(["a", "b"] * 5), test=examples(["c"]))
     with pytest.raises(
@@ -73,7 +85,7 @@ def test_regression_spec_has_target_statistics():
     "kwargs, message",
     [
         (dict(batch_size=0), "batch_size must be at least 1"),
-        (dict(val_fraction=1.0), r"val_fraction must be in \(0, 1\)"),
+        (dict(val_fraction=1.0), r"val_fraction must be in \[0, 1\)"),
         (dict(max_length=0), "max_length must be at least 1"),
     ],
 )

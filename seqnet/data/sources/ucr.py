@@ -7,13 +7,22 @@ located, never imported, so `pip install --no-deps sktime==1.2.0` is all it take
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from seqnet.data.download import cache_root, download_and_extract
-from seqnet.data.series import check_missing_policy, check_normalization, fill_missing, zscore_series
+from seqnet.data.series import (
+    NORMALIZATIONS,
+    check_missing_policy,
+    check_normalization,
+    fill_missing,
+    zscore_series,
+)
 from seqnet.data.sources.base import SequenceExample, SequenceSplits
 from seqnet.data.sources.packaged import INSTALL, package_dir
 from seqnet.data.ts_format import TsData, read_ts
+
+log = logging.getLogger(__name__)
 
 ARCHIVE_URL = "https://timeseriesclassification.com/aeon-toolkit/{name}.zip"
 
@@ -32,7 +41,9 @@ class UCRSource:
         url: where to download from; `{name}` is filled in.
         normalize: series (z-normalise each case per channel, the archive's own convention, also at
             prediction), dataset (the task standardises with the training split's statistics; the
-            default) or none.
+            default), none, or auto: series for univariate sets, dataset for multivariate ones,
+            whose channels' levels often carry the class (JapaneseVowels' cepstra, a sensor's
+            resting value).
     """
 
     def __init__(
@@ -45,7 +56,7 @@ class UCRSource:
         normalize: str = "dataset",
     ) -> None:
         self.name = name
-        self.normalize = check_normalization(normalize)
+        self.normalize = check_normalization(normalize, ("auto", *NORMALIZATIONS))
         self.data_dir = Path(data_dir).expanduser() if data_dir else None
         self.missing = check_missing_policy(missing)
         self.download = download
@@ -54,6 +65,14 @@ class UCRSource:
     def load(self) -> SequenceSplits:
         train = self._read("TRAIN")
         test = self._read("TEST")
+        normalize = self.normalize
+        if normalize == "auto":
+            channels = train.series[0].shape[1]
+            normalize = "series" if channels == 1 else "dataset"
+            log.info("%s: normalize=auto is %s (%d channel(s))", self.name, normalize, channels)
+        if normalize == "series":
+            for data in (train, test):
+                data.series = [zscore_series(s) for s in data.series]
         is_regression = train.class_labels is None
         return SequenceSplits(
             name=self.name,
@@ -61,7 +80,7 @@ class UCRSource:
             test=self._examples(test, is_regression),
             target_kind="values" if is_regression else "classes",
             class_names=train.class_labels,
-            normalize=self.normalize,
+            normalize=normalize,
         )
 
     def files(self) -> dict[str, Path]:
@@ -107,8 +126,6 @@ class UCRSource:
             fill_missing(s, self.missing, f"{path}:{line}: the case")
             for s, line in zip(data.series, data.lines, strict=True)
         ]
-        if self.normalize == "series":
-            data.series = [None if s is None else zscore_series(s) for s in data.series]
         keep = [i for i, s in enumerate(data.series) if s is not None]
         data.series = [data.series[i] for i in keep]
         data.labels = [data.labels[i] for i in keep]

@@ -114,6 +114,14 @@ def test_series_normalisation_z_normalises_each_case_and_travels_in_the_spec_to_
     assert raw.normalize == "none" and raw.feature_std is None
 
 
+def test_auto_normalisation_is_series_for_one_channel_and_dataset_for_several(tmp_path):
+    write_pair(tmp_path, "1,2,3,4:a\n10,30,20,40:b\n", "100,200,300:b\n")
+    assert UCRSource("Toy", data_dir=tmp_path, normalize="auto").load().normalize == "series"
+    write_pair(tmp_path, "1,2,3:4,5,6:a\n10,30,20:1,2,3:b\n", "100,200,300:1,1,1:b\n")
+    splits = UCRSource("Toy", data_dir=tmp_path, normalize="auto").load()
+    assert splits.normalize == "dataset" and splits.train[1].values[0, 0] == 10
+
+
 def test_an_unknown_normalisation_is_refused():
-    with pytest.raises(InputError, match=r"normalize must be one of \('series', 'dataset', 'none'\)"):
+    with pytest.raises(InputError, match=r"normalize must be one of \('auto', 'series', 'dataset', 'none'\)"):
         UCRSource("Toy", normalize="minmax")
