@@ -6,8 +6,9 @@
 Euclidean distance compares sequences zero-padded to the longest one (as the UEA archive's
 equal-length version does); DTW is the dependent multivariate form with no window. Features are
 standardised with training statistics (`--normalize dataset`, as the default experiment's models
-see them) or each case z-normalised on its own (`--normalize series`, the archive's convention and
-that of `experiment=ucr`). `--no-dtw` skips DTW, which is slow on long series.
+see them), each case z-normalised on its own (`--normalize series`, the archive's convention) or
+series for univariate sets and dataset for multivariate ones (`--normalize auto`, as
+`experiment=ucr` sees them). `--no-dtw` skips DTW, which is slow on long series.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", nargs="?", default="JapaneseVowels")
     parser.add_argument("--out", default="benchmarks")
-    parser.add_argument("--normalize", choices=("dataset", "series"), default="dataset")
+    parser.add_argument("--normalize", choices=("dataset", "series", "auto"), default="dataset")
     parser.add_argument("--no-dtw", action="store_true")
     args = parser.parse_args()
 

@@ -34,6 +34,9 @@ CONDITIONED = ["names_by_gender", "essen"]
 # test/baseline_*) on the metric their protocol uses: airline's MAPE over the last 36 months
 # (seasonal naive 13.2 %), co2's MAE (MASE < 1).
 FORECASTS = [("airline", "mape"), ("co2", "mae")]
+# experiment=ucr on the three fastest sets of benchmarks/ucr/README.md: the mean test accuracy over
+# scripts/ucr_table.py's seeds must reach our 1-NN Euclidean on the same split and normalisation.
+UCR_FASTEST = ["ItalyPowerDemand", "JapaneseVowels", "UnitTest"]
 
 
 def run_metrics(cli, run_dir, *overrides: str) -> dict:
@@ -66,6 +69,19 @@ def test_the_condition_lowers_the_validation_nll_below_the_same_model_without_it
 def test_the_forecast_beats_the_seasonal_naive_baseline(cli, tmp_path, experiment, metric):
     metrics = run_metrics(cli, tmp_path / "run", f"experiment={experiment}")
     assert metrics[f"test/{metric}"] < metrics[f"test/baseline_{metric}"], metrics
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", UCR_FASTEST)
+def test_the_ucr_recipe_reaches_1nn_euclidean_over_three_seeds(cli, tmp_path, name):
+    nn1 = json.loads((BENCHMARKS / "ucr" / f"baselines_{name}.json").read_text())["nn1_euclidean_acc"]
+    accuracies = [
+        run_metrics(cli, tmp_path / str(seed), "experiment=ucr", f"data.source.name={name}", f"seed={seed}")[
+            "test/acc"
+        ]
+        for seed in (42, 1, 2)
+    ]
+    assert sum(accuracies) / 3 >= nn1 - 1e-6, (accuracies, nn1)
 
 
 @pytest.mark.slow
