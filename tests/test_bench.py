@@ -48,3 +48,23 @@ def test_the_ucr_table_trains_seeds_evaluates_their_ensemble_and_writes_the_tabl
     assert data["test/acc_mean"] == sum(accuracies) / 2 and 0 <= data["ensemble/test/acc"] <= 1
     assert 0 <= data["nn1_euclidean_acc"] <= 1 and 0 <= data["nn1_dtw_acc"] <= 1
     assert "| UnitTest |" in (tmp_path / "README.md").read_text()
+
+
+def test_the_ucr_table_sets_published_figures_and_overrides_beside_a_result(tmp_path):
+    result = {
+        "dataset": "ArrowHead", "overrides": ["model.frontend.stride=8"], "runs": [],
+        "test/acc_mean": 0.79, "test/acc_std": 0.01, "ensemble/test/acc": 0.8, "seconds_mean": 10.0,
+    }  # fmt: skip
+    (tmp_path / "ArrowHead.json").write_text(json.dumps(result))
+    (tmp_path / "baselines_ArrowHead.json").write_text(json.dumps({"nn1_euclidean_acc": 0.8}))
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "ucr_table.py"), "--table-only", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    table = (tmp_path / "README.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| ArrowHead |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "0.790 ± 0.010 (below 1-NN)" and cells[4] == "—" and cells[5] == "0.814"
+    assert all(cell == "—" or 0.5 < float(cell) <= 1 for cell in cells[6:8])  # aeon's, where installed
+    assert "- ArrowHead: `model.frontend.stride=8`" in table
