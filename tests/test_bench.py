@@ -50,6 +50,13 @@ def test_the_ucr_table_trains_seeds_evaluates_their_ensemble_and_writes_the_tabl
     assert "| UnitTest |" in (tmp_path / "README.md").read_text()
 
 
+def ucr_table_only(out, *extra):
+    return subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "ucr_table.py"), "--table-only", "--out", str(out), *extra],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
 def test_the_ucr_table_sets_published_figures_and_overrides_beside_a_result(tmp_path):
     result = {
         "dataset": "ArrowHead", "overrides": ["model.frontend.stride=8"], "runs": [],
@@ -57,14 +64,26 @@ def test_the_ucr_table_sets_published_figures_and_overrides_beside_a_result(tmp_
     }  # fmt: skip
     (tmp_path / "ArrowHead.json").write_text(json.dumps(result))
     (tmp_path / "baselines_ArrowHead.json").write_text(json.dumps({"nn1_euclidean_acc": 0.8}))
-    completed = subprocess.run(
-        [sys.executable, str(SCRIPT.parent / "ucr_table.py"), "--table-only", "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    summary = tmp_path / "DataSummary.csv"  # the archive's layout, header spaces included
+    summary.write_text(
+        "ID,Type,Name,Train ,Test ,Class,Length,ED (w=0),DTW (learned_w) ,DTW (w=100),Default rate\n"
+        "1,IMAGE,ArrowHead,36,175,3,251,0.2,0.2,0.2971,0.6\n"
+    )
+    completed = ucr_table_only(tmp_path, "--archive-summary", str(summary))
     assert completed.returncode == 0, completed.stderr[-3000:]
     table = (tmp_path / "README.md").read_text()
-    row = next(line for line in table.splitlines() if line.startswith("| ArrowHead |"))
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[1] == "0.790 ± 0.010 (below 1-NN)" and cells[4] == "—" and cells[5] == "0.814"
-    assert all(cell == "—" or 0.5 < float(cell) <= 1 for cell in cells[6:8])  # aeon's, where installed
+    header, _, row = [line for line in table.splitlines() if line.startswith("|")][:3]
+    cells = dict(zip(header.strip("|").split("|"), row.strip("|").split("|"), strict=True))
+    cells = {key.strip(): value.strip() for key, value in cells.items()}
+    assert cells["seqnet `experiment=ucr`: mean ± std"] == "0.790 ± 0.010 (below 1-NN)"
+    assert cells["1-NN DTW (ours)"] == "—" and cells["ROCKET (published)"] == "0.814"
+    assert cells["1-NN Euclidean (published)"] == "0.800" and cells["1-NN DTW (published)"] == "0.703"
     assert "- ArrowHead: `model.frontend.stride=8`" in table
+    assert "1-NN Euclidean (published)" not in ucr_table_only(tmp_path).stdout
+
+
+def test_the_ucr_table_refuses_a_file_that_is_not_the_archive_summary(tmp_path):
+    (tmp_path / "other.csv").write_text("Name,accuracy\nArrowHead,0.8\n")
+    completed = ucr_table_only(tmp_path, "--archive-summary", str(tmp_path / "other.csv"))
+    assert completed.returncode == 1
+    assert "is not the UCR archive's DataSummary.csv: it needs the columns Name, ED (w=0)" in completed.stderr
