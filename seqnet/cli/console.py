@@ -9,11 +9,14 @@ import warnings
 # With an on-exception checkpoint among the callbacks (seqnet's InterruptedCheckpoint), Lightning
 # looks for a checkpoint to resume on every fit without ckpt_path and warns twice that it found
 # none; seqnet-train continues runs through resume= instead. The third is a deprecation inside
-# Lightning's own code, which a user can do nothing about.
+# Lightning's own code, which a user can do nothing about. The fourth fires on every tiny data set
+# (a UCR set of 20 series is 2 batches an epoch): Lightning counts the logging interval in steps
+# across epochs, so the training loss is still logged every log_every_n_steps steps.
 NOT_APPLICABLE = (
     r"`\.fit\(ckpt_path=None\)` was called without a model",
     r'\.fit\(ckpt_path="last"\) is set, but there is no last checkpoint',
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
 )
 # Log lines that advertise a product, or report that seqnet's own model summary replaced Lightning's.
 NOISE = ("litlogger", "Trainer already configured with model summary callbacks")

@@ -1,6 +1,8 @@
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -237,3 +239,18 @@ def test_eval_of_several_seeds_reports_their_spread_and_their_ensemble(cli, tmp_
     assert evaluated["test/acc"] == pytest.approx(sum(runs) / 2, abs=1e-6)
     assert evaluated["test/acc_std"] == pytest.approx(abs(runs[0] - runs[1]) / 2**0.5, abs=1e-6)
     assert 0 <= evaluated["ensemble/test/acc"] <= 1 and "ensemble/test/f1_macro" in evaluated
+
+
+def test_an_epoch_shorter_than_the_logging_interval_logs_the_loss_across_epochs_without_a_warning(tmp_path):
+    env = {**os.environ, "SEQNET_LOG_DIR": str(tmp_path / "logs")}
+    env.pop("PYTHONWARNINGS", None)  # the warning must be silenced by seqnet, not by the test
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "seqnet-train"), "debug=fast", "trainer.max_epochs=3",
+         "trainer.limit_train_batches=2", "trainer.log_every_n_steps=5", f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, check=False, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert_ok(result)
+    assert "smaller than the logging interval" not in result.stdout + result.stderr
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [event.step for event in events.Scalars("train/loss")] == [4]  # the 5th of 6 steps
