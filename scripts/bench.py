@@ -20,6 +20,10 @@ Cases:
   reviews; `bucket: auto` turns bucketing on for both).
 - startup: seconds until `seqnet-train --help` and a config error answer, and until the first
   training step of `seqnet-train debug=fast`.
+- remedies: the known CPU remedies for GRU/RNN (issue 10) against raw `torch.nn` over the padded
+  tensor, forward+backward of one layer (H128, T100, B64): the cell written out with every step's
+  input projection in one matmul and a Python loop for the recurrent part, eagerly and through
+  `torch.compile` (its compile time reported apart; not at --tiny size).
 - threads: a GRU training loop in a fresh process with OpenMP's default wait policy, with
   `OMP_WAIT_POLICY=PASSIVE`, with a short spin, and with one thread; on a quiet machine and beside
   a competing busy process that the case starts itself (sets the `process` defaults of the CLI).
@@ -352,6 +356,62 @@ class FirstStep(L.Callback):
 """
 
 
+def written_out(rnn: nn.RNNBase, cell: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """One layer of a torch.nn GRU or tanh RNN written out with its parameters: every step's input
+    projection in one matmul, then a Python loop over time; x (B, T, I) -> outputs (B, T, H). The
+    loop holds the parameter tensors, not the module, which torch.compile refuses to trace."""
+    w_ih, b_ih, w_hh, b_hh = rnn.weight_ih_l0, rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        projected = nn.functional.linear(x, w_ih, b_ih)  # (B, T, G*H)
+        h = x.new_zeros(x.shape[0], w_hh.shape[1])  # (B, H)
+        outputs = []
+        for step in range(x.shape[1]):
+            recurrent = nn.functional.linear(h, w_hh, b_hh)  # (B, G*H)
+            if cell == "gru":
+                x_r, x_z, x_n = projected[:, step].chunk(3, dim=-1)
+                h_r, h_z, h_n = recurrent.chunk(3, dim=-1)
+                r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+                n = torch.tanh(x_n + r * h_n)
+                h = n + z * (h - n)  # (1 - z) * n + z * h
+            else:
+                h = torch.tanh(projected[:, step] + recurrent)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1)  # (B, T, H)
+
+    return run
+
+
+def remedies_case(reps: int, tiny: bool) -> list[dict]:
+    batch, steps, inputs, hidden = (8, 12, 4, 16) if tiny else (64, 100, 32, 128)
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for cell in ("gru", "rnn"):
+        rnn_class, extra = TORCH_CELLS[cell]
+        raw = rnn_class(inputs, hidden, batch_first=True, **extra)
+        x = torch.randn(batch, steps, inputs, generator=generator, requires_grad=True)
+        loop = written_out(raw, cell)
+        torch.testing.assert_close(loop(x), raw(x)[0], atol=1e-5, rtol=1e-4)  # the same layer
+        contenders = {
+            "raw_padded": lambda raw=raw, x=x: raw(x)[0].sum().backward(),
+            "written_out": lambda loop=loop, x=x: loop(x).sum().backward(),
+        }
+        row: dict = {"cell": cell, "hidden": hidden, "steps": steps, "batch": batch}
+        if not tiny:
+            compiled = torch.compile(loop, dynamic=False, fullgraph=True)  # a graph break is an error
+            start = time.perf_counter()
+            compiled(x).sum().backward()
+            row["compile_seconds"] = round(time.perf_counter() - start, 1)
+            contenders["compiled"] = lambda compiled=compiled, x=x: compiled(x).sum().backward()
+        times = interleaved(contenders, reps)
+        row["written_out_vs_raw"] = ratio(times, "written_out", "raw_padded")
+        if "compiled" in times:
+            row["compiled_vs_raw"] = ratio(times, "compiled", "raw_padded")
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
 def startup_case(reps: int, tiny: bool) -> list[dict]:
     """Seconds until `seqnet-train --help` and a mistyped override answer, and from launch to the
     first training step of `seqnet-train debug=fast` (absolute: each is a fresh process)."""
@@ -465,6 +525,7 @@ CASES = {
     "training_step": training_step_case,
     "bucketing": bucketing_case,
     "startup": startup_case,
+    "remedies": remedies_case,
     "threads": threads_case,
 }
 
