@@ -15,7 +15,11 @@ Cases:
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
-  hand-written loop, small (GRU/LSTM-32, T12, B32) and large (2-layer LSTM-128, T100, B64) models.
+  hand-written loop, small (GRU/LSTM-32, T12, B32) and large (2-layer LSTM-128, T100, B64) models;
+  the loop with torch's default AdamW (what a hand-written loop gets) and with the fused AdamW
+  seqnet picks (the same optimizer: what is left is the framework's overhead); and plain
+  Lightning (a minimal LightningModule around the same torch.nn layers, torch's default AdamW):
+  the floor of any framework built on Lightning's training loop.
 - bucketing: real tokens/s of training steps over bucketed against random batches (names, food
   reviews; `bucket: auto` turns bucketing on for both).
 - startup: seconds until `seqnet-train --help` and a config error answer, and until the first
@@ -272,6 +276,24 @@ class _StepTimer(L.Callback):
         return [b - a for a, b in zip(self.starts, self.starts[1:], strict=False)]
 
 
+class _PlainLightning(L.LightningModule):
+    """The hand-written model as the smallest LightningModule: torch.nn layers, last step, linear
+    head, cross-entropy, torch's default AdamW."""
+
+    def __init__(self, cell: str, features: int, hidden: int, layers: int) -> None:
+        super().__init__()
+        rnn_class, extra = TORCH_CELLS[cell]
+        self.rnn = rnn_class(features, hidden, num_layers=layers, batch_first=True, **extra)
+        self.head = nn.Linear(hidden, 4)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        out, _ = self.rnn(batch.inputs)  # (B, T, H), equal lengths
+        return nn.functional.cross_entropy(self.head(out[:, -1]), batch.targets)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.parameters(), lr=1e-3)
+
+
 def training_step_case(reps: int, tiny: bool) -> list[dict]:
     """A whole training step of `ManyToOne` under the Lightning Trainer against the hand-written
     loop (padded torch.nn call, last step, linear head, loss, backward, clipping, AdamW), both on
@@ -296,12 +318,16 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
         rnn_class, extra = TORCH_CELLS[cell]
         rnn = rnn_class(features, hidden, num_layers=layers, batch_first=True, **extra)
         head = nn.Linear(hidden, 4)
-        hand_optimizer = torch.optim.AdamW([*rnn.parameters(), *head.parameters()], lr=1e-3)
+        hand_optimizers = {
+            fused: torch.optim.AdamW([*rnn.parameters(), *head.parameters()], lr=1e-3, fused=fused)
+            for fused in (None, True)
+        }
 
         def hand_written_epoch(
-            rnn: nn.Module = rnn, head: nn.Module = head, opt=hand_optimizer, data=data
+            fused: bool | None, rnn: nn.Module = rnn, head: nn.Module = head, data=data, opts=hand_optimizers
         ) -> list[float]:
             """The same DataLoader (batching and collate included), then the hand-written step."""
+            opt = opts[fused]
             times, start = [], time.perf_counter()
             for b in data.train_dataloader():
                 out, _ = rnn(b.inputs)  # (B, T, H), equal lengths
@@ -327,15 +353,33 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
             trainer.fit(model, datamodule=data)
             return timer.steps()
 
-        medians: dict[str, list[float]] = {"seqnet": [], "hand_written": []}
+        def plain_lightning_epoch(
+            data: SequenceDataModule = data, shape: tuple = (cell, features, hidden, layers)
+        ) -> list[float]:
+            timer = _StepTimer()
+            trainer = L.Trainer(
+                max_epochs=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
+                gradient_clip_val=1.0,
+            )  # fmt: skip
+            trainer.fit(_PlainLightning(*shape), data.train_dataloader())
+            return timer.steps()
+
+        medians: dict[str, list[float]] = {
+            "seqnet": [], "hand_written": [], "hand_written_fused": [], "plain_lightning": []
+        }  # fmt: skip
         for _ in range(1 if tiny else reps):
+            medians["plain_lightning"].append(statistics.median(plain_lightning_epoch()))
             medians["seqnet"].append(statistics.median(seqnet_epoch()))
-            medians["hand_written"].append(statistics.median(hand_written_epoch()))
+            medians["hand_written"].append(statistics.median(hand_written_epoch(None)))
+            medians["hand_written_fused"].append(statistics.median(hand_written_epoch(True)))
         rows.append(
             {
                 "cell": cell, "hidden": hidden, "steps": steps, "batch": batch, "layers": layers,
                 "ms_per_step": {k: round(1000 * statistics.median(v), 2) for k, v in medians.items()},
                 "seqnet_vs_hand_written": ratio(medians, "seqnet", "hand_written"),
+                "seqnet_vs_hand_written_fused": ratio(medians, "seqnet", "hand_written_fused"),
+                "plain_lightning_vs_hand_written": ratio(medians, "plain_lightning", "hand_written"),
             }
         )  # fmt: skip
         print(rows[-1], flush=True)

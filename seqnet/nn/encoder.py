@@ -34,7 +34,7 @@ class EncoderOutput:
     final_state: `EncoderState` after each row's last valid step; pass it back in to continue.
         Computed on first access when the fast route could not observe it (an LSTM's c over
         variable lengths), so training that never reads it never pays for it.
-    mask: (B, T) bool, True at valid steps.
+    mask: (B, T) bool, True at valid steps (also computed on first access when given as a function).
     """
 
     def __init__(
@@ -42,18 +42,24 @@ class EncoderOutput:
         outputs: Tensor,
         last: Tensor,
         final_state: EncoderState | Callable[[], EncoderState],
-        mask: Tensor,
+        mask: Tensor | Callable[[], Tensor],
     ) -> None:
         self.outputs = outputs
         self.last = last
         self._final_state = final_state
-        self.mask = mask
+        self._mask = mask
 
     @property
     def final_state(self) -> EncoderState:
         if not isinstance(self._final_state, EncoderState):
             self._final_state = self._final_state()
         return self._final_state
+
+    @property
+    def mask(self) -> Tensor:
+        if not isinstance(self._mask, Tensor):
+            self._mask = self._mask()
+        return self._mask
 
 
 class RecurrentEncoder(nn.Module):
@@ -208,13 +214,14 @@ class RecurrentEncoder(nn.Module):
         batch, steps, _ = x.shape
         lengths = validate_lengths(lengths, batch, steps)
         state = self._check_state(state, batch, x)
-        present = lengths > 0
-        if bool(present.all()):
+        full = steps > 0 and bool((lengths == steps).all())  # every row fills all T steps
+        present = full or bool((lengths > 0).all())
+        if present:
             outputs, final_state = self._run(x, lengths, state)  # (B, T, D*H)
         else:
             outputs = x.new_zeros(batch, steps, self.num_directions * self.state_size)
             final_state = state
-            rows = present.nonzero().squeeze(1)  # (R,)
+            rows = (lengths > 0).nonzero().squeeze(1)  # (R,)
             if len(rows):
                 device_rows = rows.to(x.device)
                 sub = (x.index_select(0, device_rows), lengths[rows], state.index_select(device_rows))
@@ -222,12 +229,12 @@ class RecurrentEncoder(nn.Module):
                 outputs = outputs.index_copy(0, device_rows, sub_outputs)
                 final_state = self._scatter(state, device_rows, sub_state, sub)
         device_lengths = lengths.to(x.device)  # one host-to-device copy for mask and last steps
-        mask = lengths_to_mask(device_lengths, steps, device=x.device)  # (B, T)
+        last = self._full_last_steps(outputs) if full else self._last_steps(outputs, device_lengths, present)
         return EncoderOutput(
             outputs=self._merge(outputs),
-            last=self._merge(self._last_steps(outputs, device_lengths)),
+            last=self._merge(last),
             final_state=final_state,
-            mask=mask,
+            mask=lambda: lengths_to_mask(device_lengths, steps, device=x.device),  # (B, T)
         )
 
     def _scatter(
@@ -343,14 +350,20 @@ class RecurrentEncoder(nn.Module):
             )
         return state
 
-    def _last_steps(self, out: Tensor, lengths: Tensor) -> Tensor:
-        """out: (B, T, D*H), lengths (B,) on out's device -> (B, D*H): forward half at step
-        length-1, backward half at step 0 (zeros for empty rows)."""
+    def _last_steps(self, out: Tensor, lengths: Tensor, present: bool) -> Tensor:
+        """out: (B, T, D*H), lengths (B,) on out's device, present: no row is empty -> (B, D*H):
+        forward half at step length-1, backward half at step 0 (zeros for empty rows)."""
         index = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, self.state_size)
         forward = out[..., : self.state_size].gather(1, index).squeeze(1)  # (B, H)
         if self.bidirectional:
             forward = torch.cat([forward, out[:, 0, self.state_size :]], dim=-1)  # (B, 2H)
-        return forward * (lengths > 0).unsqueeze(1).to(forward.dtype)
+        return forward if present else forward * (lengths > 0).unsqueeze(1).to(forward.dtype)
+
+    def _full_last_steps(self, out: Tensor) -> Tensor:
+        """`_last_steps` when every row fills all T steps: out (B, T, D*H) -> (B, D*H)."""
+        if not self.bidirectional:
+            return out[:, -1]
+        return torch.cat([out[:, -1, : self.state_size], out[:, 0, self.state_size :]], dim=-1)
 
     def _merge(self, x: Tensor) -> Tensor:
         """x: (..., D*H) with directions concatenated -> (..., output_size)."""

@@ -17,18 +17,23 @@ def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
     """
     if lengths is None:
         return torch.full((batch,), steps, dtype=torch.int64)
-    lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
+    lengths = torch.as_tensor(lengths)
+    if lengths.device.type != "cpu" or lengths.dtype != torch.int64:
+        lengths = lengths.to("cpu", torch.int64)
     if lengths.shape != (batch,):
         raise InputError(
             f"lengths must have shape (B,) = ({batch},), got {tuple(lengths.shape)}; "
             "pass one length per sequence in the batch"
         )
-    if batch and int(lengths.min()) < 0:
+    if not batch:
+        return lengths
+    shortest, longest = (int(v) for v in torch.aminmax(lengths))
+    if shortest < 0:
         negative = int((lengths < 0).nonzero()[0])
         raise InputError(f"sequence {negative} in the batch has a negative length {int(lengths[negative])}")
-    if batch and int(lengths.max()) > steps:
+    if longest > steps:
         raise InputError(
-            f"a length of {int(lengths.max())} exceeds the padded batch's {steps} steps; "
+            f"a length of {longest} exceeds the padded batch's {steps} steps; "
             "lengths must count valid steps of the padded input"
         )
     return lengths

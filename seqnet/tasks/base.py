@@ -25,6 +25,7 @@ from seqnet.nn import (
     SeriesAugmentation,
 )
 from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION, check_and_upgrade
+from seqnet.tasks.deferred_updates import DeferredUpdates
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 
 CLIP_ALGORITHMS = ("norm", "value")
@@ -128,6 +129,7 @@ class SequenceModule(L.LightningModule):
         self.monitor = monitor
         self.monitor_mode = monitor_mode
         self._all_finite: Tensor | None = None  # device-side finite flag between checks
+        self._train_updates = DeferredUpdates()  # training metrics: updated in batches of steps
 
         spec = self.spec
         if spec.input_kind == "tokens":
@@ -228,7 +230,7 @@ class SequenceModule(L.LightningModule):
             batch = replace(batch, inputs=self.augmentation(batch.inputs, batch.lengths, self.feature_std))
         out = self.step(batch)
         self._check_finite(out.loss, batch_idx)
-        self.train_metrics.update(out.preds, out.targets)  # computed once per epoch, not per step
+        self._train_updates.add(self.train_metrics, out.preds, out.targets)  # computed once per epoch
         if self._logs_this_step():
             self.log(
                 "train/loss", out.loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
@@ -242,6 +244,7 @@ class SequenceModule(L.LightningModule):
         return trainer is None or (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
 
     def on_train_epoch_end(self) -> None:
+        self._train_updates.flush(self.train_metrics)
         self.log_dict(self.train_metrics.compute())  # synchronised across processes by torchmetrics
         self.train_metrics.reset()
 

@@ -5,10 +5,14 @@
      "interval": "epoch", "frequency": 1}                               # scheduler + Lightning keys
 
 The classes are resolved when the task is built, so a misspelt one fails before training starts.
+An optimizer torch has fused kernels for (Adam, AdamW, SGD, Adagrad) uses them unless the config
+chooses an implementation (`fused`, `foreach`): on the CPU torch's default is a loop over the
+parameter tensors, which AdamW's fused kernel runs 3x faster (scripts/bench.py training_step).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -17,6 +21,8 @@ from seqnet.errors import InputError
 from seqnet.nn.importing import import_object
 
 LIGHTNING_SCHEDULER_KEYS = ("interval", "frequency")
+# Options that choose an optimizer's implementation (or that its fused kernels do not take).
+IMPLEMENTATION_KEYS = ("fused", "foreach", "differentiable", "capturable")
 
 
 def resolve_target(config: dict[str, Any], what: str) -> type:
@@ -36,8 +42,28 @@ def resolve_target(config: dict[str, Any], what: str) -> type:
 
 
 def build_optimizer(config: dict[str, Any], params: Any) -> torch.optim.Optimizer:
+    """The optimizer `config` names over `params`: fused when torch has kernels for it and the
+    parameters' device and dtype, and the config leaves the implementation open."""
     options = {k: v for k, v in config.items() if k not in ("_target_", "_partial_")}
-    return resolve_target(config, "optimizer")(params, **options)
+    optimizer_class = resolve_target(config, "optimizer")
+    params = list(params)
+    takes_fused = "fused" in inspect.signature(optimizer_class.__init__).parameters
+    if takes_fused and not any(key in options for key in IMPLEMENTATION_KEYS) and fusable(params):
+        options["fused"] = True
+    return optimizer_class(params, **options)
+
+
+def fusable(params: list) -> bool:
+    """Whether every parameter (of tensors or param-group dicts) is a plain floating-point tensor
+    on the CPU or a CUDA device, where torch's fused optimizer kernels run (torch checks only at
+    the first step; tensor subclasses such as FSDP's DTensors keep torch's default)."""
+    tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
+    return all(
+        type(t) in (torch.Tensor, torch.nn.Parameter)
+        and t.is_floating_point()
+        and t.device.type in ("cpu", "cuda")
+        for t in tensors
+    )
 
 
 def build_scheduler(config: dict[str, Any], optimizer: torch.optim.Optimizer, monitor: str) -> dict[str, Any]:
