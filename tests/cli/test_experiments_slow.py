@@ -27,16 +27,17 @@ BARS = [
     ("kdd_tsad", "test/top_window_hit", 1.0, "min"),  # the top-scoring window overlaps the anomaly
 ]
 # One-to-many experiments whose condition must lower the validation NLL below the same network's
-# with it withheld (scripts/conditioning_gain.py). bach_chorales is not held to it: its mode's gain
-# (benchmarks/conditioning_bach_chorales.json) is within the spread of seeds, see README.
-CONDITIONED = ["names_by_gender", "essen"]
+# with it withheld (scripts/conditioning_gain.py; benchmarks/conditioning_<experiment>.json).
+CONDITIONED = ["names_by_gender", "essen", "bach_chorales"]
 # Forecasters must beat the seasonal-naive forecast of the same test windows (logged beside them as
 # test/baseline_*) on the metric their protocol uses: airline's MAPE over the last 36 months
 # (seasonal naive 13.2 %), co2's MAE (MASE < 1).
 FORECASTS = [("airline", "mape"), ("co2", "mae")]
-# experiment=ucr on the three fastest sets of benchmarks/ucr/README.md: the mean test accuracy over
+# experiment=ucr on the two fastest sets of benchmarks/ucr/README.md: the mean test accuracy over
 # scripts/ucr_table.py's seeds must reach our 1-NN Euclidean on the same split and normalisation.
-UCR_FASTEST = ["ItalyPowerDemand", "JapaneseVowels", "UnitTest"]
+# (UnitTest, the next fastest, passes its 1-NN by less than one standard deviation over seeds: the
+# table reports it, and its three minutes went to the bach_chorales bar.)
+UCR_FASTEST = ["ItalyPowerDemand", "JapaneseVowels"]
 
 
 def run_metrics(cli, run_dir, *overrides: str) -> dict:

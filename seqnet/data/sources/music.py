@@ -1,15 +1,19 @@
-"""Melodies from the music21 corpus as event tokens, conditioned on mode or collection (one-to-many).
+"""Melodies from the music21 corpus as event tokens, conditioned on key, mode or collection
+(one-to-many).
 
 - `collection="bach"`: the top voice of the 413 Bach pieces in `corpus/bach` (mostly four-part
-  chorales), each conditioned on its mode (major / minor, from the key in the score, else the
-  key music21 finds).
+  chorales), each conditioned on its key (`condition="key"`: tonic and mode, e.g. `F_sharp_minor`)
+  or only its mode (`condition="mode"`: major / minor), from the key written in the score, else
+  the key music21 finds.
 - `collection="essen"`: the Essen folksong collection (about 8,500 monophonic melodies in ABC),
   each conditioned on the collection it comes from (e.g. `han` Chinese, `erk` and `boehme` German).
 
 Each note becomes one token `pitch:duration` (MIDI pitch, duration in quarter notes; the top pitch
 of a chord; `rest:duration` for rests), so a melody is a sequence over a vocabulary of a few
 hundred events. `tonic_to_c=True` transposes each piece (by at most a tritone) so its tonic is C,
-as melody models commonly do: a model then learns one key per mode instead of twelve. Examples are
+as melody models commonly do: a model then learns one key per mode instead of twelve;
+`transpose_train=True` instead adds every training piece in its 11 other transpositions (-5..+6
+semitones; a key condition moves with it), so a model sees each pattern in every key. Examples are
 `<bos>` + events -> events + `<eos>` (teacher forcing), like `NamesSource(task="generate")`; pieces
 never straddle two splits.
 
@@ -34,6 +38,13 @@ from seqnet.data.vocab import Vocabulary
 from seqnet.errors import InputError
 
 COLLECTIONS = {"bach": ("bach", "*.mxl"), "essen": ("essenFolksong", "*.abc")}
+CONDITIONS = {"bach": ("mode", "key"), "essen": ("collection",)}
+# Tonic names by pitch class, spelled as keys of each mode usually are; `_sharp`/`_flat` rather
+# than `#`, which a command-line override cannot hold (`condition=F_sharp_minor`).
+TONICS = {
+    "major": ["C", "D_flat", "D", "E_flat", "E", "F", "F_sharp", "G", "A_flat", "A", "B_flat", "B"],
+    "minor": ["C", "C_sharp", "D", "E_flat", "E", "F", "F_sharp", "G", "G_sharp", "A", "B_flat", "B"],
+}
 CACHE_FORMAT = 2  # bump when a cached piece changes shape
 Piece = dict  # {"id": str, "condition": str, "tonic": int (pitch class), "events": list[str]}
 
@@ -43,40 +54,62 @@ class MusicSource:
 
     Args:
         collection: "bach" or "essen".
+        condition: what each melody is conditioned on; Bach: "mode" (major | minor) or "key"
+            (tonic and mode, e.g. "F_sharp_minor"); Essen: "collection". None: the first of these.
         files: file names inside the collection's folder to read (None: all of them, cached).
         min_freq: events seen fewer times in training become `<unk>`.
         max_events: longer melodies are cut to their first `max_events` events.
         tonic_to_c: transpose every piece so its tonic (of the key written in it, else the key
             music21 finds) is C.
+        transpose_train: add each training piece transposed by -5..+6 semitones (12x the
+            training events; validation and test pieces stay as written).
         test_fraction / val_fraction / seed: share of pieces held out.
     """
 
     def __init__(
         self,
         collection: str = "bach",
+        condition: str | None = None,
         files: list[str] | None = None,
         min_freq: int = 1,
         max_events: int | None = None,
         tonic_to_c: bool = False,
+        transpose_train: bool = False,
         test_fraction: float = 0.1,
         val_fraction: float = 0.1,
         seed: int = 0,
     ) -> None:
         if collection not in COLLECTIONS:
             raise InputError(f"collection must be one of {sorted(COLLECTIONS)}, got {collection!r}")
+        known = CONDITIONS[collection]
+        if condition is not None and condition not in known:
+            raise InputError(
+                f"{collection} melodies are conditioned on one of {list(known)}, got {condition!r}"
+            )
+        if condition == "key" and tonic_to_c:
+            raise InputError("condition=key with tonic_to_c=true leaves every key on C; use condition=mode")
+        if transpose_train and tonic_to_c:
+            raise InputError("transpose_train=true undoes tonic_to_c=true; choose one of them")
         self.collection = collection
+        self.condition = condition or known[0]
         self.files = list(files) if files else None
         self.min_freq = min_freq
         self.max_events = max_events
         self.tonic_to_c = tonic_to_c
+        self.transpose_train = transpose_train
         self.fractions = (test_fraction, val_fraction)
         self.seed = seed
 
     def load(self) -> SequenceSplits:
         pieces = [p for p in self.pieces() if p["events"]]
         if self.tonic_to_c:
-            pieces = [{**p, "events": transposed(p["events"], -tonic_shift(p["tonic"]))} for p in pieces]
+            pieces = [self._moved(p, -tonic_shift(p["tonic"])) for p in pieces]
         parts = split_by_key(pieces, lambda piece: piece["id"], *self.fractions, self.seed)
+        if self.transpose_train:
+            parts["train"] = [self._moved(p, shift) for p in parts["train"] for shift in range(-5, 7)]
+        parts = {
+            split: [{**p, "condition": self._condition(p)} for p in part] for split, part in parts.items()
+        }
         vocab = Vocabulary.build([p["events"] for p in parts["train"]], self.min_freq)
         examples = {
             split: [
@@ -90,6 +123,16 @@ class MusicSource:
             condition_kind="classes",
             **token_fields(vocab, targets=True),
         )
+
+    @staticmethod
+    def _moved(piece: Piece, semitones: int) -> Piece:
+        """The piece transposed by `semitones`, its tonic with it."""
+        events = transposed(piece["events"], semitones) if semitones else piece["events"]
+        return {**piece, "events": events, "tonic": (piece["tonic"] + semitones) % 12}
+
+    def _condition(self, piece: Piece) -> str:
+        """What the piece is conditioned on: its mode or collection as read, or its key."""
+        return key_name(piece["tonic"], piece["condition"]) if self.condition == "key" else piece["condition"]
 
     def pieces(self) -> list[Piece]:
         """Every piece's id, condition and events, from the cache when the whole collection is read."""
@@ -147,6 +190,11 @@ def _key(music21, score):
     if written is None or written.mode not in ("major", "minor"):
         written = score.analyze("key")
     return written
+
+
+def key_name(tonic: int, mode: str) -> str:
+    """A key as a condition name: tonic pitch class 6 and "minor" -> "F_sharp_minor"."""
+    return f"{TONICS[mode][tonic]}_{mode}"
 
 
 def tonic_shift(pitch_class: int) -> int:

@@ -1,7 +1,7 @@
 import pytest
 
 from seqnet.data.sources import MusicSource
-from seqnet.data.sources.music import melody_events, tonic_shift, transposed, write_midi
+from seqnet.data.sources.music import key_name, melody_events, tonic_shift, transposed, write_midi
 from seqnet.data.vocab import BOS, EOS
 
 CHORALES = ["bwv66.6.mxl", "bwv1.6.mxl", "bwv10.7.mxl", "bwv101.7.mxl", "bwv102.7.mxl"]
@@ -53,3 +53,31 @@ def test_a_generated_melody_is_written_as_midi_that_reads_back_as_the_same_event
     path = write_midi(events, tmp_path / "samples" / "minor_0.mid")
     melody = music21.converter.parse(path)
     assert melody_events(melody) == ["67:1", "rest:0.5", "69:0.5", "71:2"]
+
+
+def test_a_key_condition_names_the_tonic_and_mode_and_moves_with_training_transpositions():
+    pieces = MusicSource("bach", files=CHORALES).pieces()
+    assert key_name(pieces[0]["tonic"], pieces[0]["condition"]) == "F_sharp_minor"  # bwv66.6
+    splits = MusicSource("bach", files=CHORALES, condition="key", transpose_train=True).load()
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (36, 1, 1)  # 3 pieces x 12 keys
+    held_out = {p.condition for p in splits.val + splits.test}
+    assert held_out <= {key_name(p["tonic"], p["condition"]) for p in pieces}
+    vocab = splits.vocab
+    first_notes = {}  # key -> first event of each training melody in that key
+    for example in splits.train:
+        first_notes.setdefault(example.condition, []).append(vocab[example.target[0]])
+    assert len(first_notes) >= 12 and all(len(notes) <= 3 for notes in first_notes.values())
+    by_piece = [splits.train[k : k + 12] for k in range(0, 36, 12)]
+    for copies in by_piece:  # one piece from 5 semitones down to 6 up, its key renamed each time
+        pitches = [int(vocab[c.target[0]].split(":")[0]) for c in copies]
+        assert pitches == list(range(pitches[0], pitches[0] + 12))
+        assert len({c.condition for c in copies}) == 12
+
+
+def test_conditions_and_transpositions_that_do_not_fit_are_refused():
+    with pytest.raises(ValueError, match=r"bach melodies are conditioned on one of \['mode', 'key'\]"):
+        MusicSource("bach", condition="collection")
+    with pytest.raises(ValueError, match="condition=key with tonic_to_c=true leaves every key on C"):
+        MusicSource("bach", condition="key", tonic_to_c=True)
+    with pytest.raises(ValueError, match="transpose_train=true undoes tonic_to_c=true"):
+        MusicSource("bach", transpose_train=True, tonic_to_c=True)
