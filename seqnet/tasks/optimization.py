@@ -7,7 +7,7 @@
 The classes are resolved when the task is built, so a misspelt one fails before training starts.
 An optimizer torch has fused kernels for (Adam, AdamW, SGD, Adagrad) uses them unless the config
 chooses an implementation (`fused`, `foreach`): on the CPU torch's default is a loop over the
-parameter tensors, which AdamW's fused kernel runs 3x faster (scripts/bench.py training_step).
+parameter tensors (scripts/bench.py training_step times a step with each).
 """
 
 from __future__ import annotations
