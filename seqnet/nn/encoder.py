@@ -212,10 +212,10 @@ class RecurrentEncoder(nn.Module):
         """
         self._check_input(x, 3, "(B, T, I) = (batch, steps, features)")
         batch, steps, _ = x.shape
-        lengths = validate_lengths(lengths, batch, steps)
+        lengths, shortest = validate_lengths(lengths, batch, steps)
         state = self._check_state(state, batch, x)
-        full = steps > 0 and bool((lengths == steps).all())  # every row fills all T steps
-        present = full or bool((lengths > 0).all())
+        full = steps > 0 and shortest == steps  # every row fills all T steps
+        present = full or shortest > 0
         if present:
             outputs, final_state = self._run(x, lengths, state)  # (B, T, D*H)
         else:

@@ -8,15 +8,16 @@ from torch import Tensor
 from seqnet.errors import InputError
 
 
-def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
-    """Check `lengths` (B,) against a padded batch of `steps` steps; return them as CPU int64.
+def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> tuple[Tensor, int]:
+    """Check `lengths` (B,) against a padded batch of `steps` steps; return them as CPU int64, and
+    the shortest (`steps` for an empty batch), which tells a caller whether every row is full.
 
     None means every sequence fills all `steps`. Lengths on another device are copied to the CPU,
     where `pack_padded_sequence` needs them (keep them on the CPU to avoid a device sync). A length
     of 0 is allowed: an encoder passes that row's state through unchanged (a stream that ended).
     """
     if lengths is None:
-        return torch.full((batch,), steps, dtype=torch.int64)
+        return torch.full((batch,), steps, dtype=torch.int64), steps
     lengths = torch.as_tensor(lengths)
     if lengths.device.type != "cpu" or lengths.dtype != torch.int64:
         lengths = lengths.to("cpu", torch.int64)
@@ -26,7 +27,7 @@ def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
             "pass one length per sequence in the batch"
         )
     if not batch:
-        return lengths
+        return lengths, steps
     shortest, longest = (int(v) for v in torch.aminmax(lengths))
     if shortest < 0:
         negative = int((lengths < 0).nonzero()[0])
@@ -36,7 +37,7 @@ def validate_lengths(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
             f"a length of {longest} exceeds the padded batch's {steps} steps; "
             "lengths must count valid steps of the padded input"
         )
-    return lengths
+    return lengths, shortest
 
 
 def lengths_to_mask(lengths: Tensor, steps: int, device: torch.device | str | None = None) -> Tensor:

@@ -17,17 +17,22 @@ semitones; a key condition moves with it), so a model sees each pattern in every
 `<bos>` + events -> events + `<eos>` (teacher forcing), like `NamesSource(task="generate")`; pieces
 never straddle two splits.
 
-music21 parses the files, which is slow (2 CPU cores: Bach 23 s, Essen 119 s, with music21's own
-parse cache warm; benchmarks/music_cache.json), so the events of a whole collection are cached
-once as JSON under `$SEQNET_CACHE_DIR/music21/` (keyed by the music21 version); `files=[...]`
-reads only the files named, without the cache. Needs the `music` extra:
+music21 parses the files, which is slow, so a whole collection is parsed once, one worker process
+per CPU core (benchmarks/music_cache.json times it on a fresh machine), and its events are cached
+as JSON under `$SEQNET_CACHE_DIR/music21/` (keyed by the music21 version); `files=[...]` reads
+only the files named, without the cache. Needs the `music` extra:
 `pip install "seqnet[music]"` (music21 is BSD-3; see DATA_LICENSES.md for the corpus terms).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import repeat
 from pathlib import Path
 
 from seqnet.data.download import cache_root
@@ -143,12 +148,12 @@ class MusicSource:
             missing = [f for f in self.files if not (folder / f).is_file()]
             if missing:
                 raise FileNotFoundError(f"no {missing} in {folder}")
-            return [p for f in self.files for p in _read(music21, folder / f, self.collection)]
+            return [p for f in self.files for p in _read(folder / f, self.collection)]
         cache = cache_root() / "music21" / f"{self.collection}-{music21.__version__}-v{CACHE_FORMAT}.json"
         if cache.is_file():
             return json.loads(cache.read_text())
         files = sorted(p for p in folder.glob(pattern) if not p.stem.startswith("test"))
-        pieces = [p for path in files for p in _read(music21, path, self.collection)]
+        pieces = _read_in_parallel(files, self.collection)
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_suffix(".part")
         partial.write_text(json.dumps(pieces))
@@ -164,9 +169,33 @@ def _import_music21():
     return music21
 
 
-def _read(music21, path: Path, collection: str) -> list[Piece]:
-    """The pieces of one corpus file (an ABC file may hold hundreds)."""
-    parsed = music21.converter.parse(path)
+def _read_in_parallel(files: list[Path], collection: str) -> list[Piece]:
+    """The pieces of every file, in the order of `files`, parsed by one process per CPU core
+    (music21 parses in pure Python); the largest files go first, so the workers finish together.
+
+    Workers are spawned, not forked (the caller may hold torch's threads). A spawned worker imports
+    the caller's main script again; one without an `if __name__ == "__main__":` guard breaks the
+    pool, and the files are then parsed here, one after another.
+    """
+    workers = min(len(files), os.cpu_count() or 1)
+    if workers > 1:
+        largest_first = sorted(files, key=lambda path: path.stat().st_size, reverse=True)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                parsed = pool.map(_read, largest_first, repeat(collection))
+                read = dict(zip(largest_first, parsed, strict=True))
+            return [p for path in files for p in read[path]]
+        except BrokenProcessPool:
+            pass
+    return [p for path in files for p in _read(path, collection)]
+
+
+def _read(path: Path, collection: str) -> list[Piece]:
+    """The pieces of one corpus file (an ABC file may hold hundreds). music21's own parse cache
+    (pickles in the temp directory, whose writing slows a first parse) is skipped: seqnet caches
+    the events of the whole collection instead."""
+    music21 = _import_music21()
+    parsed = music21.converter.parse(path, forceSource=True)  # no pickle
     scores = list(parsed.scores) if isinstance(parsed, music21.stream.Opus) else [parsed]
     pieces = []
     for number, score in enumerate(scores):

@@ -1,6 +1,10 @@
+import os
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
 import pytest
 
-from seqnet.data.sources import MusicSource
+from seqnet.data.sources import MusicSource, music
 from seqnet.data.sources.music import key_name, melody_events, tonic_shift, transposed, write_midi
 from seqnet.data.vocab import BOS, EOS
 
@@ -81,3 +85,35 @@ def test_conditions_and_transpositions_that_do_not_fit_are_refused():
         MusicSource("bach", condition="key", tonic_to_c=True)
     with pytest.raises(ValueError, match="transpose_train=true undoes tonic_to_c=true"):
         MusicSource("bach", transpose_train=True, tonic_to_c=True)
+
+
+ESSEN_FILES = ["erk5.abc", "variant0.abc", "folkHaydn.abc"]  # smallest first: workers take the largest
+
+
+def essen_paths(names: list[str]) -> list[Path]:
+    music21 = pytest.importorskip("music21")
+    return [Path(music21.__file__).parent / "corpus" / "essenFolksong" / name for name in names]
+
+
+def read_here(paths: list[Path]) -> list[dict]:
+    return [piece for path in paths for piece in music._read(path, "essen")]
+
+
+@pytest.mark.slow  # each worker process imports seqnet's data package (Lightning): seconds
+def test_a_collection_parsed_by_worker_processes_gives_the_pieces_of_one_process_in_file_order(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    paths = essen_paths(ESSEN_FILES)
+    pieces = music._read_in_parallel(paths, "essen")
+    assert pieces == read_here(paths)
+    assert list(dict.fromkeys(p["id"].split("#")[0] for p in pieces)) == ESSEN_FILES
+
+
+def test_a_broken_worker_pool_falls_back_to_parsing_in_this_process(monkeypatch):
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker died while importing the main script")
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(music, "ProcessPoolExecutor", Broken)
+    paths = essen_paths(ESSEN_FILES[:2])
+    assert music._read_in_parallel(paths, "essen") == read_here(paths)
