@@ -26,11 +26,7 @@ def main() -> None:
     parser.add_argument("--collections", nargs="+", default=["bach", "essen"])
     parser.add_argument("--out", default="benchmarks/music_cache.json")
     args = parser.parse_args()
-    results = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "parsing_processes": os.cpu_count(),
-        "collections": {},
-    }
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "collections": {}}
     with tempfile.TemporaryDirectory() as cache:
         os.environ["SEQNET_CACHE_DIR"] = cache
         for collection in args.collections:

@@ -27,6 +27,7 @@ only the files named, without the cache. Needs the `music` extra:
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -41,6 +42,8 @@ from seqnet.data.sources.packaged import INSTALL
 from seqnet.data.splits import split_by_key
 from seqnet.data.vocab import Vocabulary
 from seqnet.errors import InputError
+
+log = logging.getLogger(__name__)
 
 COLLECTIONS = {"bach": ("bach", "*.mxl"), "essen": ("essenFolksong", "*.abc")}
 CONDITIONS = {"bach": ("mode", "key"), "essen": ("collection",)}
@@ -148,7 +151,7 @@ class MusicSource:
             missing = [f for f in self.files if not (folder / f).is_file()]
             if missing:
                 raise FileNotFoundError(f"no {missing} in {folder}")
-            return [p for f in self.files for p in _read(folder / f, self.collection)]
+            return _read_each([folder / f for f in self.files], self.collection)
         cache = cache_root() / "music21" / f"{self.collection}-{music21.__version__}-v{CACHE_FORMAT}.json"
         if cache.is_file():
             return json.loads(cache.read_text())
@@ -178,16 +181,25 @@ def _read_in_parallel(files: list[Path], collection: str) -> list[Piece]:
     pool, and the files are then parsed here, one after another.
     """
     workers = min(len(files), os.cpu_count() or 1)
-    if workers > 1:
-        largest_first = sorted(files, key=lambda path: path.stat().st_size, reverse=True)
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                parsed = pool.map(_read, largest_first, repeat(collection))
-                read = dict(zip(largest_first, parsed, strict=True))
-            return [p for path in files for p in read[path]]
-        except BrokenProcessPool:
-            pass
-    return [p for path in files for p in _read(path, collection)]
+    if workers < 2:
+        return _read_each(files, collection)
+    largest_first = sorted(files, key=lambda path: path.stat().st_size, reverse=True)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            read = dict(zip(largest_first, pool.map(_read, largest_first, repeat(collection)), strict=True))
+    except BrokenProcessPool:
+        log.warning(
+            "parsing the %s collection in worker processes failed (a script that loads it needs an "
+            '`if __name__ == "__main__":` guard for them); parsing it in this process instead',
+            collection,
+        )
+        return _read_each(files, collection)
+    return [piece for path in files for piece in read[path]]
+
+
+def _read_each(files: list[Path], collection: str) -> list[Piece]:
+    """The pieces of every file, parsed in this process."""
+    return [piece for path in files for piece in _read(path, collection)]
 
 
 def _read(path: Path, collection: str) -> list[Piece]:

@@ -95,16 +95,12 @@ def essen_paths(names: list[str]) -> list[Path]:
     return [Path(music21.__file__).parent / "corpus" / "essenFolksong" / name for name in names]
 
 
-def read_here(paths: list[Path]) -> list[dict]:
-    return [piece for path in paths for piece in music._read(path, "essen")]
-
-
 @pytest.mark.slow  # each worker process imports seqnet's data package (Lightning): seconds
 def test_a_collection_parsed_by_worker_processes_gives_the_pieces_of_one_process_in_file_order(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     paths = essen_paths(ESSEN_FILES)
     pieces = music._read_in_parallel(paths, "essen")
-    assert pieces == read_here(paths)
+    assert pieces == music._read_each(paths, "essen")
     assert list(dict.fromkeys(p["id"].split("#")[0] for p in pieces)) == ESSEN_FILES
 
 
@@ -116,4 +112,4 @@ def test_a_broken_worker_pool_falls_back_to_parsing_in_this_process(monkeypatch)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(music, "ProcessPoolExecutor", Broken)
     paths = essen_paths(ESSEN_FILES[:2])
-    assert music._read_in_parallel(paths, "essen") == read_here(paths)
+    assert music._read_in_parallel(paths, "essen") == music._read_each(paths, "essen")
