@@ -8,25 +8,15 @@ installed scripts, without a Python start-up per case), so the catalogue runs in
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import torch
 
-from seqnet.cli import evaluate, generate, predict, train
+from tests.commands import run_cli
 
-PROGRAMS: dict[str, Callable[[], None]] = {
-    "seqnet-train": train.main,
-    "seqnet-eval": evaluate.main,
-    "seqnet-predict": predict.main,
-    "seqnet-generate": generate.main,
-}
 TS_HEADER = "@problemName Toy\n@timeStamps false\n@univariate true\n@classLabel true a b\n@data\n"
 TS_REGRESSION = "@problemName Toy\n@timeStamps false\n@univariate true\n@targetlabel true\n@data\n"
 REVIEWS = "pos\tgood film\nneg\tbad film\npos\tgreat fun\nneg\tdull plot\n"
@@ -211,21 +201,6 @@ CASES = [
 ]  # fmt: skip
 
 
-def run_command(program: str, args: tuple[str, ...]) -> tuple[int, str]:
-    """Run a console script's entry point here; its exit status and what it printed on stderr."""
-    saved_argv, stderr = sys.argv, io.StringIO()
-    sys.argv = [program, *args]
-    try:
-        with contextlib.redirect_stderr(stderr):
-            PROGRAMS[program]()
-        status = 0
-    except SystemExit as exit_:
-        status = exit_.code if isinstance(exit_.code, int) else 1
-    finally:
-        sys.argv = saved_argv
-    return status, stderr.getvalue()
-
-
 def write(folder: Path, files: dict[str, str | bytes]) -> None:
     for name, content in files.items():
         path = folder / name
@@ -246,14 +221,12 @@ def test_the_catalogue_covers_at_least_forty_bad_inputs():
 def test_bad_input_ends_the_command_with_one_message_naming_the_problem_and_the_fix(
     case, tmp_path, monkeypatch
 ):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SEQNET_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.delenv("SEQNET_DEBUG", raising=False)
     write(tmp_path, case.files)
     before = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
-    status, stderr = run_command(case.program, case.args)
-    printed = stderr.replace(str(tmp_path) + os.sep, "")
-    assert status == 2, printed[-3000:]
+    result = run_cli(case.program, *case.args, cwd=tmp_path)
+    printed = result.stderr.replace(str(tmp_path) + os.sep, "")
+    assert result.returncode == 2, printed[-3000:]
     assert case.message in printed, printed[-3000:]
     assert "Traceback" not in printed
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in before.items())  # nothing given is touched
@@ -264,9 +237,7 @@ def classifier(tmp_path_factory) -> Path:
     """A ManyToOne checkpoint (hidden size 16) from one batch of training."""
     folder = tmp_path_factory.mktemp("classifier")
     args = ("debug=fast", "model.encoder.hidden_size=16", f"hydra.run.dir={folder / 'run'}")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEQNET_LOG_DIR", str(folder / "logs"))
-        assert run_command("seqnet-train", args)[0] == 0
+    assert run_cli("seqnet-train", *args, cwd=folder).returncode == 0
     return folder / "run" / "checkpoints" / "best.ckpt"
 
 
@@ -281,23 +252,21 @@ def classifier(tmp_path_factory) -> Path:
     ],
 )  # fmt: skip
 def test_a_checkpoint_given_to_the_wrong_command_or_config_is_refused(
-    classifier, program, args, message, tmp_path, monkeypatch
+    classifier, program, args, message, tmp_path
 ):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SEQNET_LOG_DIR", str(tmp_path / "logs"))
-    status, stderr = run_command(program, (f"ckpt_path={classifier}", *args))
-    assert status == 2 and message in stderr and "Traceback" not in stderr, stderr[-3000:]
+    result = run_cli(program, f"ckpt_path={classifier}", *args, cwd=tmp_path)
+    stderr = result.stderr
+    assert result.returncode == 2 and message in stderr and "Traceback" not in stderr, stderr[-3000:]
 
 
-def test_inputs_that_are_kept_are_counted_in_the_runs_log(tmp_path, monkeypatch):
+def test_inputs_that_are_kept_are_counted_in_the_runs_log(tmp_path):
     """An empty text is skipped and a long one truncated, and train.log says how many of each."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SEQNET_LOG_DIR", str(tmp_path / "logs"))
     write(tmp_path, {"train.tsv": REVIEWS + "pos\t\nneg\tfar too long a review to keep whole\n"})
     run = tmp_path / "run"
-    status, stderr = run_command(
-        "seqnet-train", tsv("data.source.test_path=train.tsv", "data.max_length=3", f"hydra.run.dir={run}")
-    )
-    assert status == 0, stderr[-3000:]
+    result = run_cli(
+        "seqnet-train", *tsv("data.source.test_path=train.tsv", "data.max_length=3", f"hydra.run.dir={run}"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
     log = (run / "train.log").read_text()
     assert "skipped 1 empty sequences" in log and "truncated 1 sequences to max_length=3" in log

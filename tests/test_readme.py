@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import run_cli
+from tests.commands import run_cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TEXT = README.read_text()
@@ -34,7 +34,9 @@ def test_the_readme_custom_cell_trains_from_the_cli_and_its_checkpoint_loads_els
     (tmp_path / "my_cells.py").write_text(CELL)
     run_dir = tmp_path / "run"
     program, *overrides = CELL_COMMAND.split()
-    result = run_cli(program, *overrides, "debug=fast", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    result = run_cli(
+        program, *overrides, "debug=fast", f"hydra.run.dir={run_dir}", cwd=tmp_path, process=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test/acc" in json.loads((run_dir / "metrics.json").read_text())
     script = (

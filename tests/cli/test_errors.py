@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.cli.conftest import run_cli
+from tests.commands import run_cli
 
 
 def conll_run(tmp_path, *overrides: str):

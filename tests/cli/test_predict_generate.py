@@ -8,7 +8,7 @@ import torch
 from seqnet.data import collate_sequences
 from seqnet.data.prediction import read_prediction_inputs
 from seqnet.tasks import Forecaster, ManyToMany, ManyToOne, Seq2Seq
-from tests.cli.conftest import run_cli
+from tests.commands import run_cli
 from tests.toy_data import seasonal_csv, toy_reversal_pairs
 
 

@@ -17,7 +17,7 @@ import torch
 
 from seqnet.cli.resume import run_arguments
 from seqnet.errors import InputError
-from tests.cli.conftest import run_cli
+from tests.commands import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = (
@@ -46,7 +46,7 @@ def test_a_run_killed_between_checkpoints_resumes_to_the_weights_and_metrics_of_
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     paced = [*SHORT, *task, "+callbacks.pacing._target_=tests.cli.faults.SlowSteps"]
     unbroken, killed = tmp_path / "unbroken", tmp_path / "killed"
-    assert_ok(run_cli("seqnet-train", *paced, f"hydra.run.dir={unbroken}", cwd=tmp_path))
+    assert_ok(run_cli("seqnet-train", *paced, f"hydra.run.dir={unbroken}", cwd=tmp_path, process=True))
 
     executable = Path(sys.executable).parent / "seqnet-train"
     env = {**os.environ, "SEQNET_LOG_DIR": str(tmp_path / "logs"), "PYTHONWARNINGS": "ignore"}
@@ -65,7 +65,7 @@ def test_a_run_killed_between_checkpoints_resumes_to_the_weights_and_metrics_of_
     assert process.returncode == -signal.SIGKILL, stderr[-3000:]
     assert not (killed / "metrics.json").exists(), f"the run ended before the kill ({delay:.2f} s)"
 
-    resumed = run_cli("seqnet-train", f"resume={killed}", cwd=tmp_path)
+    resumed = run_cli("seqnet-train", f"resume={killed}", cwd=tmp_path, process=True)
     assert_ok(resumed)
     expected, found = weights(unbroken), weights(killed)
     assert expected.keys() == found.keys()

@@ -10,6 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from tests.cli.test_data_configs import USER_FILES
+from tests.commands import run_cli
 
 ENCODERS = sorted(p.stem for p in (CONFIG_DIR / "model" / "encoder").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
@@ -41,15 +42,13 @@ def test_every_experiment_runs_with_debug_fast(cli, tmp_path, experiment):
     assert any(key.startswith("test/") for key in metrics(run_dir))
 
 
-def test_default_run_records_config_metrics_environment_checkpoints_and_tensorboard(cli, tmp_path):
-    result = cli(
-        "seqnet-train",
-        "debug=fast",
-        "trainer.max_epochs=2",
-        "trainer.limit_train_batches=2",
-        "trainer.log_every_n_steps=1",
-        "callbacks.step_checkpoint.every_n_train_steps=3",
-    )
+def test_default_run_records_config_metrics_environment_checkpoints_and_tensorboard(tmp_path):
+    """In a process of its own, as a user runs it: what it prints and records about its process."""
+    result = run_cli(
+        "seqnet-train", "debug=fast", "trainer.max_epochs=2", "trainer.limit_train_batches=2",
+        "trainer.log_every_n_steps=1", "callbacks.step_checkpoint.every_n_train_steps=3",
+        cwd=tmp_path, process=True,
+    )  # fmt: skip
     assert_ok(result)
     (run_dir,) = (tmp_path / "logs" / "debug" / "runs").iterdir()
     assert f"run directory:   {run_dir}" in result.stdout
