@@ -31,6 +31,8 @@ Cases:
 - threads: a GRU training loop in a fresh process with OpenMP's default wait policy, with
   `OMP_WAIT_POLICY=PASSIVE`, with a short spin, and with one thread; on a quiet machine and beside
   a competing busy process that the case starts itself (sets the `process` defaults of the CLI).
+- encoder_threads: the encoder case's GRU and Elman RNN (H128, 2 layers) in a fresh process per
+  setting of the threads case: seconds and the share of the matmul rate under each.
 """
 
 from __future__ import annotations
@@ -102,6 +104,21 @@ def lengths_for(batch: int, steps: int, low: int, generator: torch.Generator) ->
     return lengths
 
 
+def same_flops_matmul(
+    cell: str, batch: int, steps: int, inputs: int, hidden: int, layers: int
+) -> tuple[int, Callable[[], object]]:
+    """The FLOPs of a recurrent stack's forward+backward (3x the forward's multiply-adds, padding
+    included), and a run of large `torch.mm`s of the same FLOPs: what the machine's matmul rate
+    would do with them."""
+    width = (inputs + hidden) * GATES[cell] * hidden  # multiply-adds per row and step, layer 1
+    flops = 3 * 2 * batch * steps * (width + (layers - 1) * 2 * hidden * GATES[cell] * hidden)
+    generator = torch.Generator().manual_seed(1)
+    left = torch.randn(batch * steps, inputs + hidden, generator=generator)  # (B*T, I+H)
+    right = torch.randn(inputs + hidden, GATES[cell] * hidden, generator=generator)  # (I+H, G*H)
+    count = max(1, round(flops / (2 * left.shape[0] * left.shape[1] * right.shape[1])))
+    return flops, lambda: [left @ right for _ in range(count)]
+
+
 def encoder_case(reps: int, tiny: bool) -> list[dict]:
     batch, steps, inputs = (8, 12, 4) if tiny else (64, 100, 32)
     shapes = [(16, 1, False)] if tiny else [(128, 2, False), (256, 1, False), (128, 1, True), (256, 1, True)]
@@ -119,17 +136,12 @@ def encoder_case(reps: int, tiny: bool) -> list[dict]:
             packed.load_state_dict(auto.state_dict())
             rnn_class, extra = TORCH_CELLS[cell]
             raw = rnn_class(inputs, hidden, num_layers=layers, batch_first=True, **extra)
-            width = (inputs + hidden) * GATES[cell] * hidden  # multiply-adds per row and step, layer 1
-            flops = 3 * 2 * batch * steps * (width + (layers - 1) * 2 * hidden * GATES[cell] * hidden)
-            left = torch.randn(batch * steps, inputs + hidden, generator=generator)
-            right = torch.randn(inputs + hidden, GATES[cell] * hidden, generator=generator)
-            matmuls = max(1, round(flops / (2 * left.shape[0] * left.shape[1] * right.shape[1])))
-
+            flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers)
             contenders = {
                 "raw_padded": forward_backward(raw, x, lengths),
                 "seqnet": forward_backward(auto, x, lengths),
                 "seqnet_packed": forward_backward(packed, x, lengths),
-                "matmul": lambda left=left, right=right, count=matmuls: [left @ right for _ in range(count)],
+                "matmul": matmul,
             }
             times = interleaved(contenders, reps)
             mm_rate = flops / statistics.median(times["matmul"])
@@ -522,21 +534,10 @@ def threads_case(reps: int, tiny: bool) -> list[dict]:
     for the loop alone, start-up excluded."""
     steps = "5" if tiny else "40"
     cores = str(os.cpu_count())
-    variants = {
-        "default": {"OMP_NUM_THREADS": cores},
-        "passive": {"OMP_NUM_THREADS": cores, "OMP_WAIT_POLICY": "PASSIVE"},
-        "spin_10k": {"OMP_NUM_THREADS": cores, "GOMP_SPINCOUNT": "10000"},
-        "one_thread": {"OMP_NUM_THREADS": "1"},
-    }
-    unset = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")
-    base = {k: v for k, v in os.environ.items() if k not in unset}
+    variants = thread_settings()
 
     def run(env: dict[str, str], hidden: int, batch: int) -> float:
-        result = subprocess.run(
-            [sys.executable, "-c", THREADS_WORKLOAD, steps, str(hidden), str(batch)],
-            env={**base, **env}, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        return float(result.stdout.strip().splitlines()[-1])
+        return float(run_workload(THREADS_WORKLOAD, env, steps, str(hidden), str(batch)))
 
     rows = []
     for load in ("quiet", "busy_process"):
@@ -562,6 +563,86 @@ def threads_case(reps: int, tiny: bool) -> list[dict]:
     return rows
 
 
+def thread_settings() -> dict[str, dict[str, str]]:
+    """The OpenMP settings the thread cases compare, as environment variables for a fresh process."""
+    cores = str(os.cpu_count())
+    return {
+        "default": {"OMP_NUM_THREADS": cores},
+        "passive": {"OMP_NUM_THREADS": cores, "OMP_WAIT_POLICY": "PASSIVE"},
+        "spin_10k": {"OMP_NUM_THREADS": cores, "GOMP_SPINCOUNT": "10000"},
+        "one_thread": {"OMP_NUM_THREADS": "1"},
+    }
+
+
+def run_workload(code: str, env: dict[str, str], *args: str) -> str:
+    """Run `code` in a fresh Python with the OpenMP settings `env` (nothing else of OpenMP's
+    inherited); the last line it prints."""
+    unset = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")
+    base = {k: v for k, v in os.environ.items() if k not in unset}
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], env={**base, **env}, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+ENCODER_THREADS_WORKLOAD = """
+import json, statistics, sys, time, torch
+sys.path.insert(0, sys.argv[1])
+from bench import same_flops_matmul
+from seqnet.nn import RecurrentEncoder
+reps, batch, steps, inputs, hidden, layers = map(int, sys.argv[2:])
+torch.manual_seed(0)
+x, lengths = torch.randn(batch, steps, inputs, requires_grad=True), torch.full((batch,), steps)
+def median_seconds(run):
+    run()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+result = {}
+for cell in ("gru", "rnn"):
+    encoder = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers)
+    flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers)
+    seconds = median_seconds(lambda: encoder(x, lengths).outputs.sum().backward())
+    result[cell] = {"flops": flops, "seconds": seconds, "matmul_seconds": median_seconds(matmul)}
+print(json.dumps(result))
+"""
+
+
+def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
+    """The encoder case's GRU and Elman RNN (2 layers, H128, equal lengths, forward+backward) in a
+    fresh process per OpenMP setting of the threads case, on a quiet machine: seconds, and the
+    share of the machine's matmul rate (the fastest setting's large `torch.mm`) each reaches. The
+    per-step matmuls are small, so what a setting costs each parallel region weighs on them."""
+    shape = ("8", "12", "4", "16", "1") if tiny else ("64", "100", "32", "128", "2")
+    inner_reps = "1" if tiny else "5"
+    here = str(Path(__file__).resolve().parent)
+    runs: dict[str, list[dict]] = {name: [] for name in thread_settings()}
+    for _ in range(1 if tiny else reps):
+        for name, env in thread_settings().items():
+            printed = run_workload(ENCODER_THREADS_WORKLOAD, env, here, inner_reps, *shape)
+            runs[name].append(json.loads(printed))
+    rows = []
+    for cell in ("gru", "rnn"):
+        seconds = {name: [run[cell]["seconds"] for run in measured] for name, measured in runs.items()}
+        flops = runs["default"][0][cell]["flops"]
+        matmul_rate = max(flops / run[cell]["matmul_seconds"] for done in runs.values() for run in done)
+        rows.append(
+            {
+                "cell": cell, "hidden": int(shape[3]), "layers": int(shape[4]),
+                "seconds": {k: round(statistics.median(v), 4) for k, v in seconds.items()},
+                "matmul_share": {
+                    k: round(flops / statistics.median(v) / matmul_rate, 3) for k, v in seconds.items()
+                },
+                **{f"{k}_vs_default": ratio(seconds, k, "default") for k in list(seconds)[1:]},
+            }
+        )  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows
+
+
 CASES = {
     "encoder": encoder_case,
     "crossover": crossover_case,
@@ -571,6 +652,7 @@ CASES = {
     "startup": startup_case,
     "remedies": remedies_case,
     "threads": threads_case,
+    "encoder_threads": encoder_threads_case,
 }
 
 

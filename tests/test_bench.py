@@ -14,7 +14,16 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    for case in ("encoder", "crossover", "generation", "training_step", "bucketing", "remedies", "threads"):
+    for case in (
+        "encoder",
+        "crossover",
+        "generation",
+        "training_step",
+        "bucketing",
+        "remedies",
+        "threads",
+        "encoder_threads",
+    ):
         data = json.loads((tmp_path / f"bench_{case}.json").read_text())
         assert data["case"] == case and data["rows"] and data["environment"]["torch"]
         for row in data["rows"]:
