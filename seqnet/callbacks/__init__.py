@@ -13,6 +13,7 @@ from seqnet.callbacks.prediction_writer import PredictionWriter
 from seqnet.callbacks.rng_state import RNGState
 from seqnet.callbacks.samples import GeneratedSamples
 from seqnet.callbacks.series_figures import AnomalyFigure, ForecastFigure, draw_anomalies, draw_forecasts
+from seqnet.callbacks.step_checkpoint import StepCheckpoint
 
 __all__ = [
     "AnomalyFigure",
@@ -29,6 +30,7 @@ __all__ = [
     "InterruptedCheckpoint",
     "PredictionWriter",
     "RNGState",
+    "StepCheckpoint",
     "draw_anomalies",
     "draw_confusion_matrix",
     "draw_forecasts",

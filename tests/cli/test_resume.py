@@ -145,3 +145,17 @@ def test_the_same_seed_and_config_give_the_same_metrics_twice(cli, tmp_path):
         assert_ok(cli("seqnet-train", *overrides, f"hydra.run.dir={run}"))
     first, second = (json.loads((run / "metrics.json").read_text()) for run in runs)
     assert first == second and "test/loss" in first
+
+
+def test_a_run_continued_from_its_step_checkpoint_still_validates_the_epoch_it_was_stopped_in(cli, tmp_path):
+    """No step checkpoint at an epoch's last batch: Lightning, continuing from one, would end that
+    epoch without validating, and early stopping would fail for want of val/loss."""
+    run = tmp_path / "run"
+    steps = [o for o in SHORT if not o.startswith("trainer.max_epochs")]  # 6 steps, step.ckpt every 2
+    assert_ok(cli("seqnet-train", "trainer.max_epochs=1", *steps, f"hydra.run.dir={run}"))
+    step = torch.load(run / "checkpoints" / "step.ckpt", weights_only=True, map_location="cpu")
+    assert step["global_step"] == 4  # of 6: the epoch's last step is in last.ckpt, after validation
+    for written in ("last.ckpt", "best.ckpt", "metrics.json"):  # as if killed after step 4
+        (run / "checkpoints" / written if written.endswith("ckpt") else run / written).unlink()
+    assert_ok(cli("seqnet-train", f"resume={run}", "trainer.max_epochs=2"))
+    assert "val/loss" in json.loads((run / "metrics.json").read_text())

@@ -1,0 +1,26 @@
+"""A checkpoint every N training steps that a run can always be continued from exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+
+class StepCheckpoint(ModelCheckpoint):
+    """Lightning's `ModelCheckpoint(every_n_train_steps=N)`, except at an epoch's last training
+    batch.
+
+    A checkpoint taken there is written before that epoch's validation. Lightning, continuing from
+    it, ends the epoch without validating: early stopping then fails for want of its metric, and
+    the run would differ from one never stopped (no validation scores or best checkpoint for that
+    epoch). The epoch-end checkpoints (`last.ckpt`, written after validation) hold that step.
+    """
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            return
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
