@@ -619,9 +619,10 @@ def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
     shape = ("8", "12", "4", "16", "1") if tiny else ("64", "100", "32", "128", "2")
     inner_reps = "1" if tiny else "5"
     here = str(Path(__file__).resolve().parent)
-    runs: dict[str, list[dict]] = {name: [] for name in thread_settings()}
+    settings = thread_settings()
+    runs: dict[str, list[dict]] = {name: [] for name in settings}
     for _ in range(1 if tiny else reps):
-        for name, env in thread_settings().items():
+        for name, env in settings.items():
             printed = run_workload(ENCODER_THREADS_WORKLOAD, env, here, inner_reps, *shape)
             runs[name].append(json.loads(printed))
     rows = []
