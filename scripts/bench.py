@@ -31,8 +31,9 @@ Cases:
 - threads: a GRU training loop in a fresh process with OpenMP's default wait policy, with
   `OMP_WAIT_POLICY=PASSIVE`, with a short spin, and with one thread; on a quiet machine and beside
   a competing busy process that the case starts itself (sets the `process` defaults of the CLI).
-- encoder_threads: the encoder case's GRU and Elman RNN (H128, 2 layers) in a fresh process per
-  setting of the threads case: seconds and the share of the matmul rate under each.
+- encoder_threads: the encoder case's GRU and Elman RNN at H128 (2 layers with equal lengths, 1
+  layer with lengths 20-100) in a fresh process per setting of the threads case: seconds and the
+  share of the matmul rate under each, and the share one step's recurrent matmul reaches alone.
 """
 
 from __future__ import annotations
@@ -588,11 +589,12 @@ def run_workload(code: str, env: dict[str, str], *args: str) -> str:
 ENCODER_THREADS_WORKLOAD = """
 import json, statistics, sys, time, torch
 sys.path.insert(0, sys.argv[1])
-from bench import same_flops_matmul
+from bench import GATES, lengths_for, same_flops_matmul
 from seqnet.nn import RecurrentEncoder
-reps, batch, steps, inputs, hidden, layers = map(int, sys.argv[2:])
+reps, batch, steps, inputs, hidden, layers, shortest = map(int, sys.argv[2:])
 torch.manual_seed(0)
-x, lengths = torch.randn(batch, steps, inputs, requires_grad=True), torch.full((batch,), steps)
+x = torch.randn(batch, steps, inputs, requires_grad=True)
+lengths = lengths_for(batch, steps, shortest, torch.Generator().manual_seed(0))
 def median_seconds(run):
     run()
     times = []
@@ -606,41 +608,61 @@ for cell in ("gru", "rnn"):
     encoder = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers)
     flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers)
     seconds = median_seconds(lambda: encoder(x, lengths).outputs.sum().backward())
-    result[cell] = {"flops": flops, "seconds": seconds, "matmul_seconds": median_seconds(matmul)}
+    h, u = torch.randn(batch, hidden), torch.randn(hidden, GATES[cell] * hidden)  # one step's h @ U
+    result[cell] = {
+        "flops": flops, "seconds": seconds, "matmul_seconds": median_seconds(matmul),
+        "step_matmul_flops": 2 * batch * hidden * u.shape[1] * steps,
+        "step_matmul_seconds": median_seconds(lambda: [h @ u for _ in range(steps)]),
+    }
 print(json.dumps(result))
 """
 
 
 def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
-    """The encoder case's GRU and Elman RNN (2 layers, H128, equal lengths, forward+backward) in a
-    fresh process per OpenMP setting of the threads case, on a quiet machine: seconds, and the
-    share of the machine's matmul rate (the fastest setting's large `torch.mm`) each reaches. The
-    per-step matmuls are small, so what a setting costs each parallel region weighs on them."""
-    shape = ("8", "12", "4", "16", "1") if tiny else ("64", "100", "32", "128", "2")
+    """The encoder case's GRU and Elman RNN at H128 (2 layers with equal lengths, 1 layer with
+    lengths 20-100; forward+backward) in a fresh process per OpenMP setting of the threads case,
+    on a quiet machine: seconds, and the share of the machine's matmul rate (the fastest setting's
+    large `torch.mm`) each reaches. The per-step matmuls are small, so what a setting costs each
+    parallel region weighs on them: `step_matmul_share` is the share one step's recurrent matmul
+    (B x H by H x gates*H) reaches alone, T of them back to back, a ceiling for the recurrence."""
+    shapes = (
+        [("8", "12", "4", "16", "1", "3")]
+        if tiny
+        else [("64", "100", "32", "128", "2", "100"), ("64", "100", "32", "128", "1", "20")]
+    )
     inner_reps = "1" if tiny else "5"
     here = str(Path(__file__).resolve().parent)
     settings = thread_settings()
-    runs: dict[str, list[dict]] = {name: [] for name in settings}
-    for _ in range(1 if tiny else reps):
-        for name, env in settings.items():
-            printed = run_workload(ENCODER_THREADS_WORKLOAD, env, here, inner_reps, *shape)
-            runs[name].append(json.loads(printed))
     rows = []
-    for cell in ("gru", "rnn"):
-        seconds = {name: [run[cell]["seconds"] for run in measured] for name, measured in runs.items()}
-        flops = runs["default"][0][cell]["flops"]
-        matmul_rate = max(flops / run[cell]["matmul_seconds"] for done in runs.values() for run in done)
-        rows.append(
-            {
-                "cell": cell, "hidden": int(shape[3]), "layers": int(shape[4]),
-                "seconds": {k: round(statistics.median(v), 4) for k, v in seconds.items()},
-                "matmul_share": {
-                    k: round(flops / statistics.median(v) / matmul_rate, 3) for k, v in seconds.items()
-                },
-                **{f"{k}_vs_default": ratio(seconds, k, "default") for k in list(seconds)[1:]},
-            }
-        )  # fmt: skip
-        print(rows[-1], flush=True)
+    for shape in shapes:
+        runs: dict[str, list[dict]] = {name: [] for name in settings}
+        for _ in range(1 if tiny else reps):
+            for name, env in settings.items():
+                printed = run_workload(ENCODER_THREADS_WORKLOAD, env, here, inner_reps, *shape)
+                runs[name].append(json.loads(printed))
+        steps, hidden, layers, shortest = (int(v) for v in shape[1:2] + shape[3:])
+        for cell in ("gru", "rnn"):
+            seconds = {name: [run[cell]["seconds"] for run in measured] for name, measured in runs.items()}
+            flops = runs["default"][0][cell]["flops"]
+            matmul_rate = max(flops / run[cell]["matmul_seconds"] for done in runs.values() for run in done)
+            rows.append(
+                {
+                    "cell": cell, "hidden": hidden, "layers": layers,
+                    "lengths": "equal" if shortest == steps else f"{shortest}-{steps}",
+                    "seconds": {k: round(statistics.median(v), 4) for k, v in seconds.items()},
+                    "matmul_share": {
+                        k: round(flops / statistics.median(v) / matmul_rate, 3) for k, v in seconds.items()
+                    },
+                    "step_matmul_share": {
+                        k: round(statistics.median(
+                            run[cell]["step_matmul_flops"] / run[cell]["step_matmul_seconds"] for run in done
+                        ) / matmul_rate, 3)
+                        for k, done in runs.items()
+                    },
+                    **{f"{k}_vs_default": ratio(seconds, k, "default") for k in list(seconds)[1:]},
+                }
+            )  # fmt: skip
+            print(rows[-1], flush=True)
     return rows
 
 
