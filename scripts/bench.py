@@ -3,6 +3,7 @@
     python scripts/bench.py                    # every case; writes benchmarks/*.json and benchmarks/README.md
     python scripts/bench.py encoder --reps 11  # one case
     python scripts/bench.py --tiny --out /tmp  # the smoke size the test suite runs
+    python scripts/bench.py --device cuda      # the encoder routes on a GPU (bench_*_cuda.json)
 
 Shared machines drift several-fold between runs, so absolute times are noise: each case runs its
 contenders A B A B ... for `--reps` repetitions and reports the median ratio and its min-max.
@@ -10,8 +11,12 @@ contenders A B A B ... for `--reps` repetitions and reports the median ratio and
 Cases:
 - encoder: forward+backward of `RecurrentEncoder` (auto route, and the packed route seqnet used
   before routes existed) against raw `torch.nn` run over the padded tensor, per cell and shape; and
-  the share of the matmul rate (a `torch.mm` of the same FLOPs, timed alongside) each one reaches.
+  the share of the matmul rate (a `torch.mm` of the same FLOPs, timed alongside) each one reaches,
+  and the kernel each one ran: oneDNN's fused RNN, cuDNN's, or ATen's step-by-step loop.
 - crossover: padded against packed route as the share of padding grows (sets `PADDED_MAX_WASTE`).
+
+encoder and crossover also run on a GPU (`--device cuda`, written as bench_encoder_cuda.json and
+bench_crossover_cuda.json); the other cases measure the CPU.
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
@@ -89,14 +94,40 @@ def ratio(times: dict[str, list[float]], a: str, b: str) -> dict[str, float]:
     }
 
 
+def synchronized(run: Callable[[], object], device: torch.device) -> Callable[[], None]:
+    """`run`, then a wait for the device to finish it (CUDA runs asynchronously)."""
+
+    def call() -> None:
+        run()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    return call
+
+
 def forward_backward(module: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], None]:
-    """One forward+backward of an encoder (or of a raw torch.nn RNN over the padded tensor)."""
+    """One forward+backward of an encoder (or of a raw torch.nn RNN over the padded tensor) on x's
+    device; lengths stay on the CPU."""
 
     def run() -> None:
         out = module(x, lengths).outputs if isinstance(module, RecurrentEncoder) else module(x)[0]
         out.sum().backward()
 
-    return run
+    return synchronized(run, x.device)
+
+
+KERNELS = {"mkldnn_rnn": "onednn", "_cudnn_rnn": "cudnn", "miopen_rnn": "miopen"}
+
+
+def recurrent_kernel(run: Callable[[], object]) -> str:
+    """Which library ran the recurrence of one call of `run`: "onednn" (the CPU's fused RNN
+    kernel), "cudnn", "miopen", or "aten" (ATen's loop over time steps), from the operators the
+    profiler records."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        run()
+    ops = {event.key for event in profile.key_averages()}
+    found = {kernel for marker, kernel in KERNELS.items() for op in ops if marker in op}
+    return "+".join(sorted(found)) or "aten"
 
 
 def lengths_for(batch: int, steps: int, low: int, generator: torch.Generator) -> torch.Tensor:
@@ -106,21 +137,21 @@ def lengths_for(batch: int, steps: int, low: int, generator: torch.Generator) ->
 
 
 def same_flops_matmul(
-    cell: str, batch: int, steps: int, inputs: int, hidden: int, layers: int
+    cell: str, batch: int, steps: int, inputs: int, hidden: int, layers: int, device: str = "cpu"
 ) -> tuple[int, Callable[[], object]]:
     """The FLOPs of a recurrent stack's forward+backward (3x the forward's multiply-adds, padding
-    included), and a run of large `torch.mm`s of the same FLOPs: what the machine's matmul rate
-    would do with them."""
+    included), and a run of large `torch.mm`s of the same FLOPs on `device`: what the machine's
+    matmul rate would do with them."""
     width = (inputs + hidden) * GATES[cell] * hidden  # multiply-adds per row and step, layer 1
     flops = 3 * 2 * batch * steps * (width + (layers - 1) * 2 * hidden * GATES[cell] * hidden)
     generator = torch.Generator().manual_seed(1)
-    left = torch.randn(batch * steps, inputs + hidden, generator=generator)  # (B*T, I+H)
-    right = torch.randn(inputs + hidden, GATES[cell] * hidden, generator=generator)  # (I+H, G*H)
+    left = torch.randn(batch * steps, inputs + hidden, generator=generator).to(device)  # (B*T, I+H)
+    right = torch.randn(inputs + hidden, GATES[cell] * hidden, generator=generator).to(device)  # (I+H, G*H)
     count = max(1, round(flops / (2 * left.shape[0] * left.shape[1] * right.shape[1])))
-    return flops, lambda: [left @ right for _ in range(count)]
+    return flops, synchronized(lambda: [left @ right for _ in range(count)], torch.device(device))
 
 
-def encoder_case(reps: int, tiny: bool) -> list[dict]:
+def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     batch, steps, inputs = (8, 12, 4) if tiny else (64, 100, 32)
     shapes = [(16, 1, False)] if tiny else [(128, 2, False), (256, 1, False), (128, 1, True), (256, 1, True)]
     generator = torch.Generator().manual_seed(0)
@@ -130,21 +161,20 @@ def encoder_case(reps: int, tiny: bool) -> list[dict]:
             lengths = (
                 lengths_for(batch, steps, steps // 5, generator) if variable else torch.full((batch,), steps)
             )
-            x = torch.randn(batch, steps, inputs, generator=generator, requires_grad=True)
+            x = torch.randn(batch, steps, inputs, generator=generator).to(device).requires_grad_()
             torch.manual_seed(0)
-            auto = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers)
-            packed = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="packed")
+            auto = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers).to(device)
+            packed = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="packed").to(device)
             packed.load_state_dict(auto.state_dict())
             rnn_class, extra = TORCH_CELLS[cell]
-            raw = rnn_class(inputs, hidden, num_layers=layers, batch_first=True, **extra)
-            flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers)
-            contenders = {
+            raw = rnn_class(inputs, hidden, num_layers=layers, batch_first=True, **extra).to(device)
+            flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers, device)
+            routes = {
                 "raw_padded": forward_backward(raw, x, lengths),
                 "seqnet": forward_backward(auto, x, lengths),
                 "seqnet_packed": forward_backward(packed, x, lengths),
-                "matmul": matmul,
             }
-            times = interleaved(contenders, reps)
+            times = interleaved({**routes, "matmul": matmul}, reps)
             mm_rate = flops / statistics.median(times["matmul"])
             rows.append(
                 {
@@ -158,13 +188,14 @@ def encoder_case(reps: int, tiny: bool) -> list[dict]:
                         name: round(flops / statistics.median(times[name]) / mm_rate, 3)
                         for name in ("raw_padded", "seqnet", "seqnet_packed")
                     },
+                    "kernel": {name: recurrent_kernel(run) for name, run in routes.items()},
                 }
             )
             print(rows[-1], flush=True)
     return rows
 
 
-def crossover_case(reps: int, tiny: bool) -> list[dict]:
+def crossover_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     batch, steps, hidden = (8, 20, 16) if tiny else (64, 100, 128)
     rows = []
     for cell in ("lstm", "gru", "rnn"):
@@ -173,10 +204,10 @@ def crossover_case(reps: int, tiny: bool) -> list[dict]:
             short = max(1, round((1 - waste) * batch * steps - steps) // (batch - 1))
             lengths = torch.full((batch,), short)
             lengths[0] = steps
-            x = torch.randn(batch, steps, 32, requires_grad=True)
+            x = torch.randn(batch, steps, 32).to(device).requires_grad_()
             torch.manual_seed(0)
-            padded = RecurrentEncoder(32, hidden, cell=cell, route="padded")
-            packed = RecurrentEncoder(32, hidden, cell=cell, route="packed")
+            padded = RecurrentEncoder(32, hidden, cell=cell, route="padded").to(device)
+            packed = RecurrentEncoder(32, hidden, cell=cell, route="packed").to(device)
             packed.load_state_dict(padded.state_dict())
             contenders = {
                 "padded": forward_backward(padded, x, lengths),
@@ -188,6 +219,7 @@ def crossover_case(reps: int, tiny: bool) -> list[dict]:
                     "cell": cell,
                     "waste": round(real_waste, 3),
                     "packed_vs_padded": ratio(interleaved(contenders, reps), "packed", "padded"),
+                    "kernel": {name: recurrent_kernel(run) for name, run in contenders.items()},
                 }
             )
             print(rows[-1], flush=True)
@@ -679,10 +711,14 @@ CASES = {
 }
 
 
-def environment() -> dict:
+DEVICE_CASES = ("encoder", "crossover")  # the cases that take --device
+
+
+def environment(device: str = "cpu") -> dict:
     return {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        **({"gpu": torch.cuda.get_device_name(), "cuda": torch.version.cuda} if device == "cuda" else {}),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
@@ -714,16 +750,26 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--tiny", action="store_true", help="smoke-test sizes (seconds, meaningless ratios)")
     parser.add_argument("--out", default="benchmarks")
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu",
+        help=f"cuda: run {' and '.join(DEVICE_CASES)} on the GPU (default: all of them)",
+    )  # fmt: skip
     args = parser.parse_args()
     unknown = sorted(set(args.cases) - set(CASES))
     if unknown:
         parser.error(f"unknown case {unknown}; choose from {', '.join(CASES)}")
+    if args.device == "cuda" and set(args.cases) - set(DEVICE_CASES):
+        parser.error(f"--device cuda runs {' and '.join(DEVICE_CASES)}; the other cases measure the CPU")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here; run it on a GPU machine")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in args.cases or list(CASES):
-        rows = CASES[name](args.reps, args.tiny)
-        result = {"case": name, "reps": args.reps, "environment": environment(), "rows": rows}
-        (out / f"bench_{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    for name in args.cases or list(CASES if args.device == "cpu" else DEVICE_CASES):
+        on_device = {} if args.device == "cpu" else {"device": args.device}
+        rows = CASES[name](args.reps, args.tiny, **on_device)
+        result = {"case": name, "reps": args.reps, "environment": environment(args.device), "rows": rows}
+        suffix = "" if args.device == "cpu" else f"_{args.device}"
+        (out / f"bench_{name}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
     sections = [
         table(path.stem.removeprefix("bench_"), json.loads(path.read_text())["rows"])
         for path in sorted(out.glob("bench_*.json"))

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 
@@ -29,6 +32,14 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         for row in data["rows"]:
             ratios = [v for v in row.values() if isinstance(v, dict) and "median" in v]
             assert ratios and all(r["min"] <= r["median"] <= r["max"] for r in ratios)
+    for case, routes in (
+        ("encoder", ("raw_padded", "seqnet", "seqnet_packed")),
+        ("crossover", ("padded", "packed")),
+    ):
+        for row in json.loads((tmp_path / f"bench_{case}.json").read_text())["rows"]:
+            assert set(row["kernel"]) == set(routes) and set(row["kernel"].values()) <= {"onednn", "aten"}
+            if case == "encoder":  # equal lengths: seqnet calls raw torch.nn's kernel
+                assert row["kernel"]["seqnet"] == row["kernel"]["raw_padded"], row
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
     for name in ("help", "config_error", "first_training_step"):
         assert 0 < startup[name]["seconds_median"] <= startup[name]["seconds_max"]
@@ -96,3 +107,38 @@ def test_the_ucr_table_refuses_a_file_that_is_not_the_archive_summary(tmp_path):
     completed = ucr_table_only(tmp_path, "--archive-summary", str(tmp_path / "other.csv"))
     assert completed.returncode == 1
     assert "is not the UCR archive's DataSummary.csv: it needs the columns Name, ED (w=0)" in completed.stderr
+
+
+def test_only_the_encoder_cases_run_on_a_gpu():
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--device", "cuda", "training_step"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and "--device cuda runs encoder and crossover" in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_cuda_is_refused_where_torch_sees_no_gpu():
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--device", "cuda"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2 and "torch sees no CUDA device here" in result.stderr
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_the_encoder_cases_run_on_a_gpu_and_name_their_kernels(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--device", "cuda", "--tiny", "--reps", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for case in ("encoder", "crossover"):
+        data = json.loads((tmp_path / f"bench_{case}_cuda.json").read_text())
+        assert data["environment"]["gpu"] and data["rows"]
+        assert all(row["kernel"] for row in data["rows"])
+    packed = [
+        row["kernel"]["packed"]
+        for row in json.loads((tmp_path / "bench_crossover_cuda.json").read_text())["rows"]
+    ]
+    assert set(packed) <= {"cudnn", "aten"}
