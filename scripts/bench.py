@@ -14,9 +14,6 @@ Cases:
   the share of the matmul rate (a `torch.mm` of the same FLOPs, timed alongside) each one reaches,
   and the kernel each one ran: oneDNN's fused RNN, cuDNN's, or ATen's step-by-step loop.
 - crossover: padded against packed route as the share of padding grows (sets `PADDED_MAX_WASTE`).
-
-encoder and crossover also run on a GPU (`--device cuda`, written as bench_encoder_cuda.json and
-bench_crossover_cuda.json); the other cases measure the CPU.
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
@@ -39,6 +36,9 @@ bench_crossover_cuda.json); the other cases measure the CPU.
 - encoder_threads: the encoder case's GRU and Elman RNN at H128 (2 layers with equal lengths, 1
   layer with lengths 20-100) in a fresh process per setting of the threads case: seconds and the
   share of the matmul rate under each, and the share one step's recurrent matmul reaches alone.
+
+encoder and crossover also run on a GPU (`--device cuda`, written as bench_encoder_cuda.json and
+bench_crossover_cuda.json); the other cases measure the CPU.
 """
 
 from __future__ import annotations
