@@ -20,8 +20,9 @@ Cases:
   hand-written loop, small (GRU/LSTM-32, T12, B32) and large (2-layer LSTM-128, T100, B64) models;
   the loop with torch's default AdamW (what a hand-written loop gets) and with the fused AdamW
   seqnet picks (the same optimizer: what is left is the framework's overhead); and plain
-  Lightning (a minimal LightningModule around the same torch.nn layers, torch's default AdamW):
-  the floor of any framework built on Lightning's training loop.
+  Lightning (a minimal LightningModule around the same torch.nn layers, with either AdamW): the
+  floor of any framework built on Lightning's training loop, and with the fused one what seqnet
+  adds over Lightning alone.
 - bucketing: real tokens/s of training steps over bucketed against random batches (names, food
   reviews; `bucket: auto` turns bucketing on for both).
 - startup: seconds until `seqnet-train --help` and a config error answer, and until the first
@@ -323,10 +324,11 @@ class _StepTimer(L.Callback):
 
 class _PlainLightning(L.LightningModule):
     """The hand-written model as the smallest LightningModule: torch.nn layers, last step, linear
-    head, cross-entropy, torch's default AdamW."""
+    head, cross-entropy, AdamW (torch's default implementation, or fused)."""
 
-    def __init__(self, cell: str, features: int, hidden: int, layers: int) -> None:
+    def __init__(self, cell: str, features: int, hidden: int, layers: int, fused: bool | None = None) -> None:
         super().__init__()
+        self.fused = fused
         rnn_class, extra = TORCH_CELLS[cell]
         self.rnn = rnn_class(features, hidden, num_layers=layers, batch_first=True, **extra)
         self.head = nn.Linear(hidden, 4)
@@ -336,7 +338,7 @@ class _PlainLightning(L.LightningModule):
         return nn.functional.cross_entropy(self.head(out[:, -1]), batch.targets)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.parameters(), lr=1e-3)
+        return torch.optim.AdamW(self.parameters(), lr=1e-3, fused=self.fused)
 
 
 def training_step_case(reps: int, tiny: bool) -> list[dict]:
@@ -399,7 +401,9 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
             return timer.steps()
 
         def plain_lightning_epoch(
-            data: SequenceDataModule = data, shape: tuple = (cell, features, hidden, layers)
+            fused: bool | None,
+            data: SequenceDataModule = data,
+            shape: tuple = (cell, features, hidden, layers),
         ) -> list[float]:
             timer = _StepTimer()
             trainer = L.Trainer(
@@ -407,14 +411,16 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
                 enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
                 gradient_clip_val=1.0,
             )  # fmt: skip
-            trainer.fit(_PlainLightning(*shape), data.train_dataloader())
+            trainer.fit(_PlainLightning(*shape, fused=fused), data.train_dataloader())
             return timer.steps()
 
         medians: dict[str, list[float]] = {
-            "seqnet": [], "hand_written": [], "hand_written_fused": [], "plain_lightning": []
+            "seqnet": [], "hand_written": [], "hand_written_fused": [], "plain_lightning": [],
+            "plain_lightning_fused": [],
         }  # fmt: skip
         for _ in range(1 if tiny else reps):
-            medians["plain_lightning"].append(statistics.median(plain_lightning_epoch()))
+            medians["plain_lightning"].append(statistics.median(plain_lightning_epoch(None)))
+            medians["plain_lightning_fused"].append(statistics.median(plain_lightning_epoch(True)))
             medians["seqnet"].append(statistics.median(seqnet_epoch()))
             medians["hand_written"].append(statistics.median(hand_written_epoch(None)))
             medians["hand_written_fused"].append(statistics.median(hand_written_epoch(True)))
@@ -425,6 +431,7 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
                 "seqnet_vs_hand_written": ratio(medians, "seqnet", "hand_written"),
                 "seqnet_vs_hand_written_fused": ratio(medians, "seqnet", "hand_written_fused"),
                 "plain_lightning_vs_hand_written": ratio(medians, "plain_lightning", "hand_written"),
+                "seqnet_vs_plain_lightning_fused": ratio(medians, "seqnet", "plain_lightning_fused"),
             }
         )  # fmt: skip
         print(rows[-1], flush=True)
