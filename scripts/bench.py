@@ -664,11 +664,8 @@ def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
     large `torch.mm`) each reaches. The per-step matmuls are small, so what a setting costs each
     parallel region weighs on them: `step_matmul_share` is the share one step's recurrent matmul
     (B x H by H x gates*H) reaches alone, T of them back to back, a ceiling for the recurrence."""
-    shapes = (
-        [("8", "12", "4", "16", "1", "3")]
-        if tiny
-        else [("64", "100", "32", "128", "2", "100"), ("64", "100", "32", "128", "1", "20")]
-    )
+    # (batch, steps, inputs, hidden, layers, shortest length)
+    shapes = [(8, 12, 4, 16, 1, 3)] if tiny else [(64, 100, 32, 128, 2, 100), (64, 100, 32, 128, 1, 20)]
     inner_reps = "1" if tiny else "5"
     here = str(Path(__file__).resolve().parent)
     settings = thread_settings()
@@ -677,13 +674,19 @@ def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
         runs: dict[str, list[dict]] = {name: [] for name in settings}
         for _ in range(1 if tiny else reps):
             for name, env in settings.items():
-                printed = run_workload(ENCODER_THREADS_WORKLOAD, env, here, inner_reps, *shape)
+                printed = run_workload(ENCODER_THREADS_WORKLOAD, env, here, inner_reps, *map(str, shape))
                 runs[name].append(json.loads(printed))
-        steps, hidden, layers, shortest = (int(v) for v in shape[1:2] + shape[3:])
+        _, steps, _, hidden, layers, shortest = shape
         for cell in ("gru", "rnn"):
             seconds = {name: [run[cell]["seconds"] for run in measured] for name, measured in runs.items()}
             flops = runs["default"][0][cell]["flops"]
             matmul_rate = max(flops / run[cell]["matmul_seconds"] for done in runs.values() for run in done)
+            step_rates = {
+                name: statistics.median(
+                    r[cell]["step_matmul_flops"] / r[cell]["step_matmul_seconds"] for r in done
+                )
+                for name, done in runs.items()
+            }
             rows.append(
                 {
                     "cell": cell, "hidden": hidden, "layers": layers,
@@ -692,12 +695,7 @@ def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
                     "matmul_share": {
                         k: round(flops / statistics.median(v) / matmul_rate, 3) for k, v in seconds.items()
                     },
-                    "step_matmul_share": {
-                        k: round(statistics.median(
-                            run[cell]["step_matmul_flops"] / run[cell]["step_matmul_seconds"] for run in done
-                        ) / matmul_rate, 3)
-                        for k, done in runs.items()
-                    },
+                    "step_matmul_share": {k: round(v / matmul_rate, 3) for k, v in step_rates.items()},
                     **{f"{k}_vs_default": ratio(seconds, k, "default") for k in list(seconds)[1:]},
                 }
             )  # fmt: skip
@@ -771,11 +769,11 @@ def main() -> None:
         parser.error("--device cuda: torch sees no CUDA device here; run it on a GPU machine")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in args.cases or list(CASES if args.device == "cpu" else DEVICE_CASES):
-        on_device = {} if args.device == "cpu" else {"device": args.device}
+    on_cpu = args.device == "cpu"
+    on_device, suffix = ({}, "") if on_cpu else ({"device": args.device}, f"_{args.device}")
+    for name in args.cases or list(CASES if on_cpu else DEVICE_CASES):
         rows = CASES[name](args.reps, args.tiny, **on_device)
         result = {"case": name, "reps": args.reps, "environment": environment(args.device), "rows": rows}
-        suffix = "" if args.device == "cpu" else f"_{args.device}"
         (out / f"bench_{name}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
     sections = [
         table(path.stem.removeprefix("bench_"), json.loads(path.read_text())["rows"])

@@ -11,11 +11,15 @@ import torch
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 
+def bench(*args: str) -> subprocess.CompletedProcess:
+    """Run scripts/bench.py with `args`; its exit status and output."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False, timeout=300
+    )
+
+
 def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--tiny", "--reps", "1", "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+    result = bench("--tiny", "--reps", "1", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     for case in (
         "encoder",
@@ -48,9 +52,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
 
 
 def test_an_unknown_case_is_refused():
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "nope"], capture_output=True, text=True, check=False
-    )
+    result = bench("nope")
     assert result.returncode == 2 and "unknown case ['nope']" in result.stderr
 
 
@@ -110,28 +112,20 @@ def test_the_ucr_table_refuses_a_file_that_is_not_the_archive_summary(tmp_path):
 
 
 def test_only_the_encoder_cases_run_on_a_gpu():
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--device", "cuda", "training_step"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    result = bench("--device", "cuda", "training_step")
     assert result.returncode == 2 and "--device cuda runs encoder and crossover" in result.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
 def test_cuda_is_refused_where_torch_sees_no_gpu():
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--device", "cuda"], capture_output=True, text=True, check=False
-    )
+    result = bench("--device", "cuda")
     assert result.returncode == 2 and "torch sees no CUDA device here" in result.stderr
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_the_encoder_cases_run_on_a_gpu_and_name_their_kernels(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--device", "cuda", "--tiny", "--reps", "1", "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+    result = bench("--device", "cuda", "--tiny", "--reps", "1", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     for case in ("encoder", "crossover"):
         data = json.loads((tmp_path / f"bench_{case}_cuda.json").read_text())
