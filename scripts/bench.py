@@ -29,8 +29,9 @@ Cases:
   training step of `seqnet-train debug=fast`.
 - remedies: the known CPU remedies for GRU/RNN (issue 10) against raw `torch.nn` over the padded
   tensor, forward+backward of one layer (H128, T100, B64): the cell written out with every step's
-  input projection in one matmul and a Python loop for the recurrent part, eagerly and through
-  `torch.compile` (its compile time reported apart; not at --tiny size).
+  input projection in one matmul and a Python loop for the recurrent part, eagerly, with the step
+  through `torch.compile`, and with the whole loop through it (compile times reported apart; the
+  compiled ones not at --tiny size).
 - threads: a GRU training loop in a fresh process with OpenMP's default wait policy, with
   `OMP_WAIT_POLICY=PASSIVE`, with a short spin, and with one thread; on a quiet machine and beside
   a competing busy process that the case starts itself (sets the `process` defaults of the CLI).
@@ -61,7 +62,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
@@ -452,30 +453,51 @@ class FirstStep(L.Callback):
 """
 
 
-def written_out(rnn: nn.RNNBase, cell: str) -> Callable[[torch.Tensor], torch.Tensor]:
+def written_out_step(cell: str) -> Callable[..., torch.Tensor]:
+    """One time step of a torch.nn GRU or tanh RNN, written out: (projected_t (B, G*H), h (B, H),
+    w_hh, b_hh) -> h (B, H), where projected_t is the step's input projection."""
+
+    def step(projected: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
+        recurrent = nn.functional.linear(h, w_hh, b_hh)  # (B, G*H)
+        if cell != "gru":
+            return torch.tanh(projected + recurrent)
+        x_r, x_z, x_n = projected.chunk(3, dim=-1)
+        h_r, h_z, h_n = recurrent.chunk(3, dim=-1)
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        return n + z * (h - n)  # (1 - z) * n + z * h
+
+    return step
+
+
+def written_out(rnn: nn.RNNBase, step: Callable[..., torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
     """One layer of a torch.nn GRU or tanh RNN written out with its parameters: every step's input
-    projection in one matmul, then a Python loop over time; x (B, T, I) -> outputs (B, T, H). The
-    loop holds the parameter tensors, not the module, which torch.compile refuses to trace."""
+    projection in one matmul, then a Python loop calling `step` (`written_out_step`, eager or
+    compiled); x (B, T, I) -> outputs (B, T, H). The loop holds the parameter tensors, not the
+    module, which torch.compile refuses to trace."""
     w_ih, b_ih, w_hh, b_hh = rnn.weight_ih_l0, rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0
 
     def run(x: torch.Tensor) -> torch.Tensor:
         projected = nn.functional.linear(x, w_ih, b_ih)  # (B, T, G*H)
         h = x.new_zeros(x.shape[0], w_hh.shape[1])  # (B, H)
         outputs = []
-        for step in range(x.shape[1]):
-            recurrent = nn.functional.linear(h, w_hh, b_hh)  # (B, G*H)
-            if cell == "gru":
-                x_r, x_z, x_n = projected[:, step].chunk(3, dim=-1)
-                h_r, h_z, h_n = recurrent.chunk(3, dim=-1)
-                r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-                n = torch.tanh(x_n + r * h_n)
-                h = n + z * (h - n)  # (1 - z) * n + z * h
-            else:
-                h = torch.tanh(projected[:, step] + recurrent)
+        for t in range(x.shape[1]):
+            h = step(projected[:, t], h, w_hh, b_hh)
             outputs.append(h)
         return torch.stack(outputs, dim=1)  # (B, T, H)
 
     return run
+
+
+def first_call_timed(
+    function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, row: dict, key: str
+) -> Callable[[], None]:
+    """Run a torch.compile'd `function`'s first forward+backward on x (where it compiles), write
+    its seconds to row[key] and return one forward+backward to time."""
+    start = time.perf_counter()
+    function(x).sum().backward()
+    row[key] = round(time.perf_counter() - start, 1)
+    return lambda: function(x).sum().backward()
 
 
 def remedies_case(reps: int, tiny: bool) -> list[dict]:
@@ -486,7 +508,8 @@ def remedies_case(reps: int, tiny: bool) -> list[dict]:
         rnn_class, extra = TORCH_CELLS[cell]
         raw = rnn_class(inputs, hidden, batch_first=True, **extra)
         x = torch.randn(batch, steps, inputs, generator=generator, requires_grad=True)
-        loop = written_out(raw, cell)
+        step = written_out_step(cell)
+        loop = written_out(raw, step)
         torch.testing.assert_close(loop(x), raw(x)[0], atol=1e-5, rtol=1e-4)  # the same layer
         contenders = {
             "raw_padded": lambda raw=raw, x=x: raw(x)[0].sum().backward(),
@@ -494,15 +517,18 @@ def remedies_case(reps: int, tiny: bool) -> list[dict]:
         }
         row: dict = {"cell": cell, "hidden": hidden, "steps": steps, "batch": batch}
         if not tiny:
-            compiled = torch.compile(loop, dynamic=False, fullgraph=True)  # a graph break is an error
-            start = time.perf_counter()
-            compiled(x).sum().backward()
-            row["compile_seconds"] = round(time.perf_counter() - start, 1)
-            contenders["compiled"] = lambda compiled=compiled, x=x: compiled(x).sum().backward()
+            # a graph break is an error (fullgraph)
+            step_loop = written_out(raw, torch.compile(step, dynamic=False, fullgraph=True))
+            compiled = torch.compile(loop, dynamic=False, fullgraph=True)
+            contenders["compiled_step"] = first_call_timed(step_loop, x, row, "compile_step_seconds")
+            contenders["compiled"] = first_call_timed(compiled, x, row, "compile_seconds")
+            for function in (step_loop, compiled):
+                torch.testing.assert_close(function(x), raw(x)[0], atol=1e-5, rtol=1e-4)
         times = interleaved(contenders, reps)
         row["written_out_vs_raw"] = ratio(times, "written_out", "raw_padded")
-        if "compiled" in times:
-            row["compiled_vs_raw"] = ratio(times, "compiled", "raw_padded")
+        for name in ("compiled_step", "compiled"):
+            if name in times:
+                row[f"{name}_vs_raw"] = ratio(times, name, "raw_padded")
         rows.append(row)
         print(row, flush=True)
     return rows
