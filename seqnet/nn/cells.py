@@ -19,7 +19,9 @@ time step in `cell`, and register it (or name its import path, `my_module.MyCell
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -147,6 +149,24 @@ PADDED_MAX_WASTE = {"lstm": 0.8, "gru": 0.55, "rnn": 0.6, "rnn_relu": 0.6}
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
 
 
+@contextmanager
+def _quiet_weight_copy(device: torch.device) -> Iterator[None]:
+    """On CUDA, silence cuDNN's warning that an RNN's weights are copied into one buffer per call.
+
+    The padded route calls cuDNN once per layer and direction with that layer's slice of the
+    module's flat weights. Every slice but the first starts inside the buffer, so cuDNN copies it
+    (one layer's weights: small next to the activations) and advises `flatten_parameters()`, which
+    cannot help there. The CPU kernels take the slices as they are."""
+    if device.type != "cuda":
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "RNN module weights are not part of single contiguous chunk", UserWarning
+        )
+        yield
+
+
 class TorchRecurrentLayer(nn.Module):
     """A (possibly multi-layer, bidirectional) `torch.nn.RNN/LSTM/GRU` with the layer protocol.
 
@@ -239,27 +259,13 @@ class TorchRecurrentLayer(nn.Module):
         """Layer by layer and direction by direction over the padded tensor (see class doc)."""
         device_lengths = lengths.to(x.device)
         last = (device_lengths - 1).view(-1, 1, 1)  # (B, 1, 1)
-        weights = self.rnn._flat_weights
-        per_call = len(weights) // (self.num_layers * self.num_directions)
-        function = _FUNCTIONS[self.kind]
         inputs, final_h = x, []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 sequence = inputs if direction == 0 else reverse_padded(inputs, device_lengths)
-                start = tuple(s[index : index + 1] for s in state)  # each (1, B, S)
-                out = function(
-                    sequence,
-                    self._torch_state(start),
-                    weights[index * per_call : (index + 1) * per_call],
-                    self.rnn.bias,
-                    1,
-                    0.0,
-                    self.training,
-                    False,
-                    True,
-                )[0]  # (B, T, H)
+                out = self._one_layer(index, sequence, tuple(s[index : index + 1] for s in state))
                 if not self.is_lstm:  # an LSTM's state is completed lazily, h with c
                     final_h.append(out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1))  # (B, H)
                 outputs.append(out if direction == 0 else reverse_padded(out, device_lengths))
@@ -271,6 +277,24 @@ class TorchRecurrentLayer(nn.Module):
         if self.is_lstm:
             return outputs, None  # c at the last valid step is not observable here
         return outputs, (torch.stack(final_h),)  # (L*D, B, H)
+
+    def _one_layer(self, index: int, sequence: Tensor, start: LayerStateTuple) -> Tensor:
+        """Layer and direction `index` (layer * D + direction) alone, with its own weights, over a
+        padded sequence (B, T, I) from its start state (each (1, B, S)) -> outputs (B, T, H)."""
+        weights = self.rnn._flat_weights
+        per_call = len(weights) // (self.num_layers * self.num_directions)
+        with _quiet_weight_copy(sequence.device):
+            return _FUNCTIONS[self.kind](
+                sequence,
+                self._torch_state(start),
+                weights[index * per_call : (index + 1) * per_call],
+                self.rnn.bias,
+                1,
+                0.0,
+                self.training,
+                False,
+                True,
+            )[0]  # (B, T, H)
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         """x_t (B, I) -> y_t (B, H) and the state after this step."""

@@ -1,5 +1,7 @@
 """Every execution route of the built-in cells gives the same outputs, states and gradients."""
 
+import warnings
+
 import pytest
 import torch
 
@@ -43,7 +45,11 @@ def test_padded_and_packed_routes_agree_on_outputs_states_and_gradients(kwargs):
     torch.manual_seed(1)
     x = torch.randn(6, 9, 5, dtype=torch.float64)
     x[torch.arange(9).unsqueeze(0) >= LENGTHS.unsqueeze(1)] = 99.0  # garbage in padding
-    a, b = run(packed, x), run(padded, x)
+    assert_same(run(packed, x), run(padded, x))
+
+
+def assert_same(a, b):
+    """Two `run` results: equal outputs, last outputs, states and gradients; zero padded outputs."""
     torch.testing.assert_close(a[0].outputs, b[0].outputs, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(a[0].last, b[0].last, atol=1e-5, rtol=1e-5)
     assert torch.all(b[0].outputs[~b[0].mask] == 0)
@@ -86,3 +92,34 @@ def test_mostly_padding_goes_packed_and_a_forced_route_is_kept(monkeypatch):
     assert calls == [1, 1]
     with pytest.raises(ValueError, match="route must be one of"):
         RecurrentEncoder(5, 6, cell="gru", route="fast")
+
+
+CUDNN_COPY_WARNING = (
+    "RNN module weights are not part of single contiguous chunk of memory. This means they need to "
+    "be compacted at every call, possibly greatly increasing memory usage. To compact weights again "
+    "call flatten_parameters()."
+)
+
+
+def test_only_cudnns_weight_copy_warning_is_silenced_and_only_on_cuda():
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with cells_module._quiet_weight_copy(torch.device("cuda")):
+            warnings.warn(CUDNN_COPY_WARNING, UserWarning, stacklevel=1)
+            warnings.warn("something else", UserWarning, stacklevel=1)
+        with cells_module._quiet_weight_copy(torch.device("cpu")):
+            warnings.warn(CUDNN_COPY_WARNING, UserWarning, stacklevel=1)
+        warnings.warn(CUDNN_COPY_WARNING, UserWarning, stacklevel=1)  # the filter ends with the block
+    assert [str(w.message) for w in seen] == ["something else", CUDNN_COPY_WARNING, CUDNN_COPY_WARNING]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_a_forced_padded_route_on_cuda_matches_packed_and_warns_nothing(cell):
+    packed, padded = (enc.cuda() for enc in pair(cell=cell, bidirectional=True, num_layers=2))
+    torch.manual_seed(1)
+    x = torch.randn(6, 9, 5, dtype=torch.float64, device="cuda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cuDNN's weight-copy advice would fail here
+        assert_same(run(packed, x), run(padded, x))
