@@ -62,7 +62,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
@@ -457,7 +457,9 @@ def written_out_step(cell: str) -> Callable[..., torch.Tensor]:
     """One time step of a torch.nn GRU or tanh RNN, written out: (projected_t (B, G*H), h (B, H),
     w_hh, b_hh) -> h (B, H), where projected_t is the step's input projection."""
 
-    def step(projected: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
+    def step(
+        projected: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor
+    ) -> torch.Tensor:
         recurrent = nn.functional.linear(h, w_hh, b_hh)  # (B, G*H)
         if cell != "gru":
             return torch.tanh(projected + recurrent)
