@@ -57,6 +57,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import lightning as L
@@ -415,16 +416,17 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
             trainer.fit(_PlainLightning(*shape, fused=fused), data.train_dataloader())
             return timer.steps()
 
-        medians: dict[str, list[float]] = {
-            "seqnet": [], "hand_written": [], "hand_written_fused": [], "plain_lightning": [],
-            "plain_lightning_fused": [],
-        }  # fmt: skip
+        epochs: dict[str, Callable[[], list[float]]] = {  # each returns one epoch's step times
+            "plain_lightning": partial(plain_lightning_epoch, None),
+            "plain_lightning_fused": partial(plain_lightning_epoch, True),
+            "seqnet": seqnet_epoch,
+            "hand_written": partial(hand_written_epoch, None),
+            "hand_written_fused": partial(hand_written_epoch, True),
+        }
+        medians: dict[str, list[float]] = {name: [] for name in epochs}
         for _ in range(1 if tiny else reps):
-            medians["plain_lightning"].append(statistics.median(plain_lightning_epoch(None)))
-            medians["plain_lightning_fused"].append(statistics.median(plain_lightning_epoch(True)))
-            medians["seqnet"].append(statistics.median(seqnet_epoch()))
-            medians["hand_written"].append(statistics.median(hand_written_epoch(None)))
-            medians["hand_written_fused"].append(statistics.median(hand_written_epoch(True)))
+            for name, epoch in epochs.items():
+                medians[name].append(statistics.median(epoch()))
         rows.append(
             {
                 "cell": cell, "hidden": hidden, "steps": steps, "batch": batch, "layers": layers,
