@@ -13,7 +13,11 @@ Cases:
   before routes existed) against raw `torch.nn` run over the padded tensor, per cell and shape; and
   the share of the matmul rate (a `torch.mm` of the same FLOPs, timed alongside) each one reaches,
   and the kernel each one ran: oneDNN's fused RNN, cuDNN's, or ATen's step-by-step loop.
-- crossover: padded against packed route as the share of padding grows (sets `PADDED_MAX_WASTE`).
+- crossover: padded against packed route as the share of padding grows, with one long row and the
+  rest short, and with power-law lengths (sets `PADDED_MAX_WASTE`).
+- segments: the padded route cut into time segments (rows sorted by length, each segment run on
+  the rows still active) against run whole, per cell and length profile (sets `PADDED_SEGMENTS`
+  and `SEGMENT_MIN_SAVING`).
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
@@ -59,6 +63,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from unittest import mock
 
 import lightning as L
 import numpy as np
@@ -67,7 +72,7 @@ from torch import nn
 
 from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
-from seqnet.nn import RecurrentEncoder
+from seqnet.nn import RecurrentEncoder, cells
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS
 from seqnet.tasks import LanguageModel, ManyToOne
 
@@ -75,14 +80,18 @@ GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 def interleaved(contenders: dict[str, Callable[[], object]], reps: int) -> dict[str, list[float]]:
-    """Seconds per call of each contender, measured A B A B ... after one warm-up round."""
+    """Seconds per call of each contender after one warm-up round, measured in turns that each
+    start one contender later (A B C, B C A, C A B, ...): a contender's place in the turn moves
+    its time (on oneDNN's LSTM the same call ran about 10 % slower second than third), so every
+    contender takes every place."""
     for run in contenders.values():
         run()
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(reps):
-        for name, run in contenders.items():
+    names = list(contenders)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(reps):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
             start = time.perf_counter()
-            run()
+            contenders[name]()
             times[name].append(time.perf_counter() - start)
     return times
 
@@ -136,6 +145,13 @@ def recurrent_kernel(run: Callable[[], object]) -> str:
 def lengths_for(batch: int, steps: int, low: int, generator: torch.Generator) -> torch.Tensor:
     lengths = torch.randint(low, steps + 1, (batch,), generator=generator)
     lengths[0] = steps  # the padded tensor is as long as its longest sequence
+    return lengths
+
+
+def power_lengths(batch: int, steps: int, power: float, generator: torch.Generator) -> torch.Tensor:
+    """Most rows short and a long tail: steps * u**power for u uniform, one row of `steps`."""
+    lengths = (steps * torch.rand(batch, generator=generator) ** power).ceil().long().clamp(min=1)
+    lengths[0] = steps
     return lengths
 
 
@@ -198,15 +214,25 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     return rows
 
 
+def one_long_row(batch: int, steps: int, waste: float) -> torch.Tensor:
+    """One row of `steps`, the others as short as a share `waste` of padding asks."""
+    lengths = torch.full((batch,), max(1, round((1 - waste) * batch * steps - steps) // (batch - 1)))
+    lengths[0] = steps
+    return lengths
+
+
 def crossover_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     batch, steps, hidden = (8, 20, 16) if tiny else (64, 100, 128)
+    generator = torch.Generator().manual_seed(0)
+    profiles = {  # a power p leaves a share p / (p + 1) of padding
+        "one long row": partial(one_long_row, batch, steps),
+        "power law": lambda waste: power_lengths(batch, steps, waste / (1 - waste), generator),
+    }
+    wastes = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95)
     rows = []
     for cell in ("lstm", "gru", "rnn"):
-        for waste in (0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            # one full-length row, the others as short as the waste asks
-            short = max(1, round((1 - waste) * batch * steps - steps) // (batch - 1))
-            lengths = torch.full((batch,), short)
-            lengths[0] = steps
+        for (profile, make_lengths), waste in itertools.product(profiles.items(), wastes):
+            lengths = make_lengths(waste)
             x = torch.randn(batch, steps, 32).to(device).requires_grad_()
             torch.manual_seed(0)
             padded = RecurrentEncoder(32, hidden, cell=cell, route="padded").to(device)
@@ -220,9 +246,56 @@ def crossover_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
             rows.append(
                 {
                     "cell": cell,
+                    "lengths": profile,
                     "waste": round(real_waste, 3),
                     "packed_vs_padded": ratio(interleaved(contenders, reps), "packed", "padded"),
                     "kernel": {name: recurrent_kernel(run) for name, run in contenders.items()},
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def cut_into(count: int, run: Callable[[], None]) -> Callable[[], None]:
+    """`run` with every cell's padded route cut into up to `count` time segments however little
+    the cut saves (count 1: run whole)."""
+
+    def call() -> None:
+        with (
+            mock.patch.dict(cells.PADDED_SEGMENTS, dict.fromkeys(cells.PADDED_SEGMENTS, count)),
+            mock.patch.object(cells, "SEGMENT_MIN_SAVING", 0.0),
+        ):
+            run()
+
+    return call
+
+
+def segments_case(reps: int, tiny: bool) -> list[dict]:
+    batch, steps, hidden = (8, 20, 16) if tiny else (64, 100, 128)
+    generator = torch.Generator().manual_seed(0)
+    profiles = {  # the longest row always fills the padded tensor
+        "uniform 85-100%": lambda: lengths_for(batch, steps, round(0.85 * steps), generator),
+        "uniform 20-100%": lambda: lengths_for(batch, steps, steps // 5, generator),
+        "power 3": lambda: power_lengths(batch, steps, 3, generator),
+        "power 9": lambda: power_lengths(batch, steps, 9, generator),
+    }
+    rows = []
+    for cell in ("lstm", "gru", "rnn"):
+        for profile, make_lengths in profiles.items():
+            lengths = make_lengths()
+            x = torch.randn(batch, steps, 32, generator=generator).requires_grad_()
+            torch.manual_seed(0)
+            run_padded = forward_backward(RecurrentEncoder(32, hidden, cell=cell, route="padded"), x, lengths)
+            contenders = {"whole": cut_into(1, run_padded), "segmented": cut_into(4, run_padded)}
+            times = interleaved(contenders, reps)
+            segments = cells.time_segments(lengths.sort(descending=True).values, steps, 4)
+            rows.append(
+                {
+                    "cell": cell,
+                    "lengths": profile,
+                    "waste": round(1 - float(lengths.sum()) / (batch * steps), 3),
+                    "saving": round(1 - sum((e - b) * n for b, e, n in segments) / (batch * steps), 3),
+                    "whole_vs_segmented": ratio(times, "whole", "segmented"),
                 }
             )
             print(rows[-1], flush=True)
@@ -736,6 +809,7 @@ def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
 CASES = {
     "encoder": encoder_case,
     "crossover": crossover_case,
+    "segments": segments_case,
     "generation": generation_case,
     "training_step": training_step_case,
     "bucketing": bucketing_case,
@@ -758,6 +832,8 @@ def environment(device: str = "cpu") -> dict:
         "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "padded_max_waste": PADDED_MAX_WASTE,
+        "padded_segments": cells.PADDED_SEGMENTS,
+        "segment_min_saving": cells.SEGMENT_MIN_SAVING,
     }
 
 

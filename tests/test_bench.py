@@ -24,6 +24,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
     for case in (
         "encoder",
         "crossover",
+        "segments",
         "generation",
         "training_step",
         "bucketing",

@@ -19,6 +19,7 @@ time step in `cell`, and register it (or name its import path, `my_module.MyCell
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -137,16 +138,36 @@ TORCH_CELLS: dict[str, tuple[type[nn.RNNBase], dict[str, str]]] = {
 
 
 ROUTES = ("auto", "padded", "packed")
-# Auto route on the CPU: padded while at most this share of the batch is padding. Packing pays
-# ~2-3x per real step on CPU kernels (a packed LSTM also leaves oneDNN's fused kernel for ATen's
-# loop), so it wins only on skewed lengths. The routes tie (forward+backward, B64 T100 H128,
-# `python scripts/bench.py crossover`) at LSTM ~0.87, GRU ~0.49, Elman RNN ~0.50 in
-# benchmarks/bench_crossover.json (2026-12-05), and at 0.78, 0.58, 0.62 in the run before it (in
-# its git history, 2026-11-23). The limits sit between: for GRU and RNN the route taken is within
-# ~6 % of the other in both runs; for LSTM the runs disagree most, and 0.8 costs up to ~5 % at
-# 0.78-0.8 in the earlier run and up to ~20 % at 0.8-0.87 in the later (0.75 cost ~30 % there).
-PADDED_MAX_WASTE = {"lstm": 0.8, "gru": 0.55, "rnn": 0.6, "rnn_relu": 0.6}
+# Auto route on the CPU: padded while at most this share of the batch is padding. A packed step
+# costs more than a padded one on CPU kernels (a packed LSTM also leaves oneDNN's fused kernel for
+# ATen's loop), and the padded route skips most padding itself by cutting time into segments
+# (below), so packing wins only on extremely skewed lengths. `python scripts/bench.py crossover`
+# (forward+backward, B64 T100 H128, benchmarks/bench_crossover.json, 2026-12-05): padded beats
+# packed at every share up to 0.95 with one long row and the rest short (LSTM 2.6-4.6x, GRU
+# 1.25-2.05x, Elman RNN 1.46-1.52x), and with power-law lengths the routes tie at GRU ~0.93 and
+# Elman RNN ~0.94 (1.03x at 0.915 and 0.86x at 0.963), the LSTM still 2.0x at 0.93.
+PADDED_MAX_WASTE = {"lstm": 1.0, "gru": 0.9, "rnn": 0.9, "rnn_relu": 0.9}
+# The padded route cuts time into up to this many segments at the rows' length quartiles (and the
+# shortest length), and runs each segment on the rows still active there, so steps after most rows
+# have ended are not computed for them. It pays when the cut saves at least SEGMENT_MIN_SAVING of
+# the padded row-steps. `python scripts/bench.py segments` (benchmarks/bench_segments.json,
+# 2026-12-05), run whole / segmented: lengths 20-100 (saving 0.3) LSTM 1.53, GRU 1.09, Elman RNN
+# 1.08; power-law lengths (saving 0.58-0.76) 2.0-2.7, 1.31-1.55, 1.12-1.34; lengths 85-100 (saving
+# 0.06-0.07, where it is not cut) 0.99, 0.99, 0.93.
+PADDED_SEGMENTS = {"lstm": 4, "gru": 4, "rnn": 4, "rnn_relu": 4}
+SEGMENT_MIN_SAVING = 0.15
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
+
+
+def time_segments(lengths: Tensor, steps: int, count: int) -> list[tuple[int, int, int]]:
+    """Cut `steps` at the shortest length and at the length quantiles (quartiles for count 4) of
+    `lengths` (B,) sorted longest first -> [(begin, end, rows)], rows: how many of the first rows
+    are still active at `begin` (those longer than it: none past the longest); one segment for
+    count 1."""
+    batch = lengths.numel()
+    cuts = {int(lengths[batch * k // count]) for k in range(1, count)} | {int(lengths[-1])}
+    bounds = sorted({0, steps} | {cut for cut in cuts if 0 < cut < steps} if count > 1 else {0, steps})
+    return [(begin, end, int((lengths > begin).sum())) for begin, end in itertools.pairwise(bounds)]
 
 
 @contextmanager
@@ -175,9 +196,11 @@ class TorchRecurrentLayer(nn.Module):
 
     - "padded": every layer and direction runs over the padded tensor with the same kernel (the
       backward direction over each sequence reversed within its own length), so padding only
-      follows valid steps and never enters them; padded outputs are zeroed. The final h is read at
-      each row's last valid step; an LSTM's final c is not observable that way, so when the caller
-      needs it (`need_state`) the layer takes the packed route instead.
+      follows valid steps and never enters them; padded outputs are zeroed. Where most rows end
+      early, rows are sorted by length and time cut into a few segments, each run on the rows
+      still active (`PADDED_SEGMENTS`). The final h is read at each row's last valid step; an
+      LSTM's final c is not observable that way, so when the caller needs it (`need_state`) the
+      layer takes the packed route instead.
     - "packed": `pack_padded_sequence`, so padded steps are never computed (cuDNN's native path).
     """
 
@@ -256,7 +279,28 @@ class TorchRecurrentLayer(nn.Module):
     def _padded(
         self, x: Tensor, lengths: Tensor, state: LayerStateTuple
     ) -> tuple[Tensor, LayerStateTuple | None]:
-        """Layer by layer and direction by direction over the padded tensor (see class doc)."""
+        """Over the padded tensor, in time segments on length-sorted rows where that pays."""
+        batch, steps = x.shape[:2]
+        order = torch.argsort(lengths, descending=True, stable=True)  # (B,) CPU
+        segments = time_segments(lengths[order], steps, PADDED_SEGMENTS[self.kind])
+        row_steps = sum((end - begin) * rows for begin, end, rows in segments)
+        if row_steps > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:
+            return self._padded_stack(x, lengths, state, [(0, steps, batch)])
+        device_order = order.to(x.device)
+        rows_sorted = (x.index_select(0, device_order), lengths[order])
+        sorted_state = tuple(s.index_select(1, device_order) for s in state)
+        outputs, final = self._padded_stack(*rows_sorted, sorted_state, segments)
+        restore = torch.argsort(device_order)  # (B,)
+        if final is not None:  # (L*D, B, H)
+            final = (final[0].index_select(1, restore),)
+        return outputs.index_select(0, restore), final
+
+    def _padded_stack(
+        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, segments: list[tuple[int, int, int]]
+    ) -> tuple[Tensor, LayerStateTuple | None]:
+        """Layer by layer and direction by direction over the padded tensor (see class doc), each
+        call over `segments` (see `time_segments`: rows must be sorted longest first if any
+        segment leaves rows out)."""
         device_lengths = lengths.to(x.device)
         last = (device_lengths - 1).view(-1, 1, 1)  # (B, 1, 1)
         inputs, final_h = x, []
@@ -265,7 +309,7 @@ class TorchRecurrentLayer(nn.Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 sequence = inputs if direction == 0 else reverse_padded(inputs, device_lengths)
-                out = self._one_layer(index, sequence, tuple(s[index : index + 1] for s in state))
+                out = self._one_layer(index, sequence, tuple(s[index : index + 1] for s in state), segments)
                 if not self.is_lstm:  # an LSTM's state is completed lazily, h with c
                     final_h.append(out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1))  # (B, H)
                 outputs.append(out if direction == 0 else reverse_padded(out, device_lengths))
@@ -278,23 +322,34 @@ class TorchRecurrentLayer(nn.Module):
             return outputs, None  # c at the last valid step is not observable here
         return outputs, (torch.stack(final_h),)  # (L*D, B, H)
 
-    def _one_layer(self, index: int, sequence: Tensor, start: LayerStateTuple) -> Tensor:
+    def _one_layer(
+        self, index: int, sequence: Tensor, start: LayerStateTuple, segments: list[tuple[int, int, int]]
+    ) -> Tensor:
         """Layer and direction `index` (layer * D + direction) alone, with its own weights, over a
-        padded sequence (B, T, I) from its start state (each (1, B, S)) -> outputs (B, T, H)."""
+        padded sequence (B, T, I) from its start state (each (1, B, S)) -> outputs (B, T, H), zero
+        where a segment leaves rows out. Each segment continues from the state the last one
+        reached, on its first `rows` rows."""
         weights = self.rnn._flat_weights
         per_call = len(weights) // (self.num_layers * self.num_directions)
-        with _quiet_weight_copy(sequence.device):
-            return _FUNCTIONS[self.kind](
-                sequence,
-                self._torch_state(start),
-                weights[index * per_call : (index + 1) * per_call],
-                self.rnn.bias,
-                1,
-                0.0,
-                self.training,
-                False,
-                True,
-            )[0]  # (B, T, H)
+        batch, carried, pieces = sequence.shape[0], start, []
+        for begin, end, rows in segments:
+            if not rows:  # past the longest row
+                pieces.append(sequence.new_zeros(batch, end - begin, self.hidden_size))
+                continue
+            with _quiet_weight_copy(sequence.device):
+                out, *carried = _FUNCTIONS[self.kind](
+                    sequence[:rows, begin:end],
+                    self._torch_state(tuple(s[:, :rows] for s in carried)),
+                    weights[index * per_call : (index + 1) * per_call],
+                    self.rnn.bias,
+                    1,
+                    0.0,
+                    self.training,
+                    False,
+                    True,
+                )  # out (rows, end - begin, H)
+            pieces.append(nn.functional.pad(out, (0, 0, 0, 0, 0, batch - rows)) if rows < batch else out)
+        return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]  # (B, T, H)
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         """x_t (B, I) -> y_t (B, H) and the state after this step."""

@@ -85,9 +85,9 @@ class RecurrentEncoder(nn.Module):
             Xavier input weights, zero biases and LSTM forget-gate bias 1 (built-in cells).
         fuse_layers: run a uniform stack of built-in cells without residual/norm as one `torch.nn`
             call (cuDNN/oneDNN). False forces the layer-by-layer path (same results, slower).
-        route: how built-in cells run variable lengths: "auto" (padded on the CPU unless most of
-            the batch is padding, packed on CUDA), "padded" or "packed". Every route gives the same
-            outputs, states and gradients; equal lengths always run unpacked.
+        route: how built-in cells run variable lengths: "auto" (padded on the CPU unless nearly
+            all of the batch is padding, packed on CUDA), "padded" or "packed". Every route gives
+            the same outputs, states and gradients; equal lengths always run unpacked.
     """
 
     def __init__(

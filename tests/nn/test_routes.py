@@ -9,7 +9,7 @@ from seqnet.nn import RecurrentEncoder
 from seqnet.nn import cells as cells_module
 from seqnet.nn.cells import TORCH_CELLS
 
-LENGTHS = torch.tensor([9, 3, 6, 1, 9, 4])
+LENGTHS = torch.tensor([3, 9, 6, 1, 9, 4])  # sorting them is not its own inverse
 ROUTE_CONFIGS = [
     dict(cell=cell, bidirectional=bidirectional, num_layers=layers)
     for cell in sorted(TORCH_CELLS)
@@ -39,8 +39,15 @@ def run(enc, x):
     return out, states, grads
 
 
+def segmenting(monkeypatch, count):
+    """Every built-in cell's padded route cut into up to `count` time segments (1: none)."""
+    monkeypatch.setattr(cells_module, "PADDED_SEGMENTS", dict.fromkeys(TORCH_CELLS, count))
+
+
+@pytest.mark.parametrize("segments", [1, 4], ids=["whole", "segmented"])
 @pytest.mark.parametrize("kwargs", ROUTE_CONFIGS, ids=str)
-def test_padded_and_packed_routes_agree_on_outputs_states_and_gradients(kwargs):
+def test_padded_and_packed_routes_agree_on_outputs_states_and_gradients(kwargs, segments, monkeypatch):
+    segmenting(monkeypatch, segments)
     packed, padded = pair(**kwargs)
     torch.manual_seed(1)
     x = torch.randn(6, 9, 5, dtype=torch.float64)
@@ -57,6 +64,43 @@ def assert_same(a, b):
         torch.testing.assert_close(sa, sb, atol=1e-5, rtol=1e-5)
     for ga, gb in zip(a[2], b[2], strict=True):
         torch.testing.assert_close(ga, gb, atol=1e-5, rtol=1e-5)
+
+
+def test_time_segments_cut_at_the_shortest_length_and_the_quartiles():
+    longest_first = torch.tensor([9, 9, 6, 4, 3, 1])
+    assert cells_module.time_segments(longest_first, 9, 4) == [(0, 1, 6), (1, 3, 5), (3, 4, 4), (4, 9, 3)]
+    assert cells_module.time_segments(longest_first, 9, 2) == [(0, 1, 6), (1, 4, 5), (4, 9, 3)]
+    assert cells_module.time_segments(longest_first, 12, 1) == [(0, 12, 6)]
+    assert cells_module.time_segments(longest_first, 12, 4)[-1] == (9, 12, 0)  # past the longest row
+
+
+def count_row_steps(monkeypatch, kind):
+    """Record rows x steps of every recurrent kernel call of `kind` on the padded route."""
+    calls = []
+    original = cells_module._FUNCTIONS[kind]
+
+    def counted(sequence, *args):
+        calls.append(sequence.shape[0] * sequence.shape[1])
+        return original(sequence, *args)
+
+    monkeypatch.setitem(cells_module._FUNCTIONS, kind, counted)
+    return calls
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_the_padded_route_skips_the_steps_after_most_rows_end_and_only_then(cell, monkeypatch):
+    calls = count_row_steps(monkeypatch, cell)
+    torch.manual_seed(0)
+    padded = RecurrentEncoder(5, 6, cell=cell, route="padded", bidirectional=True)
+    packed = RecurrentEncoder(5, 6, cell=cell, route="packed", bidirectional=True)
+    packed.load_state_dict(padded.state_dict())
+    x = torch.randn(6, 12, 5)
+    short = torch.tensor([9, 9, 6, 1, 8, 4])  # all end before the padded tensor does
+    torch.testing.assert_close(padded(x, short).outputs, packed(x, short).outputs, atol=1e-5, rtol=1e-5)
+    assert sum(calls) == 2 * (37 + 1)  # each direction: the 37 valid steps, and step 8 of the row of 8
+    calls.clear()
+    padded(x, torch.tensor([12, 12, 11, 12, 10, 12]))  # too little padding to pay for a cut
+    assert calls == [6 * 12, 6 * 12]
 
 
 def count_packing(monkeypatch):
@@ -82,7 +126,7 @@ def test_auto_runs_variable_lengths_padded_on_cpu_and_packs_only_for_an_lstm_sta
 
 def test_mostly_padding_goes_packed_and_a_forced_route_is_kept(monkeypatch):
     calls = count_packing(monkeypatch)
-    skewed = torch.tensor([40, 2, 2, 2, 2, 2])  # 90 % padding
+    skewed = torch.tensor([4, 2, 2, 2, 2, 2])  # 94 % padding
     x = torch.randn(6, 40, 5)
     RecurrentEncoder(5, 6, cell="gru")(x, skewed)
     assert calls == [1]
