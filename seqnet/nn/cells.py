@@ -144,8 +144,8 @@ ROUTES = ("auto", "padded", "packed")
 # (below), so packing wins only on extremely skewed lengths. `python scripts/bench.py crossover`
 # (forward+backward, B64 T100 H128, benchmarks/bench_crossover.json, 2026-12-05): padded beats
 # packed at every share up to 0.95 with one long row and the rest short (LSTM 2.6-4.6x, GRU
-# 1.25-2.05x, Elman RNN 1.46-1.52x), and with power-law lengths the routes tie at GRU ~0.93 and
-# Elman RNN ~0.94 (1.03x at 0.915 and 0.86x at 0.963), the LSTM still 2.0x at 0.93.
+# 1.25-2.05x, Elman RNN 1.46-1.52x); with power-law lengths the GRU is still 1.03x at 0.915 (the
+# highest share drawn), the Elman RNN 1.34x at 0.87 but 0.86x at 0.96, the LSTM 2.0x at 0.93.
 PADDED_MAX_WASTE = {"lstm": 1.0, "gru": 0.9, "rnn": 0.9, "rnn_relu": 0.9}
 # The padded route cuts time into up to this many segments at the rows' length quartiles (and the
 # shortest length), and runs each segment on the rows still active there, so steps after most rows
@@ -196,11 +196,11 @@ class TorchRecurrentLayer(nn.Module):
 
     - "padded": every layer and direction runs over the padded tensor with the same kernel (the
       backward direction over each sequence reversed within its own length), so padding only
-      follows valid steps and never enters them; padded outputs are zeroed. Where most rows end
-      early, rows are sorted by length and time cut into a few segments, each run on the rows
-      still active (`PADDED_SEGMENTS`). The final h is read at each row's last valid step; an
-      LSTM's final c is not observable that way, so when the caller needs it (`need_state`) the
-      layer takes the packed route instead.
+      follows valid steps and never enters them; padded outputs are zeroed. Where that skips at
+      least `SEGMENT_MIN_SAVING` of the padded steps, rows are sorted by length and time cut into
+      a few segments, each run on the rows still active (`PADDED_SEGMENTS`). The final h is read
+      at each row's last valid step; an LSTM's final c is not observable that way, so when the
+      caller needs it (`need_state`) the layer takes the packed route instead.
     - "packed": `pack_padded_sequence`, so padded steps are never computed (cuDNN's native path).
     """
 
@@ -282,14 +282,15 @@ class TorchRecurrentLayer(nn.Module):
         """Over the padded tensor, in time segments on length-sorted rows where that pays."""
         batch, steps = x.shape[:2]
         order = torch.argsort(lengths, descending=True, stable=True)  # (B,) CPU
-        segments = time_segments(lengths[order], steps, PADDED_SEGMENTS[self.kind])
+        sorted_lengths = lengths[order]
+        segments = time_segments(sorted_lengths, steps, PADDED_SEGMENTS[self.kind])
         row_steps = sum((end - begin) * rows for begin, end, rows in segments)
         if row_steps > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:
             return self._padded_stack(x, lengths, state, [(0, steps, batch)])
         device_order = order.to(x.device)
-        rows_sorted = (x.index_select(0, device_order), lengths[order])
+        sorted_x = x.index_select(0, device_order)  # (B, T, I)
         sorted_state = tuple(s.index_select(1, device_order) for s in state)
-        outputs, final = self._padded_stack(*rows_sorted, sorted_state, segments)
+        outputs, final = self._padded_stack(sorted_x, sorted_lengths, sorted_state, segments)
         restore = torch.argsort(device_order)  # (B,)
         if final is not None:  # (L*D, B, H)
             final = (final[0].index_select(1, restore),)
