@@ -81,9 +81,9 @@ GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 def interleaved(contenders: dict[str, Callable[[], object]], reps: int) -> dict[str, list[float]]:
     """Seconds per call of each contender after one warm-up round, measured in turns that each
-    start one contender later (A B C, B C A, C A B, ...): a contender's place in the turn moves
-    its time (on oneDNN's LSTM the same call ran about 10 % slower second than third), so every
-    contender takes every place."""
+    start one contender later (A B C, B C A, C A B, ...): a contender's place in the turn can move
+    its time (two identical oneDNN LSTM contenders of the encoder case differed by their place), so
+    every contender takes every place."""
     for run in contenders.values():
         run()
     names = list(contenders)
@@ -242,12 +242,11 @@ def crossover_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                 "padded": forward_backward(padded, x, lengths),
                 "packed": forward_backward(packed, x, lengths),
             }
-            real_waste = 1 - float(lengths.sum()) / (batch * steps)
             rows.append(
                 {
                     "cell": cell,
                     "lengths": profile,
-                    "waste": round(real_waste, 3),
+                    "waste": round(cells.padding_share(lengths, steps), 3),
                     "packed_vs_padded": ratio(interleaved(contenders, reps), "packed", "padded"),
                     "kernel": {name: recurrent_kernel(run) for name, run in contenders.items()},
                 }
@@ -257,12 +256,12 @@ def crossover_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
 
 
 def cut_into(count: int, run: Callable[[], None]) -> Callable[[], None]:
-    """`run` with every cell's padded route cut into up to `count` time segments however little
-    the cut saves (count 1: run whole)."""
+    """`run` with the padded route cut at `count` - 1 length quantiles (and the shortest length)
+    however little the cut saves (count 1: run whole)."""
 
     def call() -> None:
         with (
-            mock.patch.dict(cells.PADDED_SEGMENTS, dict.fromkeys(cells.PADDED_SEGMENTS, count)),
+            mock.patch.object(cells, "PADDED_SEGMENTS", count),
             mock.patch.object(cells, "SEGMENT_MIN_SAVING", 0.0),
         ):
             run()
@@ -286,15 +285,19 @@ def segments_case(reps: int, tiny: bool) -> list[dict]:
             x = torch.randn(batch, steps, 32, generator=generator).requires_grad_()
             torch.manual_seed(0)
             run_padded = forward_backward(RecurrentEncoder(32, hidden, cell=cell, route="padded"), x, lengths)
-            contenders = {"whole": cut_into(1, run_padded), "segmented": cut_into(4, run_padded)}
+            contenders = {
+                "whole": cut_into(1, run_padded),
+                "segmented": cut_into(cells.PADDED_SEGMENTS, run_padded),
+            }
             times = interleaved(contenders, reps)
-            segments = cells.time_segments(lengths.sort(descending=True).values, steps, 4)
+            longest_first = lengths.sort(descending=True).values
+            segments = cells.time_segments(longest_first, steps, cells.PADDED_SEGMENTS)
             rows.append(
                 {
                     "cell": cell,
                     "lengths": profile,
-                    "waste": round(1 - float(lengths.sum()) / (batch * steps), 3),
-                    "saving": round(1 - sum((e - b) * n for b, e, n in segments) / (batch * steps), 3),
+                    "waste": round(cells.padding_share(lengths, steps), 3),
+                    "saving": round(1 - cells.row_steps(segments) / (batch * steps), 3),
                     "whole_vs_segmented": ratio(times, "whole", "segmented"),
                 }
             )

@@ -147,16 +147,21 @@ ROUTES = ("auto", "padded", "packed")
 # 1.25-2.05x, Elman RNN 1.46-1.52x); with power-law lengths the GRU is still 1.03x at 0.915 (the
 # highest share drawn), the Elman RNN 1.34x at 0.87 but 0.86x at 0.96, the LSTM 2.0x at 0.93.
 PADDED_MAX_WASTE = {"lstm": 1.0, "gru": 0.9, "rnn": 0.9, "rnn_relu": 0.9}
-# The padded route cuts time into up to this many segments at the rows' length quartiles (and the
-# shortest length), and runs each segment on the rows still active there, so steps after most rows
+# The padded route cuts time into up to 1 + this many segments at the rows' length quartiles (and
+# the shortest length), and runs each segment on the rows still active there, so steps after most rows
 # have ended are not computed for them. It pays when the cut saves at least SEGMENT_MIN_SAVING of
 # the padded row-steps. `python scripts/bench.py segments` (benchmarks/bench_segments.json,
 # 2026-12-05), run whole / segmented: lengths 20-100 (saving 0.3) LSTM 1.53, GRU 1.09, Elman RNN
 # 1.08; power-law lengths (saving 0.58-0.76) 2.0-2.7, 1.31-1.55, 1.12-1.34; lengths 85-100 (saving
 # 0.06-0.07, where it is not cut) 0.99, 0.99, 0.93.
-PADDED_SEGMENTS = {"lstm": 4, "gru": 4, "rnn": 4, "rnn_relu": 4}
+PADDED_SEGMENTS = 4
 SEGMENT_MIN_SAVING = 0.15
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
+
+
+def padding_share(lengths: Tensor, steps: int) -> float:
+    """The share of a padded batch of `steps` steps that is padding, for lengths (B,)."""
+    return 1.0 - float(lengths.sum()) / (lengths.numel() * steps)
 
 
 def time_segments(lengths: Tensor, steps: int, count: int) -> list[tuple[int, int, int]]:
@@ -164,10 +169,16 @@ def time_segments(lengths: Tensor, steps: int, count: int) -> list[tuple[int, in
     `lengths` (B,) sorted longest first -> [(begin, end, rows)], rows: how many of the first rows
     are still active at `begin` (those longer than it: none past the longest); one segment for
     count 1."""
-    batch = lengths.numel()
-    cuts = {int(lengths[batch * k // count]) for k in range(1, count)} | {int(lengths[-1])}
+    longest_first = lengths.tolist()  # plain ints: this runs on every forward
+    batch = len(longest_first)
+    cuts = {longest_first[batch * k // count] for k in range(1, count)} | {longest_first[-1]}
     bounds = sorted({0, steps} | {cut for cut in cuts if 0 < cut < steps} if count > 1 else {0, steps})
-    return [(begin, end, int((lengths > begin).sum())) for begin, end in itertools.pairwise(bounds)]
+    return [(begin, end, sum(n > begin for n in longest_first)) for begin, end in itertools.pairwise(bounds)]
+
+
+def row_steps(segments: list[tuple[int, int, int]]) -> int:
+    """How many (row, step) pairs a run over `segments` (from `time_segments`) computes."""
+    return sum((end - begin) * rows for begin, end, rows in segments)
 
 
 @contextmanager
@@ -273,7 +284,7 @@ class TorchRecurrentLayer(nn.Module):
         (on CUDA auto keeps cuDNN's packed kernels, which skip padding natively)."""
         if self.route != "auto":
             return self.route == "padded"
-        waste = 1.0 - float(lengths.sum()) / (lengths.numel() * x.shape[1])
+        waste = padding_share(lengths, x.shape[1])
         return x.device.type == "cpu" and waste <= PADDED_MAX_WASTE[self.kind]
 
     def _padded(
@@ -283,9 +294,8 @@ class TorchRecurrentLayer(nn.Module):
         batch, steps = x.shape[:2]
         order = torch.argsort(lengths, descending=True, stable=True)  # (B,) CPU
         sorted_lengths = lengths[order]
-        segments = time_segments(sorted_lengths, steps, PADDED_SEGMENTS[self.kind])
-        row_steps = sum((end - begin) * rows for begin, end, rows in segments)
-        if row_steps > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:
+        segments = time_segments(sorted_lengths, steps, PADDED_SEGMENTS)
+        if row_steps(segments) > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:
             return self._padded_stack(x, lengths, state, [(0, steps, batch)])
         device_order = order.to(x.device)
         sorted_x = x.index_select(0, device_order)  # (B, T, I)

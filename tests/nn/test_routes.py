@@ -40,8 +40,8 @@ def run(enc, x):
 
 
 def segmenting(monkeypatch, count):
-    """Every built-in cell's padded route cut into up to `count` time segments (1: none)."""
-    monkeypatch.setattr(cells_module, "PADDED_SEGMENTS", dict.fromkeys(TORCH_CELLS, count))
+    """The padded route cut at `count` - 1 length quantiles and the shortest length (1: not cut)."""
+    monkeypatch.setattr(cells_module, "PADDED_SEGMENTS", count)
 
 
 @pytest.mark.parametrize("segments", [1, 4], ids=["whole", "segmented"])
