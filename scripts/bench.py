@@ -9,8 +9,9 @@ Shared machines drift several-fold between runs, so absolute times are noise: ea
 contenders A B A B ... for `--reps` repetitions and reports the median ratio and its min-max.
 
 Cases:
-- encoder: forward+backward of `RecurrentEncoder` (auto route, and the packed route seqnet used
-  before routes existed) against raw `torch.nn` run over the padded tensor, per cell and shape; and
+- encoder: forward+backward of `RecurrentEncoder` (auto route; the padded route on torch's
+  kernels, auto's choice before the fused CPU kernel; and the packed route seqnet used before
+  routes existed) against raw `torch.nn` run over the padded tensor, per cell and shape; and
   the share of the matmul rate (a `torch.mm` of the same FLOPs, timed alongside) each one reaches,
   and the kernel each one ran: oneDNN's fused RNN, cuDNN's, or ATen's step-by-step loop.
 - crossover: padded against packed route as the share of padding grows, with one long row and the
@@ -128,13 +129,18 @@ def forward_backward(module: nn.Module, x: torch.Tensor, lengths: torch.Tensor) 
     return synchronized(run, x.device)
 
 
-KERNELS = {"mkldnn_rnn": "onednn", "_cudnn_rnn": "cudnn", "miopen_rnn": "miopen"}
+KERNELS = {
+    "mkldnn_rnn": "onednn",
+    "_cudnn_rnn": "cudnn",
+    "miopen_rnn": "miopen",
+    "FusedRecurrence": "seqnet_fused",
+}
 
 
 def recurrent_kernel(run: Callable[[], object]) -> str:
     """Which library ran the recurrence of one call of `run`: "onednn" (the CPU's fused RNN
-    kernel), "cudnn", "miopen", or "aten" (ATen's loop over time steps), from the operators the
-    profiler records."""
+    kernel), "cudnn", "miopen", "seqnet_fused" (seqnet's CPU kernel for GRU and Elman layers) or
+    "aten" (ATen's loop over time steps), from the operators the profiler records."""
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
         run()
     ops = {event.key for event in profile.key_averages()}
@@ -184,7 +190,9 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
             torch.manual_seed(0)
             auto = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers).to(device)
             packed = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="packed").to(device)
+            padded = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="padded").to(device)
             packed.load_state_dict(auto.state_dict())
+            padded.load_state_dict(auto.state_dict())
             rnn_class, extra = TORCH_CELLS[cell]
             raw = rnn_class(inputs, hidden, num_layers=layers, batch_first=True, **extra).to(device)
             flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers, device)
@@ -192,6 +200,7 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                 "raw_padded": forward_backward(raw, x, lengths),
                 "seqnet": forward_backward(auto, x, lengths),
                 "seqnet_packed": forward_backward(packed, x, lengths),
+                "seqnet_torch_kernels": forward_backward(padded, x, lengths),
             }
             times = interleaved({**routes, "matmul": matmul}, reps)
             mm_rate = flops / statistics.median(times["matmul"])
@@ -203,9 +212,10 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                     "lengths": f"{steps // 5}-{steps}" if variable else "equal",
                     "seqnet_vs_raw": ratio(times, "seqnet", "raw_padded"),
                     "packed_vs_seqnet": ratio(times, "seqnet_packed", "seqnet"),
+                    "torch_kernels_vs_seqnet": ratio(times, "seqnet_torch_kernels", "seqnet"),
                     "matmul_share": {
                         name: round(flops / statistics.median(times[name]) / mm_rate, 3)
-                        for name in ("raw_padded", "seqnet", "seqnet_packed")
+                        for name in ("raw_padded", "seqnet", "seqnet_packed", "seqnet_torch_kernels")
                     },
                     "kernel": {name: recurrent_kernel(run) for name, run in routes.items()},
                 }
@@ -750,7 +760,8 @@ def median_seconds(run):
     return statistics.median(times)
 result = {}
 for cell in ("gru", "rnn"):
-    encoder = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers)
+    # route padded: torch's kernels, whose per-step parallel regions these settings weigh on
+    encoder = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="padded")
     flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers)
     seconds = median_seconds(lambda: encoder(x, lengths).outputs.sum().backward())
     h, u = torch.randn(batch, hidden), torch.randn(hidden, GATES[cell] * hidden)  # one step's h @ U
@@ -764,12 +775,13 @@ print(json.dumps(result))
 
 
 def encoder_threads_case(reps: int, tiny: bool) -> list[dict]:
-    """The encoder case's GRU and Elman RNN at H128 (2 layers with equal lengths, 1 layer with
-    lengths 20-100; forward+backward) in a fresh process per OpenMP setting of the threads case,
-    on a quiet machine: seconds, and the share of the machine's matmul rate (the fastest setting's
-    large `torch.mm`) each reaches. The per-step matmuls are small, so what a setting costs each
-    parallel region weighs on them: `step_matmul_share` is the share one step's recurrent matmul
-    (B x H by H x gates*H) reaches alone, T of them back to back, a ceiling for the recurrence."""
+    """The encoder case's GRU and Elman RNN at H128 on torch's kernels (route padded; 2 layers
+    with equal lengths, 1 layer with lengths 20-100; forward+backward) in a fresh process per
+    OpenMP setting of the threads case, on a quiet machine: seconds, and the share of the
+    machine's matmul rate (the fastest setting's large `torch.mm`) each reaches. The per-step
+    matmuls are small, so what a setting costs each parallel region weighs on them:
+    `step_matmul_share` is the share one step's recurrent matmul (B x H by H x gates*H) reaches
+    alone, T of them back to back, a ceiling for the recurrence."""
     # (batch, steps, inputs, hidden, layers, shortest length)
     shapes = [(8, 12, 4, 16, 1, 3)] if tiny else [(64, 100, 32, 128, 2, 100), (64, 100, 32, 128, 1, 20)]
     inner_reps = "1" if tiny else "5"

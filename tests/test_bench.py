@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from seqnet.nn.fused import FUSED_KINDS
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 
@@ -38,13 +40,16 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
             ratios = [v for v in row.values() if isinstance(v, dict) and "median" in v]
             assert ratios and all(r["min"] <= r["median"] <= r["max"] for r in ratios)
     for case, routes in (
-        ("encoder", ("raw_padded", "seqnet", "seqnet_packed")),
+        ("encoder", ("raw_padded", "seqnet", "seqnet_packed", "seqnet_torch_kernels")),
         ("crossover", ("padded", "packed")),
     ):
         for row in json.loads((tmp_path / f"bench_{case}.json").read_text())["rows"]:
-            assert set(row["kernel"]) == set(routes) and set(row["kernel"].values()) <= {"onednn", "aten"}
-            if case == "encoder":  # equal lengths: seqnet calls raw torch.nn's kernel
-                assert row["kernel"]["seqnet"] == row["kernel"]["raw_padded"], row
+            assert set(row["kernel"]) == set(routes)
+            assert set(row["kernel"].values()) <= {"onednn", "aten", "seqnet_fused"}
+            if case == "encoder":  # equal lengths: torch.nn's kernel, or seqnet's for GRU/Elman
+                fused = "seqnet_fused" if row["cell"] in FUSED_KINDS else row["kernel"]["raw_padded"]
+                assert row["kernel"]["seqnet"] == fused, row
+                assert row["kernel"]["seqnet_torch_kernels"] == row["kernel"]["raw_padded"], row
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
     for name in ("help", "config_error", "first_training_step"):
         assert 0 < startup[name]["seconds_median"] <= startup[name]["seconds_max"]

@@ -31,6 +31,7 @@ from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqnet.errors import InputError
+from seqnet.nn import fused
 from seqnet.nn.importing import import_object
 from seqnet.nn.masking import lengths_to_mask, reverse_padded
 
@@ -137,7 +138,7 @@ TORCH_CELLS: dict[str, tuple[type[nn.RNNBase], dict[str, str]]] = {
 }
 
 
-ROUTES = ("auto", "padded", "packed")
+ROUTES = ("auto", "padded", "packed", "fused")
 # Auto route on the CPU: padded while at most this share of the batch is padding. A packed step
 # costs more than a padded one on CPU kernels (a packed LSTM also leaves oneDNN's fused kernel for
 # ATen's loop), and the padded route skips most padding itself by cutting time into segments
@@ -202,8 +203,11 @@ def _quiet_weight_copy(device: torch.device) -> Iterator[None]:
 class TorchRecurrentLayer(nn.Module):
     """A (possibly multi-layer, bidirectional) `torch.nn.RNN/LSTM/GRU` with the layer protocol.
 
-    Equal lengths run as one fused call over the padded tensor. Variable lengths take one of two
-    exact routes (`route`: "auto" picks by device and padding share, or force one):
+    On the CPU, GRU and Elman layers run on seqnet's fused kernel ("fused", `seqnet.nn.fused`):
+    one call per layer and direction, computing only each row's valid steps, at any lengths. It is
+    auto's choice wherever it can run (CPU, float32/float64, kernel built). Otherwise equal lengths
+    run as one fused torch call over the padded tensor, and variable lengths take one of two exact
+    routes (`route`: "auto" picks by device and padding share, or force one):
 
     - "padded": every layer and direction runs over the padded tensor with the same kernel (the
       backward direction over each sequence reversed within its own length), so padding only
@@ -213,6 +217,8 @@ class TorchRecurrentLayer(nn.Module):
       at each row's last valid step; an LSTM's final c is not observable that way, so when the
       caller needs it (`need_state`) the layer takes the packed route instead.
     - "packed": `pack_padded_sequence`, so padded steps are never computed (cuDNN's native path).
+
+    All routes give the same outputs, states and gradients (tests/nn/test_routes.py).
     """
 
     lazy_state = True  # forward accepts need_state=False and may then return None for the state
@@ -232,6 +238,11 @@ class TorchRecurrentLayer(nn.Module):
         super().__init__()
         if route not in ROUTES:
             raise InputError(f"route must be one of {ROUTES}, got {route!r}")
+        if route == "fused" and kind not in fused.FUSED_KINDS:
+            raise InputError(
+                f"route='fused' runs {sorted(fused.FUSED_KINDS)} layers, not {kind!r}; "
+                "use route=auto, padded or packed"
+            )
         rnn_class, extra = TORCH_CELLS[kind]
         kwargs: dict = dict(extra)
         if proj_size:
@@ -261,6 +272,8 @@ class TorchRecurrentLayer(nn.Module):
         need_state=False allows the padded route to skip an LSTM's final state (returns None).
         """
         steps = x.shape[1]
+        if self.uses_fused(x):
+            return self._padded(x, lengths, state, fused=True)
         if bool((lengths == steps).all()):
             out, hn = self.rnn(x, self._torch_state(state))  # (B, T, D*H)
             return out, self._layer_state(hn)
@@ -279,6 +292,24 @@ class TorchRecurrentLayer(nn.Module):
         """What torch.nn returns -> the protocol's state tuple."""
         return tuple(hn) if self.is_lstm else (hn,)
 
+    def uses_fused(self, x: Tensor) -> bool:
+        """Whether x runs on the fused kernel: forced, or auto wherever the kernel can run."""
+        if self.route == "auto":
+            return fused.enabled() and fused.supports(self.kind, x) and fused.kernels() is not None
+        if self.route != "fused":
+            return False
+        if not fused.supports(self.kind, x):
+            raise InputError(
+                f"route='fused' runs on CPU float32/float64 tensors, got {x.dtype} on {x.device.type}; "
+                "use route=auto, which picks the fastest route for each device"
+            )
+        if fused.kernels() is None:
+            raise InputError(
+                "route='fused' needs seqnet's fused CPU kernels, which could not be built (see the warning "
+                "above); install a C++ compiler and ninja, or use route=auto"
+            )
+        return True
+
     def chooses_padded(self, x: Tensor, lengths: Tensor) -> bool:
         """Whether variable lengths run padded: forced, or auto on the CPU below the waste limit
         (on CUDA auto keeps cuDNN's packed kernels, which skip padding natively)."""
@@ -288,30 +319,37 @@ class TorchRecurrentLayer(nn.Module):
         return x.device.type == "cpu" and waste <= PADDED_MAX_WASTE[self.kind]
 
     def _padded(
-        self, x: Tensor, lengths: Tensor, state: LayerStateTuple
+        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, fused: bool = False
     ) -> tuple[Tensor, LayerStateTuple | None]:
-        """Over the padded tensor, in time segments on length-sorted rows where that pays."""
+        """Over the padded tensor on length-sorted rows: on the fused kernel, or in time segments
+        of torch's kernel where those pay."""
         batch, steps = x.shape[:2]
         order = torch.argsort(lengths, descending=True, stable=True)  # (B,) CPU
         sorted_lengths = lengths[order]
-        segments = time_segments(sorted_lengths, steps, PADDED_SEGMENTS)
-        if row_steps(segments) > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:
-            return self._padded_stack(x, lengths, state, [(0, steps, batch)])
+        if fused:
+            run = partial(self._fused_layer, lengths=sorted_lengths.tolist())
+        else:
+            segments = time_segments(sorted_lengths, steps, PADDED_SEGMENTS)
+            if row_steps(segments) > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:
+                segments = [(0, steps, batch)]  # not cut: every row, so any order
+                order = torch.arange(batch)
+            run = partial(self._one_layer, segments=segments)
+        if bool((order == torch.arange(batch)).all()):  # already longest first (equal lengths too)
+            return self._padded_stack(x, lengths, state, run)
         device_order = order.to(x.device)
         sorted_x = x.index_select(0, device_order)  # (B, T, I)
         sorted_state = tuple(s.index_select(1, device_order) for s in state)
-        outputs, final = self._padded_stack(sorted_x, sorted_lengths, sorted_state, segments)
+        outputs, final = self._padded_stack(sorted_x, sorted_lengths, sorted_state, run)
         restore = torch.argsort(device_order)  # (B,)
         if final is not None:  # (L*D, B, H)
             final = (final[0].index_select(1, restore),)
         return outputs.index_select(0, restore), final
 
     def _padded_stack(
-        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, segments: list[tuple[int, int, int]]
+        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, run: Callable[..., Tensor]
     ) -> tuple[Tensor, LayerStateTuple | None]:
         """Layer by layer and direction by direction over the padded tensor (see class doc), each
-        call over `segments` (see `time_segments`: rows must be sorted longest first if any
-        segment leaves rows out)."""
+        through `run(index, sequence, start)` (`_one_layer` or `_fused_layer`)."""
         device_lengths = lengths.to(x.device)
         last = (device_lengths - 1).view(-1, 1, 1)  # (B, 1, 1)
         inputs, final_h = x, []
@@ -320,15 +358,17 @@ class TorchRecurrentLayer(nn.Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 sequence = inputs if direction == 0 else reverse_padded(inputs, device_lengths)
-                out = self._one_layer(index, sequence, tuple(s[index : index + 1] for s in state), segments)
+                out = run(index, sequence, tuple(s[index : index + 1] for s in state))
                 if not self.is_lstm:  # an LSTM's state is completed lazily, h with c
                     final_h.append(out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1))  # (B, H)
                 outputs.append(out if direction == 0 else reverse_padded(out, device_lengths))
             inputs = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]  # (B, T, D*H)
             if layer < self.num_layers - 1 and self.rnn.dropout:
                 inputs = nn.functional.dropout(inputs, self.rnn.dropout, self.training)
-        mask = lengths_to_mask(device_lengths, x.shape[1], x.device).unsqueeze(-1)  # (B, T, 1)
-        outputs = inputs * mask.to(inputs.dtype)
+        outputs = inputs
+        if int(lengths.min()) < x.shape[1]:
+            mask = lengths_to_mask(device_lengths, x.shape[1], x.device).unsqueeze(-1)  # (B, T, 1)
+            outputs = inputs * mask.to(inputs.dtype)
         if self.is_lstm:
             return outputs, None  # c at the last valid step is not observable here
         return outputs, (torch.stack(final_h),)  # (L*D, B, H)
@@ -340,8 +380,6 @@ class TorchRecurrentLayer(nn.Module):
         padded sequence (B, T, I) from its start state (each (1, B, S)) -> outputs (B, T, H), zero
         where a segment leaves rows out. Each segment continues from the state the last one
         reached, on its first `rows` rows."""
-        weights = self.rnn._flat_weights
-        per_call = len(weights) // (self.num_layers * self.num_directions)
         batch, carried, pieces = sequence.shape[0], start, []
         for begin, end, rows in segments:
             if not rows:  # past the longest row
@@ -351,7 +389,7 @@ class TorchRecurrentLayer(nn.Module):
                 out, *carried = _FUNCTIONS[self.kind](
                     sequence[:rows, begin:end],
                     self._torch_state(tuple(s[:, :rows] for s in carried)),
-                    weights[index * per_call : (index + 1) * per_call],
+                    self._weights(index),
                     self.rnn.bias,
                     1,
                     0.0,
@@ -361,6 +399,19 @@ class TorchRecurrentLayer(nn.Module):
                 )  # out (rows, end - begin, H)
             pieces.append(nn.functional.pad(out, (0, 0, 0, 0, 0, batch - rows)) if rows < batch else out)
         return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]  # (B, T, H)
+
+    def _fused_layer(
+        self, index: int, sequence: Tensor, start: LayerStateTuple, lengths: list[int]
+    ) -> Tensor:
+        """Layer and direction `index` on the fused kernel over sequence (B, T, I) of rows sorted
+        longest first, from its start state ((1, B, H),) -> outputs (B, T, H), zero past each length."""
+        return fused.fused_recurrence(self.kind, sequence, start[0][0], self._weights(index), lengths)
+
+    def _weights(self, index: int) -> list[Tensor]:
+        """torch's weights of layer and direction `index`: [w_ih, w_hh, b_ih, b_hh] (+ w_hr)."""
+        weights = self.rnn._flat_weights
+        per_call = len(weights) // (self.num_layers * self.num_directions)
+        return weights[index * per_call : (index + 1) * per_call]
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         """x_t (B, I) -> y_t (B, H) and the state after this step."""

@@ -2,8 +2,9 @@
 with state in and out and a one-step call.
 
 Each layer comes from the cell registry (`seqnet.nn.cells`). Built-in cells run on the fused
-cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU`, with variable lengths on an exact route that keeps
-padded steps out of every recurrence (`route`: padded or packed). A uniform stack of built-in cells without
+cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU`, or for GRU and Elman layers on the CPU on seqnet's
+own fused kernel (`seqnet.nn.fused`), with variable lengths on an exact route that keeps padded
+steps out of every recurrence (`route`: fused, padded or packed). A uniform stack of built-in cells without
 residual connections or layer norm runs as one `torch.nn` call; everything else runs layer by layer,
 which gives the same numbers where both apply.
 """
@@ -85,9 +86,10 @@ class RecurrentEncoder(nn.Module):
             Xavier input weights, zero biases and LSTM forget-gate bias 1 (built-in cells).
         fuse_layers: run a uniform stack of built-in cells without residual/norm as one `torch.nn`
             call (cuDNN/oneDNN). False forces the layer-by-layer path (same results, slower).
-        route: how built-in cells run variable lengths: "auto" (padded on the CPU unless nearly
-            all of the batch is padding, packed on CUDA), "padded" or "packed". Every route gives
-            the same outputs, states and gradients; equal lengths always run unpacked.
+        route: how built-in cells run: "auto" (on the CPU: GRU and Elman layers on seqnet's fused
+            kernel, LSTM layers padded; on CUDA packed), "fused" (GRU/Elman, CPU), "padded" or
+            "packed". Every route gives the same outputs, states and gradients; equal lengths
+            never pack.
     """
 
     def __init__(

@@ -8,6 +8,7 @@ import torch
 from seqnet.nn import RecurrentEncoder
 from seqnet.nn import cells as cells_module
 from seqnet.nn.cells import TORCH_CELLS
+from seqnet.nn.fused import FUSED_KINDS
 
 LENGTHS = torch.tensor([3, 9, 6, 1, 9, 4])  # sorting them is not its own inverse
 ROUTE_CONFIGS = [
@@ -21,12 +22,18 @@ ROUTE_CONFIGS = [
 ]
 
 
-def pair(**kwargs):
+def pair(route="padded", **kwargs):
+    """The packed route and `route`, with the same weights (float64)."""
     encoders = []
-    for route in ("packed", "padded"):
+    for each in ("packed", route):
         torch.manual_seed(0)
-        encoders.append(RecurrentEncoder(5, 6, route=route, **kwargs).double())
+        encoders.append(RecurrentEncoder(5, 6, route=each, **kwargs).double())
     return encoders
+
+
+def torch_kernels_only(monkeypatch):
+    """Auto as it chooses without seqnet's fused CPU kernel (on CUDA, or where it cannot be built)."""
+    monkeypatch.setenv("SEQNET_FUSED_KERNELS", "0")
 
 
 def run(enc, x):
@@ -44,15 +51,27 @@ def segmenting(monkeypatch, count):
     monkeypatch.setattr(cells_module, "PADDED_SEGMENTS", count)
 
 
-@pytest.mark.parametrize("segments", [1, 4], ids=["whole", "segmented"])
+def fuses(kwargs):
+    """Whether every layer of the encoder built from kwargs can run on the fused kernel."""
+    cells = kwargs["cell"] if isinstance(kwargs["cell"], list) else [kwargs["cell"]]
+    return all(cell in FUSED_KINDS for cell in cells)
+
+
+@pytest.mark.parametrize(
+    "route, segments", [("padded", 1), ("padded", 4), ("fused", 1)], ids=["whole", "segmented", "fused"]
+)
 @pytest.mark.parametrize("kwargs", ROUTE_CONFIGS, ids=str)
-def test_padded_and_packed_routes_agree_on_outputs_states_and_gradients(kwargs, segments, monkeypatch):
+def test_every_route_agrees_with_packing_on_outputs_states_and_gradients(
+    kwargs, route, segments, monkeypatch
+):
+    if route == "fused" and not fuses(kwargs):
+        pytest.skip("the fused kernel runs GRU and Elman layers")
     segmenting(monkeypatch, segments)
-    packed, padded = pair(**kwargs)
+    packed, other = pair(route, **kwargs)
     torch.manual_seed(1)
     x = torch.randn(6, 9, 5, dtype=torch.float64)
     x[torch.arange(9).unsqueeze(0) >= LENGTHS.unsqueeze(1)] = 99.0  # garbage in padding
-    assert_same(run(packed, x), run(padded, x))
+    assert_same(run(packed, x), run(other, x))
 
 
 def assert_same(a, b):
@@ -113,6 +132,7 @@ def count_packing(monkeypatch):
 
 
 def test_auto_runs_variable_lengths_padded_on_cpu_and_packs_only_for_an_lstm_state_someone_reads(monkeypatch):
+    torch_kernels_only(monkeypatch)
     calls = count_packing(monkeypatch)
     x = torch.randn(6, 9, 5)
     gru_state = RecurrentEncoder(5, 6, cell="gru", num_layers=2)(x, LENGTHS).final_state
@@ -125,6 +145,7 @@ def test_auto_runs_variable_lengths_padded_on_cpu_and_packs_only_for_an_lstm_sta
 
 
 def test_mostly_padding_goes_packed_and_a_forced_route_is_kept(monkeypatch):
+    torch_kernels_only(monkeypatch)
     calls = count_packing(monkeypatch)
     skewed = torch.tensor([4, 2, 2, 2, 2, 2])  # 94 % padding
     x = torch.randn(6, 40, 5)

@@ -1,0 +1,217 @@
+// Fused CPU recurrences for GRU and Elman RNN layers (seqnet.nn.fused).
+//
+// One call runs a whole layer and direction: per step one matmul for the hidden projection and one
+// loop for every gate, instead of ATen's handful of autograd-recorded ops per step. Rows are sorted
+// longest first; at step t only the rows still active (length > t) are computed, so padding is
+// skipped exactly, as packing would, and outputs past a row's length stay zero. The backward pass
+// replays the steps in reverse and forms the hidden weights' gradient in one matmul at the end.
+//
+// Shapes: gi (B, T, G*H) input projections with the input bias (G = 3 for a GRU, 1 for an Elman
+// RNN), h0 (B, H), w_hh (G*H, H), b_hh (G*H), lengths (B) sorted longest first, all >= 1.
+#include <torch/extension.h>
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+enum Kind : int64_t { kGRU = 0, kTanh = 1, kRelu = 2 };
+
+int64_t gates_of(int64_t kind) { return kind == kGRU ? 3 : 1; }
+
+// Rows active at step t: lengths are sorted longest first.
+int64_t active_rows(const std::vector<int64_t>& lengths, int64_t t, int64_t previous) {
+  while (previous > 0 && lengths[previous - 1] <= t) --previous;
+  return previous;
+}
+
+template <typename scalar_t>
+inline scalar_t sigmoid(scalar_t x) {
+  return scalar_t(1) / (scalar_t(1) + std::exp(-x));
+}
+
+// max(x, 0) that keeps a NaN. The file is built with fast math (vectorised exp and tanh), under
+// which the compiler may assume no NaN and turn any comparison-based form into one that drops it;
+// the sign bit and the exponent, read as an integer, are beyond that assumption.
+template <typename scalar_t>
+inline scalar_t relu(scalar_t x) {
+  using bits_t = std::conditional_t<sizeof(scalar_t) == 4, uint32_t, uint64_t>;
+  constexpr int top = 8 * sizeof(bits_t) - 1;
+  constexpr bits_t infinity = sizeof(scalar_t) == 4 ? bits_t(0x7f800000u) : bits_t(0x7ff0000000000000ull);
+  bits_t bits;
+  std::memcpy(&bits, &x, sizeof(x));
+  const bool negative_number = (bits >> top) && (bits & ~(bits_t(1) << top)) <= infinity;
+  return negative_number ? scalar_t(0) : x;
+}
+
+// Rows per task: ATen's grain for elementwise work, so small batches stay on one thread.
+int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, at::internal::GRAIN_SIZE / width); }
+
+template <typename scalar_t>
+void forward_loop(int64_t kind, const at::Tensor& gi, at::Tensor& h, const at::Tensor& w_hh,
+                  const at::Tensor& b_hh, const std::vector<int64_t>& lengths, at::Tensor& out,
+                  at::Tensor& hidden, at::Tensor& gates, bool keep) {
+  const int64_t B = gi.size(0), T = gi.size(1), H = h.size(1), G = gates_of(kind);
+  const auto wt = w_hh.t();
+  const scalar_t* gi_p = gi.data_ptr<scalar_t>();
+  scalar_t* out_p = out.data_ptr<scalar_t>();
+  scalar_t* h_p = h.data_ptr<scalar_t>();
+  int64_t rows = B;
+  for (int64_t t = 0; t < T; ++t) {
+    rows = active_rows(lengths, t, rows);
+    if (rows == 0) break;
+    const int64_t slot = keep ? t : 0;
+    auto projected = hidden[slot].narrow(0, 0, rows);  // (rows, G*H)
+    at::addmm_out(projected, b_hh, h.narrow(0, 0, rows), wt);
+    const scalar_t* gh_p = projected.data_ptr<scalar_t>();
+    scalar_t* gate_p = kind == kGRU ? gates[slot].data_ptr<scalar_t>() : nullptr;
+    at::parallel_for(0, rows, grain_rows(G * H), [&](int64_t first, int64_t last) {
+      for (int64_t b = first; b < last; ++b) {
+        const scalar_t* x = gi_p + (b * T + t) * G * H;
+        const scalar_t* r_h = gh_p + b * G * H;
+        scalar_t* y = out_p + (b * T + t) * H;
+        scalar_t* state = h_p + b * H;
+        if (kind == kGRU) {
+          scalar_t* g = gate_p + b * G * H;
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t r = sigmoid(x[j] + r_h[j]);
+            const scalar_t z = sigmoid(x[H + j] + r_h[H + j]);
+            const scalar_t n = std::tanh(x[2 * H + j] + r * r_h[2 * H + j]);
+            const scalar_t next = n + z * (state[j] - n);
+            g[j] = r;
+            g[H + j] = z;
+            g[2 * H + j] = n;
+            y[j] = next;
+            state[j] = next;
+          }
+        } else if (kind == kTanh) {
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t next = std::tanh(x[j] + r_h[j]);
+            y[j] = next;
+            state[j] = next;
+          }
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t next = relu(x[j] + r_h[j]);
+            y[j] = next;
+            state[j] = next;
+          }
+        }
+      }
+    });
+  }
+}
+
+template <typename scalar_t>
+void backward_loop(int64_t kind, const at::Tensor& d_out, const at::Tensor& h0, const at::Tensor& w_hh,
+                   const at::Tensor& out, const at::Tensor& hidden, const at::Tensor& gates,
+                   const std::vector<int64_t>& lengths, at::Tensor& d_gi, at::Tensor& d_hidden,
+                   at::Tensor& d_h) {
+  const int64_t B = out.size(0), T = out.size(1), H = out.size(2), G = gates_of(kind);
+  const scalar_t* d_out_p = d_out.data_ptr<scalar_t>();
+  const scalar_t* out_p = out.data_ptr<scalar_t>();
+  const scalar_t* h0_p = h0.data_ptr<scalar_t>();
+  scalar_t* d_gi_p = d_gi.data_ptr<scalar_t>();
+  scalar_t* d_hidden_p = d_hidden.data_ptr<scalar_t>();
+  scalar_t* d_h_p = d_h.data_ptr<scalar_t>();
+  auto direct = at::empty_like(d_h);  // (B, H) the gradient reaching h_{t-1} through z (GRU)
+  scalar_t* direct_p = direct.data_ptr<scalar_t>();
+  int64_t rows = 0;
+  for (int64_t t = T - 1; t >= 0; --t) {
+    while (rows < B && lengths[rows] > t) ++rows;
+    if (rows == 0) continue;
+    const scalar_t* gh_p = kind == kGRU ? hidden[t].data_ptr<scalar_t>() : nullptr;
+    const scalar_t* gate_p = kind == kGRU ? gates[t].data_ptr<scalar_t>() : nullptr;
+    at::parallel_for(0, rows, grain_rows(G * H), [&](int64_t first, int64_t last) {
+      for (int64_t b = first; b < last; ++b) {
+        const scalar_t* upstream = d_out_p + (b * T + t) * H;
+        const scalar_t* y = out_p + (b * T + t) * H;
+        const scalar_t* previous = t > 0 ? out_p + (b * T + t - 1) * H : h0_p + b * H;
+        scalar_t* dx = d_gi_p + (b * T + t) * G * H;
+        scalar_t* dh_hidden = d_hidden_p + (b * T + t) * G * H;
+        scalar_t* dh = d_h_p + b * H;
+        scalar_t* through = direct_p + b * H;
+        if (kind == kGRU) {
+          const scalar_t* r_h = gh_p + b * G * H;
+          const scalar_t* g = gate_p + b * G * H;
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t grad = dh[j] + upstream[j];
+            const scalar_t r = g[j], z = g[H + j], n = g[2 * H + j];
+            const scalar_t dn = grad * (scalar_t(1) - z) * (scalar_t(1) - n * n);
+            const scalar_t dz = grad * (previous[j] - n) * z * (scalar_t(1) - z);
+            const scalar_t dr = dn * r_h[2 * H + j] * r * (scalar_t(1) - r);
+            dx[j] = dr;
+            dx[H + j] = dz;
+            dx[2 * H + j] = dn;
+            dh_hidden[j] = dr;
+            dh_hidden[H + j] = dz;
+            dh_hidden[2 * H + j] = dn * r;
+            through[j] = grad * z;
+          }
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t grad = dh[j] + upstream[j];
+            const scalar_t slope = kind == kTanh ? scalar_t(1) - y[j] * y[j] : scalar_t(y[j] > scalar_t(0));
+            dx[j] = grad * slope;
+            dh_hidden[j] = grad * slope;
+            through[j] = scalar_t(0);
+          }
+        }
+      }
+    });
+    // h_{t-1} gets d(hidden projection) @ w_hh plus, for a GRU, the path through z.
+    auto d_h_rows = d_h.narrow(0, 0, rows);
+    at::addmm_out(d_h_rows, direct.narrow(0, 0, rows), d_hidden.select(1, t).narrow(0, 0, rows), w_hh);
+  }
+}
+
+// -> out (B, T, H), and what backward needs: hidden projections and gates (T, B, G*H) for a GRU.
+std::vector<at::Tensor> forward(int64_t kind, const at::Tensor& gi, const at::Tensor& h0, const at::Tensor& w_hh,
+                                const at::Tensor& b_hh, const std::vector<int64_t>& lengths, bool keep) {
+  TORCH_CHECK(gi.is_contiguous() && h0.dim() == 2, "seqnet fused recurrence: bad inputs");
+  const int64_t B = gi.size(0), T = gi.size(1), H = h0.size(1), G = gates_of(kind);
+  auto out = at::zeros({B, T, H}, gi.options());
+  auto hidden = at::empty({keep ? T : 1, B, G * H}, gi.options());
+  auto gates = at::empty({kind == kGRU ? (keep ? T : 1) : 0, B, G * H}, gi.options());
+  auto h = h0.contiguous().clone();
+  AT_DISPATCH_FLOATING_TYPES(gi.scalar_type(), "seqnet_fused_forward", [&] {
+    forward_loop<scalar_t>(kind, gi, h, w_hh, b_hh, lengths, out, hidden, gates, keep);
+  });
+  return {out, hidden, gates};
+}
+
+// -> d_gi (B, T, G*H), d_h0 (B, H), d_w_hh, d_b_hh.
+std::vector<at::Tensor> backward(int64_t kind, const at::Tensor& d_out, const at::Tensor& h0,
+                                 const at::Tensor& w_hh, const at::Tensor& out, const at::Tensor& hidden,
+                                 const at::Tensor& gates, const std::vector<int64_t>& lengths) {
+  const int64_t B = out.size(0), T = out.size(1), H = out.size(2), G = gates_of(kind);
+  auto d_out_c = d_out.contiguous();
+  auto h0_c = h0.contiguous();
+  auto d_gi = at::zeros({B, T, G * H}, out.options());
+  auto d_hidden = at::zeros({B, T, G * H}, out.options());
+  auto d_h = at::zeros({B, H}, out.options());
+  AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "seqnet_fused_backward", [&] {
+    backward_loop<scalar_t>(kind, d_out_c, h0_c, w_hh, out, hidden, gates, lengths, d_gi, d_hidden, d_h);
+  });
+  // Each step's hidden projection read h_{t-1}: h0 at t = 0, the previous output after.
+  auto previous = at::cat({h0_c.unsqueeze(1), out.narrow(1, 0, T - 1)}, 1).view({B * T, H});
+  auto d_hidden_rows = d_hidden.view({B * T, G * H});
+  return {d_gi, d_h, at::mm(d_hidden_rows.t(), previous), d_hidden_rows.sum(0)};
+}
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &forward, "fused recurrence over a layer (see recurrence.cpp)");
+  m.def("backward", &backward, "its gradients");
+}

@@ -1,0 +1,125 @@
+"""Fused CPU kernels for GRU and Elman RNN layers (`csrc/recurrence.cpp`), built on first use.
+
+On the CPU, ATen runs a GRU as a handful of small autograd-recorded ops per time step, and that
+overhead, not arithmetic, bounds it at the sizes RNNs are used at. The fused kernel runs a whole
+layer and direction in one call: per step one matmul and one loop over every gate, a hand-written
+backward, and only the rows still active at each step (rows sorted longest first), so padding is
+skipped as exactly as packing skips it. `python scripts/bench.py encoder` measures it.
+
+The kernel is compiled with the C++ compiler and ninja the first time a process needs it (about
+half a minute) and cached by torch in `TORCH_EXTENSIONS_DIR` (default `~/.cache/torch_extensions`),
+so later runs load it in a moment. Without a compiler, layers keep torch's kernels and warn once.
+`SEQNET_FUSED_KERNELS=0` turns the kernels off.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+import torch
+from torch import Tensor
+
+log = logging.getLogger(__name__)
+
+FUSED_KINDS = {"gru": 0, "rnn": 1, "rnn_relu": 2}  # the kernel's Kind enum
+FUSED_DTYPES = (torch.float32, torch.float64)
+SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
+# Fast math lets the compiler vectorise exp and tanh (about 1.5x the kernel's speed); the kernel
+# keeps NaN flowing through every gate (tests/nn/test_fused.py). No -march: a kernel cached on a
+# shared home directory must run on every node of a cluster.
+CFLAGS = ["-O3", "-ffast-math", "-fopenmp-simd"]
+
+
+def enabled() -> bool:
+    """Whether the fused kernels may be used (`SEQNET_FUSED_KERNELS` is not "0")."""
+    return os.environ.get("SEQNET_FUSED_KERNELS", "1") != "0"
+
+
+@contextmanager
+def _ninja_on_path() -> Iterator[None]:
+    """torch finds ninja on PATH; the `ninja` wheel seqnet depends on puts it beside the Python of
+    its environment, which is not on PATH when a script runs without activating that environment."""
+    try:
+        import ninja
+    except ImportError:  # a system ninja, if any, is then the one torch finds
+        yield
+        return
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([ninja.BIN_DIR, path])
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = path
+
+
+@functools.cache
+def kernels() -> ModuleType | None:
+    """The compiled extension, built on the first call of a process; None where it cannot be
+    built (a warning says why and how to fix it)."""
+    from torch.utils import cpp_extension
+
+    log.info("loading seqnet's fused CPU recurrences (compiled once, about 30 s, then cached)")
+    try:
+        with _ninja_on_path():
+            return cpp_extension.load("seqnet_recurrence", [str(SOURCE)], extra_cflags=CFLAGS)
+    except (OSError, RuntimeError, ImportError) as error:  # no compiler or ninja, a failed build
+        warnings.warn(
+            f"seqnet's fused CPU kernels for GRU and Elman RNN layers could not be built ({error}); "
+            "those layers use torch's kernels, which are slower on the CPU. Install a C++ compiler and "
+            "ninja (`pip install ninja`) to build them, or set SEQNET_FUSED_KERNELS=0 to silence this.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+
+
+def supports(kind: str, x: Tensor) -> bool:
+    """Whether the fused kernel can run a `kind` layer on x (a CPU float32/float64 tensor)."""
+    return kind in FUSED_KINDS and x.device.type == "cpu" and x.dtype in FUSED_DTYPES
+
+
+class FusedRecurrence(torch.autograd.Function):
+    """gi (B, T, G*H), h0 (B, H), w_hh (G*H, H), b_hh (G*H) -> outputs (B, T, H); `keep`: save what
+    backward needs (every step's gates), else only one step's scratch."""
+
+    @staticmethod
+    def forward(
+        ctx, kind: int, gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, lengths: list[int], keep: bool
+    ):
+        out, hidden, gates = kernels().forward(kind, gi, h0, w_hh, b_hh, lengths, keep)
+        ctx.kind, ctx.lengths = kind, lengths
+        ctx.save_for_backward(h0, w_hh, out, hidden, gates)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, d_out: Tensor):
+        h0, w_hh, out, hidden, gates = ctx.saved_tensors
+        d_gi, d_h0, d_w_hh, d_b_hh = kernels().backward(
+            ctx.kind, d_out, h0, w_hh, out, hidden, gates, ctx.lengths
+        )
+        return None, d_gi, d_h0, d_w_hh, d_b_hh, None, None
+
+
+def fused_recurrence(kind: str, x: Tensor, h0: Tensor, weights: list[Tensor], lengths: list[int]) -> Tensor:
+    """One layer and direction of a `kind` RNN over x (B, T, I) from h0 (B, H) -> outputs (B, T, H).
+
+    weights: torch's [w_ih, w_hh, b_ih, b_hh] for that layer and direction. lengths: the rows'
+    lengths, longest first (>= 1). Outputs are exactly zero after each row's length, and the
+    output at a row's last valid step is its final state.
+    """
+    w_ih, w_hh, b_ih, b_hh = weights
+    batch, steps, features = x.shape
+    with torch.autocast(x.device.type, enabled=False):  # under autocast the layer keeps x's dtype
+        gi = torch.addmm(b_ih, x.reshape(batch * steps, features), w_ih.t())  # (B*T, G*H)
+    gi = gi.view(batch, steps, -1)  # (B, T, G*H)
+    h0 = h0.contiguous()
+    keep = torch.is_grad_enabled() and any(t.requires_grad for t in (gi, h0, w_hh, b_hh))
+    return FusedRecurrence.apply(FUSED_KINDS[kind], gi, h0, w_hh, b_hh, lengths, keep)
