@@ -31,7 +31,7 @@ Cases:
 - bucketing: real tokens/s of training steps over bucketed against random batches (names, food
   reviews; `bucket: auto` turns bucketing on for both).
 - startup: seconds until `seqnet-train --help` and a config error answer, and until the first
-  training step of `seqnet-train debug=fast`.
+  training step of `seqnet-train debug=fast`; the fused CPU kernel's first build and cached load.
 - remedies: the known CPU remedies for GRU/RNN (issue 10) against raw `torch.nn` over the padded
   tensor, forward+backward of one layer (H128, T100, B64): the cell written out with every step's
   input projection in one matmul and a Python loop for the recurrent part, eagerly, with the step
@@ -626,7 +626,8 @@ def remedies_case(reps: int, tiny: bool) -> list[dict]:
 
 def startup_case(reps: int, tiny: bool) -> list[dict]:
     """Seconds until `seqnet-train --help` and a mistyped override answer, and from launch to the
-    first training step of `seqnet-train debug=fast` (absolute: each is a fresh process)."""
+    first training step of `seqnet-train debug=fast` (absolute: each is a fresh process); and the
+    fused CPU kernel's first build (an empty extensions directory) and its load once cached."""
     program = str(Path(sys.executable).parent / "seqnet-train")
     commands = {"help": [program, "--help"], "config_error": [program, "model.encoder.bidirectonal=true"]}
     contenders = {
@@ -643,8 +644,28 @@ def startup_case(reps: int, tiny: bool) -> list[dict]:
         "seconds_median": round(statistics.median(first), 2),
         "seconds_max": round(max(first), 2),
     }
+    with tempfile.TemporaryDirectory() as extensions:  # the build once (minutes at most), then loads
+        build = kernel_seconds(extensions)
+        loads = [kernel_seconds(extensions) for _ in range(1 if tiny else reps)]
+    row["fused_kernel_build"] = {"seconds_median": round(build, 2), "seconds_max": round(build, 2)}
+    row["fused_kernel_load"] = {
+        "seconds_median": round(statistics.median(loads), 2),
+        "seconds_max": round(max(loads), 2),
+    }
     print(row, flush=True)
     return [row]
+
+
+def kernel_seconds(extensions: str) -> float:
+    """Seconds `seqnet.nn.fused.kernels()` takes in a fresh process with `extensions` as torch's
+    extensions directory: a build where it is empty, a load where it holds the build."""
+    code = (
+        "import time; from seqnet.nn import fused; start = time.perf_counter(); "
+        "assert fused.kernels() is not None; print(time.perf_counter() - start)"
+    )
+    env = {**os.environ, "TORCH_EXTENSIONS_DIR": extensions}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
 
 
 def seconds_to_first_step(program: str) -> float:

@@ -51,7 +51,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
                 assert row["kernel"]["seqnet"] == fused, row
                 assert row["kernel"]["seqnet_torch_kernels"] == row["kernel"]["raw_padded"], row
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
-    for name in ("help", "config_error", "first_training_step"):
+    for name in ("help", "config_error", "first_training_step", "fused_kernel_build", "fused_kernel_load"):
         assert 0 < startup[name]["seconds_median"] <= startup[name]["seconds_max"]
     table = (tmp_path / "README.md").read_text()
     assert "### encoder" in table and "| cell | hidden | layers |" in table

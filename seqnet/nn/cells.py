@@ -273,7 +273,7 @@ class TorchRecurrentLayer(nn.Module):
         """
         steps = x.shape[1]
         if self.uses_fused(x):
-            return self._padded(x, lengths, state, fused=True)
+            return self._padded(x, lengths, state, on_fused_kernel=True)
         if bool((lengths == steps).all()):
             out, hn = self.rnn(x, self._torch_state(state))  # (B, T, D*H)
             return out, self._layer_state(hn)
@@ -319,14 +319,14 @@ class TorchRecurrentLayer(nn.Module):
         return x.device.type == "cpu" and waste <= PADDED_MAX_WASTE[self.kind]
 
     def _padded(
-        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, fused: bool = False
+        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, on_fused_kernel: bool = False
     ) -> tuple[Tensor, LayerStateTuple | None]:
         """Over the padded tensor on length-sorted rows: on the fused kernel, or in time segments
         of torch's kernel where those pay."""
         batch, steps = x.shape[:2]
         order = torch.argsort(lengths, descending=True, stable=True)  # (B,) CPU
         sorted_lengths = lengths[order]
-        if fused:
+        if on_fused_kernel:
             run = partial(self._fused_layer, lengths=sorted_lengths.tolist())
         else:
             segments = time_segments(sorted_lengths, steps, PADDED_SEGMENTS)

@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 FUSED_KINDS = {"gru": 0, "rnn": 1, "rnn_relu": 2}  # the kernel's Kind enum
 FUSED_DTYPES = (torch.float32, torch.float64)
 SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
-# Fast math lets the compiler vectorise exp and tanh (about 1.5x the kernel's speed); the kernel
-# keeps NaN flowing through every gate (tests/nn/test_fused.py). No -march: a kernel cached on a
-# shared home directory must run on every node of a cluster.
+# Fast math lets the compiler vectorise exp and tanh; the kernel clamps their arguments and tests
+# for NaN on the bits, so saturating inputs and NaN behave as in torch's kernels
+# (tests/nn/test_fused.py). No -march: a kernel cached on a shared home directory must run on
+# every node of a cluster.
 CFLAGS = ["-O3", "-ffast-math", "-fopenmp-simd"]
 
 

@@ -52,6 +52,19 @@ def test_float32_matches_torch_over_a_long_batch_and_zeroes_padding(kind):
         assert torch.all(short[row, length:] == 0)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("kind", KINDS)
+def test_saturating_inputs_give_torchs_outputs_and_finite_gradients(kind, dtype):
+    """Fast math's exp overflows to NaN unless the kernel clamps: a GRU on unscaled pixels did."""
+    rnn, weights = layer_weights(kind, 4, 8, dtype)
+    for scale in (100.0, 1e5):
+        x = (torch.randn(16, 10, 4, dtype=dtype) * scale).requires_grad_(True)
+        out = fused.fused_recurrence(kind, x, torch.zeros(16, 8, dtype=dtype), weights, [10] * 16)
+        torch.testing.assert_close(out, rnn(x)[0], atol=1e-5, rtol=1e-5)
+        out.sum().backward()
+        assert torch.isfinite(x.grad).all()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_nan_input_spreads_as_through_torchs_kernel(kind):
     """Fast math must not hide a NaN: the trainer's non-finite-loss check relies on it."""

@@ -30,23 +30,42 @@ int64_t active_rows(const std::vector<int64_t>& lengths, int64_t t, int64_t prev
   return previous;
 }
 
+// The file is built with fast math (vectorised exp and tanh), under which the compiler may assume
+// no NaN and drop one through any comparison (a clamp, a ReLU). Read as an integer, the exponent
+// and mantissa show a NaN beyond that assumption.
 template <typename scalar_t>
-inline scalar_t sigmoid(scalar_t x) {
-  return scalar_t(1) / (scalar_t(1) + std::exp(-x));
-}
-
-// max(x, 0) that keeps a NaN. The file is built with fast math (vectorised exp and tanh), under
-// which the compiler may assume no NaN and turn any comparison-based form into one that drops it;
-// the sign bit and the exponent, read as an integer, are beyond that assumption.
-template <typename scalar_t>
-inline scalar_t relu(scalar_t x) {
+inline bool is_nan(scalar_t x) {
   using bits_t = std::conditional_t<sizeof(scalar_t) == 4, uint32_t, uint64_t>;
-  constexpr int top = 8 * sizeof(bits_t) - 1;
   constexpr bits_t infinity = sizeof(scalar_t) == 4 ? bits_t(0x7f800000u) : bits_t(0x7ff0000000000000ull);
   bits_t bits;
   std::memcpy(&bits, &x, sizeof(x));
-  const bool negative_number = (bits >> top) && (bits & ~(bits_t(1) << top)) <= infinity;
-  return negative_number ? scalar_t(0) : x;
+  return (bits & ~(bits_t(1) << (8 * sizeof(bits_t) - 1))) > infinity;
+}
+
+// Fast math's exp and tanh also assume finite results, and return NaN where exp would overflow,
+// so their arguments are clamped first: to where exp stays finite, and to where tanh is +-1 to
+// the last bit.
+template <typename scalar_t>
+inline scalar_t clamp(scalar_t x, scalar_t bound) {
+  const scalar_t clamped = x > bound ? bound : (x < -bound ? -bound : x);
+  return is_nan(x) ? x : clamped;
+}
+
+template <typename scalar_t>
+inline scalar_t sigmoid(scalar_t x) {
+  constexpr scalar_t bound = sizeof(scalar_t) == 4 ? 80 : 700;
+  return scalar_t(1) / (scalar_t(1) + std::exp(-clamp(x, bound)));
+}
+
+template <typename scalar_t>
+inline scalar_t tanh(scalar_t x) {
+  constexpr scalar_t bound = sizeof(scalar_t) == 4 ? 20 : 40;
+  return std::tanh(clamp(x, bound));
+}
+
+template <typename scalar_t>
+inline scalar_t relu(scalar_t x) {
+  return x > scalar_t(0) || is_nan(x) ? x : scalar_t(0);
 }
 
 // Rows per task: ATen's grain for elementwise work, so small batches stay on one thread.
@@ -82,7 +101,7 @@ void forward_loop(int64_t kind, const at::Tensor& gi, at::Tensor& h, const at::T
           for (int64_t j = 0; j < H; ++j) {
             const scalar_t r = sigmoid(x[j] + r_h[j]);
             const scalar_t z = sigmoid(x[H + j] + r_h[H + j]);
-            const scalar_t n = std::tanh(x[2 * H + j] + r * r_h[2 * H + j]);
+            const scalar_t n = tanh(x[2 * H + j] + r * r_h[2 * H + j]);
             const scalar_t next = n + z * (state[j] - n);
             g[j] = r;
             g[H + j] = z;
@@ -93,7 +112,7 @@ void forward_loop(int64_t kind, const at::Tensor& gi, at::Tensor& h, const at::T
         } else if (kind == kTanh) {
 #pragma omp simd
           for (int64_t j = 0; j < H; ++j) {
-            const scalar_t next = std::tanh(x[j] + r_h[j]);
+            const scalar_t next = tanh(x[j] + r_h[j]);
             y[j] = next;
             state[j] = next;
           }
