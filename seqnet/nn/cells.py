@@ -330,26 +330,35 @@ class TorchRecurrentLayer(nn.Module):
             run = partial(self._fused_layer, lengths=sorted_lengths.tolist())
         else:
             segments = time_segments(sorted_lengths, steps, PADDED_SEGMENTS)
-            if row_steps(segments) > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:
-                segments = [(0, steps, batch)]  # not cut: every row, so any order
-                order = torch.arange(batch)
+            if row_steps(segments) > (1.0 - SEGMENT_MIN_SAVING) * batch * steps:  # not cut: any order
+                return self._padded_stack(
+                    x, lengths, state, partial(self._one_layer, segments=[(0, steps, batch)])
+                )
             run = partial(self._one_layer, segments=segments)
         if bool((order == torch.arange(batch)).all()):  # already longest first (equal lengths too)
-            return self._padded_stack(x, lengths, state, run)
+            return self._padded_stack(x, lengths, state, run, zeroed=on_fused_kernel)
         device_order = order.to(x.device)
         sorted_x = x.index_select(0, device_order)  # (B, T, I)
         sorted_state = tuple(s.index_select(1, device_order) for s in state)
-        outputs, final = self._padded_stack(sorted_x, sorted_lengths, sorted_state, run)
+        outputs, final = self._padded_stack(
+            sorted_x, sorted_lengths, sorted_state, run, zeroed=on_fused_kernel
+        )
         restore = torch.argsort(device_order)  # (B,)
         if final is not None:  # (L*D, B, H)
             final = (final[0].index_select(1, restore),)
         return outputs.index_select(0, restore), final
 
     def _padded_stack(
-        self, x: Tensor, lengths: Tensor, state: LayerStateTuple, run: Callable[..., Tensor]
+        self,
+        x: Tensor,
+        lengths: Tensor,
+        state: LayerStateTuple,
+        run: Callable[..., Tensor],
+        zeroed: bool = False,
     ) -> tuple[Tensor, LayerStateTuple | None]:
         """Layer by layer and direction by direction over the padded tensor (see class doc), each
-        through `run(index, sequence, start)` (`_one_layer` or `_fused_layer`)."""
+        through `run(index, sequence, start)` (`_one_layer` or `_fused_layer`); `zeroed`: `run`
+        leaves padded steps zero (the fused kernel), so they need no mask."""
         device_lengths = lengths.to(x.device)
         last = (device_lengths - 1).view(-1, 1, 1)  # (B, 1, 1)
         inputs, final_h = x, []
@@ -366,7 +375,7 @@ class TorchRecurrentLayer(nn.Module):
             if layer < self.num_layers - 1 and self.rnn.dropout:
                 inputs = nn.functional.dropout(inputs, self.rnn.dropout, self.training)
         outputs = inputs
-        if int(lengths.min()) < x.shape[1]:
+        if not zeroed and int(lengths.min()) < x.shape[1]:
             mask = lengths_to_mask(device_lengths, x.shape[1], x.device).unsqueeze(-1)  # (B, T, 1)
             outputs = inputs * mask.to(inputs.dtype)
         if self.is_lstm:
