@@ -10,8 +10,9 @@ contenders A B A B ... for `--reps` repetitions and reports the median ratio and
 
 Cases:
 - encoder: forward+backward of `RecurrentEncoder` (auto route; the padded route on torch's
-  kernels, auto's choice before the fused CPU kernel; and the packed route seqnet used before
-  routes existed) against raw `torch.nn` run over the padded tensor, per cell and shape; and
+  kernels, auto's choice before the fused CPU kernel; the packed route seqnet used before routes
+  existed; on the CPU the fused kernel forced, which auto does not pick for an LSTM's outputs)
+  against raw `torch.nn` run over the padded tensor, per cell and shape; and
   the share of the matmul rate (a `torch.mm` of the same FLOPs, timed alongside) each one reaches,
   and the kernel each one ran: oneDNN's fused RNN, cuDNN's, or ATen's step-by-step loop.
 - crossover: padded against packed route as the share of padding grows, with one long row and the
@@ -19,6 +20,11 @@ Cases:
 - segments: the padded route cut into time segments (rows sorted by length, each segment run on
   the rows still active) against run whole, per cell and length profile (sets `PADDED_SEGMENTS`
   and `SEGMENT_MIN_SAVING`).
+- final_state: forward+backward through the outputs and the exact final state over lengths 20-100:
+  seqnet asked for it up front (`need_state=True`: an LSTM takes the fused kernel), seqnet reading
+  it afterwards (an LSTM's outputs on oneDNN, then a second pass for the state), seqnet's packed
+  route (what an LSTM's state took before the fused LSTM kernel), against raw torch.nn over packed
+  sequences (the hand-written way to exact final states).
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
@@ -202,6 +208,10 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                 "seqnet_packed": forward_backward(packed, x, lengths),
                 "seqnet_torch_kernels": forward_backward(padded, x, lengths),
             }
+            if device == "cpu":  # the fused kernel forced: auto's own route for GRU/Elman, not LSTM
+                forced = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="fused")
+                forced.load_state_dict(auto.state_dict())
+                routes["seqnet_fused"] = forward_backward(forced, x, lengths)
             times = interleaved({**routes, "matmul": matmul}, reps)
             mm_rate = flops / statistics.median(times["matmul"])
             rows.append(
@@ -213,9 +223,11 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                     "seqnet_vs_raw": ratio(times, "seqnet", "raw_padded"),
                     "packed_vs_seqnet": ratio(times, "seqnet_packed", "seqnet"),
                     "torch_kernels_vs_seqnet": ratio(times, "seqnet_torch_kernels", "seqnet"),
+                    **(
+                        {"fused_vs_seqnet": ratio(times, "seqnet_fused", "seqnet")} if device == "cpu" else {}
+                    ),
                     "matmul_share": {
-                        name: round(flops / statistics.median(times[name]) / mm_rate, 3)
-                        for name in ("raw_padded", "seqnet", "seqnet_packed", "seqnet_torch_kernels")
+                        name: round(flops / statistics.median(times[name]) / mm_rate, 3) for name in routes
                     },
                     "kernel": {name: recurrent_kernel(run) for name, run in routes.items()},
                 }
@@ -309,6 +321,64 @@ def segments_case(reps: int, tiny: bool) -> list[dict]:
                     "waste": round(cells.padding_share(lengths, steps), 3),
                     "saving": round(1 - cells.row_steps(segments) / (batch * steps), 3),
                     "whole_vs_segmented": ratio(times, "whole", "segmented"),
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def with_final_state(
+    module: nn.Module, x: torch.Tensor, lengths: torch.Tensor, **kwargs
+) -> Callable[[], None]:
+    """One forward+backward through the outputs and the final state: of an encoder (`kwargs` go to
+    its call), or of a raw torch.nn RNN over packed sequences (the hand-written exact state)."""
+
+    def run() -> None:
+        if isinstance(module, RecurrentEncoder):
+            out = module(x, lengths, **kwargs)
+            outputs, state = out.outputs, [part for layer in out.final_state for part in layer]
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, final = module(packed)
+            outputs = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+            state = list(final) if isinstance(final, tuple) else [final]
+        (outputs.sum() + sum(part.sum() for part in state)).backward()
+
+    return synchronized(run, x.device)
+
+
+def final_state_case(reps: int, tiny: bool) -> list[dict]:
+    batch, steps, inputs = (8, 12, 4) if tiny else (64, 100, 32)
+    shapes = [(16, False)] if tiny else [(128, False), (256, False), (128, True)]
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for cell in ("lstm", "gru", "rnn"):
+        for hidden, bidirectional in shapes:
+            lengths = lengths_for(batch, steps, steps // 5, generator)
+            x = torch.randn(batch, steps, inputs, generator=generator).requires_grad_()
+            torch.manual_seed(0)
+            auto = RecurrentEncoder(inputs, hidden, cell=cell, bidirectional=bidirectional)
+            packed = RecurrentEncoder(inputs, hidden, cell=cell, bidirectional=bidirectional, route="packed")
+            packed.load_state_dict(auto.state_dict())
+            rnn_class, extra = TORCH_CELLS[cell]
+            raw = rnn_class(inputs, hidden, batch_first=True, bidirectional=bidirectional, **extra)
+            contenders = {
+                "raw_packed": with_final_state(raw, x, lengths),
+                "seqnet": with_final_state(auto, x, lengths, need_state=True),
+                "seqnet_read_later": with_final_state(auto, x, lengths),
+                "seqnet_packed": with_final_state(packed, x, lengths),
+            }
+            times = interleaved(contenders, reps)
+            rows.append(
+                {
+                    "cell": cell,
+                    "hidden": hidden,
+                    "directions": 2 if bidirectional else 1,
+                    "lengths": f"{steps // 5}-{steps}",
+                    "raw_packed_vs_seqnet": ratio(times, "raw_packed", "seqnet"),
+                    "packed_vs_seqnet": ratio(times, "seqnet_packed", "seqnet"),
+                    "read_later_vs_seqnet": ratio(times, "seqnet_read_later", "seqnet"),
+                    "kernel": {name: recurrent_kernel(run) for name, run in contenders.items()},
                 }
             )
             print(rows[-1], flush=True)
@@ -846,6 +916,7 @@ CASES = {
     "encoder": encoder_case,
     "crossover": crossover_case,
     "segments": segments_case,
+    "final_state": final_state_case,
     "generation": generation_case,
     "training_step": training_step_case,
     "bucketing": bucketing_case,

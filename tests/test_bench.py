@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqnet.nn.fused import FUSED_KINDS
-
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 
@@ -27,6 +25,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         "encoder",
         "crossover",
         "segments",
+        "final_state",
         "generation",
         "training_step",
         "bucketing",
@@ -40,16 +39,19 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
             ratios = [v for v in row.values() if isinstance(v, dict) and "median" in v]
             assert ratios and all(r["min"] <= r["median"] <= r["max"] for r in ratios)
     for case, routes in (
-        ("encoder", ("raw_padded", "seqnet", "seqnet_packed", "seqnet_torch_kernels")),
+        ("encoder", ("raw_padded", "seqnet", "seqnet_packed", "seqnet_torch_kernels", "seqnet_fused")),
         ("crossover", ("padded", "packed")),
     ):
         for row in json.loads((tmp_path / f"bench_{case}.json").read_text())["rows"]:
             assert set(row["kernel"]) == set(routes)
             assert set(row["kernel"].values()) <= {"onednn", "aten", "seqnet_fused"}
-            if case == "encoder":  # equal lengths: torch.nn's kernel, or seqnet's for GRU/Elman
-                fused = "seqnet_fused" if row["cell"] in FUSED_KINDS else row["kernel"]["raw_padded"]
+            if case == "encoder":  # torch.nn's kernel, or seqnet's for GRU/Elman (an LSTM's outputs: oneDNN)
+                fused = "seqnet_fused" if row["cell"] in ("gru", "rnn") else row["kernel"]["raw_padded"]
                 assert row["kernel"]["seqnet"] == fused, row
                 assert row["kernel"]["seqnet_torch_kernels"] == row["kernel"]["raw_padded"], row
+                assert row["kernel"]["seqnet_fused"] == "seqnet_fused", row
+    for row in json.loads((tmp_path / "bench_final_state.json").read_text())["rows"]:
+        assert row["kernel"]["seqnet"] == "seqnet_fused", row  # every cell's exact state in one pass
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
     for name in ("help", "config_error", "first_training_step", "fused_kernel_build", "fused_kernel_load"):
         assert 0 < startup[name]["seconds_median"] <= startup[name]["seconds_max"]

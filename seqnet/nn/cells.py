@@ -204,10 +204,13 @@ class TorchRecurrentLayer(nn.Module):
     """A (possibly multi-layer, bidirectional) `torch.nn.RNN/LSTM/GRU` with the layer protocol.
 
     On the CPU, GRU and Elman layers run on seqnet's fused kernel ("fused", `seqnet.nn.fused`):
-    one call per layer and direction, computing only each row's valid steps, at any lengths. It is
-    auto's choice wherever it can run (CPU, float32/float64, kernel built). Otherwise equal lengths
-    run as one fused torch call over the padded tensor, and variable lengths take one of two exact
-    routes (`route`: "auto" picks by device and padding share, or force one):
+    one call per layer and direction, computing only each row's valid steps, at any lengths, with
+    each row's exact final state. It is auto's choice wherever it can run (CPU, float32/float64,
+    kernel built, no LSTM projection); an LSTM takes it only where the caller needs its final
+    state over variable lengths (`need_state`), since oneDNN's LSTM is faster everywhere else.
+    Otherwise equal lengths run as one fused torch call over the padded tensor, and variable
+    lengths take one of two exact routes (`route`: "auto" picks by device and padding share, or
+    force one):
 
     - "padded": every layer and direction runs over the padded tensor with the same kernel (the
       backward direction over each sequence reversed within its own length), so padding only
@@ -215,7 +218,7 @@ class TorchRecurrentLayer(nn.Module):
       least `SEGMENT_MIN_SAVING` of the padded steps, rows are sorted by length and time cut into
       a few segments, each run on the rows still active (`PADDED_SEGMENTS`). The final h is read
       at each row's last valid step; an LSTM's final c is not observable that way, so when the
-      caller needs it (`need_state`) the layer takes the packed route instead.
+      caller needs it (`need_state`) the layer takes the fused route, or packing without it.
     - "packed": `pack_padded_sequence`, so padded steps are never computed (cuDNN's native path).
 
     All routes give the same outputs, states and gradients (tests/nn/test_routes.py).
@@ -238,10 +241,9 @@ class TorchRecurrentLayer(nn.Module):
         super().__init__()
         if route not in ROUTES:
             raise InputError(f"route must be one of {ROUTES}, got {route!r}")
-        if route == "fused" and kind not in fused.FUSED_KINDS:
+        if route == "fused" and proj_size:
             raise InputError(
-                f"route='fused' runs {sorted(fused.FUSED_KINDS)} layers, not {kind!r}; "
-                "use route=auto, padded or packed"
+                "route='fused' does not run an LSTM with proj_size; use route=auto, padded or packed"
             )
         rnn_class, extra = TORCH_CELLS[kind]
         kwargs: dict = dict(extra)
@@ -272,9 +274,10 @@ class TorchRecurrentLayer(nn.Module):
         need_state=False allows the padded route to skip an LSTM's final state (returns None).
         """
         steps = x.shape[1]
-        if self.uses_fused(x):
+        full = bool((lengths == steps).all())
+        if self.uses_fused(x, exact_lstm_state=self.is_lstm and need_state and not full):
             return self._padded(x, lengths, state, on_fused_kernel=True)
-        if bool((lengths == steps).all()):
+        if full:
             out, hn = self.rnn(x, self._torch_state(state))  # (B, T, D*H)
             return out, self._layer_state(hn)
         if self.chooses_padded(x, lengths) and not (self.is_lstm and need_state):
@@ -292,10 +295,19 @@ class TorchRecurrentLayer(nn.Module):
         """What torch.nn returns -> the protocol's state tuple."""
         return tuple(hn) if self.is_lstm else (hn,)
 
-    def uses_fused(self, x: Tensor) -> bool:
-        """Whether x runs on the fused kernel: forced, or auto wherever the kernel can run."""
+    def uses_fused(self, x: Tensor, exact_lstm_state: bool = False) -> bool:
+        """Whether x runs on the fused kernel: forced, or auto wherever the kernel can run, but for
+        an LSTM only where its exact final state over variable lengths is asked for
+        (`exact_lstm_state`): oneDNN's LSTM outruns the kernel where it can run, and over variable
+        lengths it cannot observe the final c, which packing (2-3x slower) used to give."""
         if self.route == "auto":
-            return fused.enabled() and fused.supports(self.kind, x) and fused.kernels() is not None
+            return (
+                (exact_lstm_state or not self.is_lstm)
+                and fused.enabled()
+                and not self.rnn.proj_size
+                and fused.supports(self.kind, x)
+                and fused.kernels() is not None
+            )
         if self.route != "fused":
             return False
         if not fused.supports(self.kind, x):
@@ -344,8 +356,8 @@ class TorchRecurrentLayer(nn.Module):
             sorted_x, sorted_lengths, sorted_state, run, zeroed=on_fused_kernel
         )
         restore = torch.argsort(device_order)  # (B,)
-        if final is not None:  # (L*D, B, H)
-            final = (final[0].index_select(1, restore),)
+        if final is not None:  # each (L*D, B, S)
+            final = tuple(s.index_select(1, restore) for s in final)
         return outputs.index_select(0, restore), final
 
     def _padded_stack(
@@ -353,23 +365,25 @@ class TorchRecurrentLayer(nn.Module):
         x: Tensor,
         lengths: Tensor,
         state: LayerStateTuple,
-        run: Callable[..., Tensor],
+        run: Callable[..., tuple[Tensor, LayerStateTuple | None]],
         zeroed: bool = False,
     ) -> tuple[Tensor, LayerStateTuple | None]:
         """Layer by layer and direction by direction over the padded tensor (see class doc), each
-        through `run(index, sequence, start)` (`_one_layer` or `_fused_layer`); `zeroed`: `run`
-        leaves padded steps zero (the fused kernel), so they need no mask."""
+        through `run(index, sequence, start) -> (outputs, final state or None)` (`_one_layer` or
+        `_fused_layer`); `zeroed`: `run` leaves padded steps zero (the fused kernel), so they need
+        no mask."""
         device_lengths = lengths.to(x.device)
         last = (device_lengths - 1).view(-1, 1, 1)  # (B, 1, 1)
-        inputs, final_h = x, []
+        inputs, finals = x, []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 sequence = inputs if direction == 0 else reverse_padded(inputs, device_lengths)
-                out = run(index, sequence, tuple(s[index : index + 1] for s in state))
-                if not self.is_lstm:  # an LSTM's state is completed lazily, h with c
-                    final_h.append(out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1))  # (B, H)
+                out, final = run(index, sequence, tuple(s[index] for s in state))
+                if final is None and not self.is_lstm:  # h is the output at the last valid step
+                    final = (out.gather(1, last.expand(-1, 1, out.shape[2])).squeeze(1),)  # (B, H)
+                finals.append(final)  # an LSTM's c at the last valid step is not observable here
                 outputs.append(out if direction == 0 else reverse_padded(out, device_lengths))
             inputs = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]  # (B, T, D*H)
             if layer < self.num_layers - 1 and self.rnn.dropout:
@@ -378,18 +392,18 @@ class TorchRecurrentLayer(nn.Module):
         if not zeroed and int(lengths.min()) < x.shape[1]:
             mask = lengths_to_mask(device_lengths, x.shape[1], x.device).unsqueeze(-1)  # (B, T, 1)
             outputs = inputs * mask.to(inputs.dtype)
-        if self.is_lstm:
-            return outputs, None  # c at the last valid step is not observable here
-        return outputs, (torch.stack(final_h),)  # (L*D, B, H)
+        if any(final is None for final in finals):
+            return outputs, None
+        return outputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))  # each (L*D, B, S)
 
     def _one_layer(
         self, index: int, sequence: Tensor, start: LayerStateTuple, segments: list[tuple[int, int, int]]
-    ) -> Tensor:
+    ) -> tuple[Tensor, None]:
         """Layer and direction `index` (layer * D + direction) alone, with its own weights, over a
-        padded sequence (B, T, I) from its start state (each (1, B, S)) -> outputs (B, T, H), zero
-        where a segment leaves rows out. Each segment continues from the state the last one
-        reached, on its first `rows` rows."""
-        batch, carried, pieces = sequence.shape[0], start, []
+        padded sequence (B, T, I) from its start state (each (B, S)) -> (outputs (B, T, H), zero
+        where a segment leaves rows out; None: the final state is read from the outputs). Each
+        segment continues from the state the last one reached, on its first `rows` rows."""
+        batch, carried, pieces = sequence.shape[0], tuple(s[None] for s in start), []
         for begin, end, rows in segments:
             if not rows:  # past the longest row
                 pieces.append(sequence.new_zeros(batch, end - begin, self.hidden_size))
@@ -407,14 +421,15 @@ class TorchRecurrentLayer(nn.Module):
                     True,
                 )  # out (rows, end - begin, H)
             pieces.append(nn.functional.pad(out, (0, 0, 0, 0, 0, batch - rows)) if rows < batch else out)
-        return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]  # (B, T, H)
+        return (torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]), None  # (B, T, H)
 
     def _fused_layer(
         self, index: int, sequence: Tensor, start: LayerStateTuple, lengths: list[int]
-    ) -> Tensor:
+    ) -> tuple[Tensor, LayerStateTuple]:
         """Layer and direction `index` on the fused kernel over sequence (B, T, I) of rows sorted
-        longest first, from its start state ((1, B, H),) -> outputs (B, T, H), zero past each length."""
-        return fused.fused_recurrence(self.kind, sequence, start[0][0], self._weights(index), lengths)
+        longest first, from its start state (each (B, S)) -> (outputs (B, T, H), zero past each
+        length; the state after each row's last valid step)."""
+        return fused.fused_recurrence(self.kind, sequence, start, self._weights(index), lengths)
 
     def _weights(self, index: int) -> list[Tensor]:
         """torch's weights of layer and direction `index`: [w_ih, w_hh, b_ih, b_hh] (+ w_hr)."""

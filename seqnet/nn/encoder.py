@@ -2,11 +2,12 @@
 with state in and out and a one-step call.
 
 Each layer comes from the cell registry (`seqnet.nn.cells`). Built-in cells run on the fused
-cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU`, or for GRU and Elman layers on the CPU on seqnet's
-own fused kernel (`seqnet.nn.fused`), with variable lengths on an exact route that keeps padded
-steps out of every recurrence (`route`: fused, padded or packed). A uniform stack of built-in cells without
-residual connections or layer norm runs as one `torch.nn` call; everything else runs layer by layer,
-which gives the same numbers where both apply.
+cuDNN/oneDNN kernels of `torch.nn.RNN/LSTM/GRU`, or for GRU and Elman layers (and an LSTM's exact
+final state over variable lengths) on the CPU on seqnet's own fused kernel (`seqnet.nn.fused`), with
+variable lengths on an exact route that keeps padded steps out of every recurrence (`route`: fused,
+padded or packed). A uniform stack of built-in cells without residual connections or layer norm
+runs as one `torch.nn` call; everything else runs layer by layer, which gives the same numbers
+where both apply.
 """
 
 from __future__ import annotations
@@ -87,9 +88,9 @@ class RecurrentEncoder(nn.Module):
         fuse_layers: run a uniform stack of built-in cells without residual/norm as one `torch.nn`
             call (cuDNN/oneDNN). False forces the layer-by-layer path (same results, slower).
         route: how built-in cells run: "auto" (on the CPU: GRU and Elman layers on seqnet's fused
-            kernel, LSTM layers padded; on CUDA packed), "fused" (GRU/Elman, CPU), "padded" or
-            "packed". Every route gives the same outputs, states and gradients; equal lengths
-            never pack.
+            kernel, LSTM layers padded, or fused for their final state over variable lengths; on
+            CUDA packed), "fused" (CPU; no LSTM projections), "padded" or "packed". Every route
+            gives the same outputs, states and gradients; equal lengths never pack.
     """
 
     def __init__(
@@ -204,10 +205,17 @@ class RecurrentEncoder(nn.Module):
         )
 
     def forward(
-        self, x: Tensor, lengths: Tensor | None = None, state: EncoderState | None = None
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        state: EncoderState | None = None,
+        need_state: bool = False,
     ) -> EncoderOutput:
         """x: (B, T, I) padded; lengths: (B,) valid steps per sequence (None = all T; 0 passes the
-        row's state through unchanged); state: where each row starts (None = `initial_state`).
+        row's state through unchanged); state: where each row starts (None = `initial_state`);
+        need_state: compute `final_state` in this pass. Without it, an LSTM over variable lengths
+        takes its fastest route, which cannot see the final cell state, and reading `final_state`
+        runs the encoder again.
 
         Feeding a sequence in chunks while carrying `final_state` gives the outputs and final
         state of one call over the whole sequence (unidirectional encoders).
@@ -219,7 +227,7 @@ class RecurrentEncoder(nn.Module):
         full = steps > 0 and shortest == steps  # every row fills all T steps
         present = full or shortest > 0
         if present:
-            outputs, final_state = self._run(x, lengths, state)  # (B, T, D*H)
+            outputs, final_state = self._run(x, lengths, state, need_state)  # (B, T, D*H)
         else:
             outputs = x.new_zeros(batch, steps, self.num_directions * self.state_size)
             final_state = state
@@ -227,7 +235,7 @@ class RecurrentEncoder(nn.Module):
             if len(rows):
                 device_rows = rows.to(x.device)
                 sub = (x.index_select(0, device_rows), lengths[rows], state.index_select(device_rows))
-                sub_outputs, sub_state = self._run(*sub)
+                sub_outputs, sub_state = self._run(*sub, need_state=need_state)
                 outputs = outputs.index_copy(0, device_rows, sub_outputs)
                 final_state = self._scatter(state, device_rows, sub_state, sub)
         device_lengths = lengths.to(x.device)  # one host-to-device copy for mask and last steps

@@ -1,15 +1,17 @@
-"""Fused CPU kernels for GRU and Elman RNN layers (`csrc/recurrence.cpp`), built on first use.
+"""Fused CPU kernels for GRU, Elman RNN and LSTM layers (`csrc/recurrence.cpp`), built on first use.
 
 On the CPU, ATen runs a GRU as a handful of small autograd-recorded ops per time step, and that
 overhead, not arithmetic, bounds it at the sizes RNNs are used at. The fused kernel runs a whole
 layer and direction in one call: per step one matmul and one loop over every gate, a hand-written
 backward, and only the rows still active at each step (rows sorted longest first), so padding is
-skipped as exactly as packing skips it. `python scripts/bench.py encoder` measures it.
+skipped as exactly as packing skips it and each row's final state (an LSTM's c too) is exact.
+`python scripts/bench.py encoder` and `final_state` measure it. An LSTM uses it only for its final
+state over variable lengths: oneDNN's fused LSTM is faster everywhere else.
 
 The kernel is compiled with the C++ compiler and ninja the first time a process needs it (about
 half a minute) and cached by torch in `TORCH_EXTENSIONS_DIR` (default `~/.cache/torch_extensions`),
 so later runs load it in a moment. Without a compiler, layers keep torch's kernels and warn once.
-`SEQNET_FUSED_KERNELS=0` turns the kernels off.
+`SEQNET_FUSED_KERNELS=0` keeps the automatic route off them (a forced `route=fused` still runs them).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from torch import Tensor
 
 log = logging.getLogger(__name__)
 
-FUSED_KINDS = {"gru": 0, "rnn": 1, "rnn_relu": 2}  # the kernel's Kind enum
+FUSED_KINDS = {"gru": 0, "rnn": 1, "rnn_relu": 2, "lstm": 3}  # the kernel's Kind enum
 FUSED_DTYPES = (torch.float32, torch.float64)
 SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
 # Fast math lets the compiler vectorise exp and tanh; the kernel clamps their arguments and tests
@@ -72,7 +74,7 @@ def kernels() -> ModuleType | None:
             return cpp_extension.load("seqnet_recurrence", [str(SOURCE)], extra_cflags=CFLAGS)
     except (OSError, RuntimeError, ImportError) as error:  # no compiler or ninja, a failed build
         warnings.warn(
-            f"seqnet's fused CPU kernels for GRU and Elman RNN layers could not be built ({error}); "
+            f"seqnet's fused CPU kernels for GRU, Elman RNN and LSTM layers could not be built ({error}); "
             "those layers use torch's kernels, which are slower on the CPU. Install a C++ compiler and "
             "ninja (`pip install ninja`) to build them, or set SEQNET_FUSED_KERNELS=0 to silence this.",
             RuntimeWarning,
@@ -87,40 +89,53 @@ def supports(kind: str, x: Tensor) -> bool:
 
 
 class FusedRecurrence(torch.autograd.Function):
-    """gi (B, T, G*H), h0 (B, H), w_hh (G*H, H), b_hh (G*H) -> outputs (B, T, H); `keep`: save what
+    """gi (B, T, G*H), h0 (B, H), c0 (B, H) for an LSTM else empty, w_hh (G*H, H), b_hh (G*H) ->
+    outputs (B, T, H), final h (B, H), final c (B, H) for an LSTM else empty; `keep`: save what
     backward needs (every step's gates), else only one step's scratch."""
 
     @staticmethod
     def forward(
-        ctx, kind: int, gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, lengths: list[int], keep: bool
+        ctx,
+        kind: int,
+        gi: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        w_hh: Tensor,
+        b_hh: Tensor,
+        lengths: list[int],
+        keep: bool,
     ):
-        out, hidden, gates = kernels().forward(kind, gi, h0, w_hh, b_hh, lengths, keep)
+        out, hn, cn, *saved = kernels().forward(kind, gi, h0, c0, w_hh, b_hh, lengths, keep)
         ctx.kind, ctx.lengths = kind, lengths
-        ctx.save_for_backward(h0, w_hh, out, hidden, gates)
-        return out
+        ctx.save_for_backward(h0, c0, w_hh, out, *saved)
+        return out, hn, cn
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, d_out: Tensor):
-        h0, w_hh, out, hidden, gates = ctx.saved_tensors
-        d_gi, d_h0, d_w_hh, d_b_hh = kernels().backward(
-            ctx.kind, d_out, h0, w_hh, out, hidden, gates, ctx.lengths
+    def backward(ctx, d_out: Tensor, d_hn: Tensor, d_cn: Tensor):
+        h0, c0, w_hh, out, *saved = ctx.saved_tensors
+        d_gi, d_h0, d_c0, d_w_hh, d_b_hh = kernels().backward(
+            ctx.kind, d_out, d_hn, d_cn, h0, c0, w_hh, out, *saved, ctx.lengths
         )
-        return None, d_gi, d_h0, d_w_hh, d_b_hh, None, None
+        return None, d_gi, d_h0, d_c0 if c0.numel() else None, d_w_hh, d_b_hh, None, None
 
 
-def fused_recurrence(kind: str, x: Tensor, h0: Tensor, weights: list[Tensor], lengths: list[int]) -> Tensor:
-    """One layer and direction of a `kind` RNN over x (B, T, I) from h0 (B, H) -> outputs (B, T, H).
+def fused_recurrence(
+    kind: str, x: Tensor, start: tuple[Tensor, ...], weights: list[Tensor], lengths: list[int]
+) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """One layer and direction of a `kind` RNN over x (B, T, I) from its start state, (h0,) or an
+    LSTM's (h0, c0), each (B, H) -> (outputs (B, T, H), the state after each row's last valid step).
 
     weights: torch's [w_ih, w_hh, b_ih, b_hh] for that layer and direction. lengths: the rows'
-    lengths, longest first (>= 1). Outputs are exactly zero after each row's length, and the
-    output at a row's last valid step is its final state.
+    lengths, longest first (>= 1). Outputs are exactly zero after each row's length.
     """
     w_ih, w_hh, b_ih, b_hh = weights
     batch, steps, features = x.shape
     with torch.autocast(x.device.type, enabled=False):  # under autocast the layer keeps x's dtype
         gi = torch.addmm(b_ih, x.reshape(batch * steps, features), w_ih.t())  # (B*T, G*H)
     gi = gi.view(batch, steps, -1)  # (B, T, G*H)
-    h0 = h0.contiguous()
-    keep = torch.is_grad_enabled() and any(t.requires_grad for t in (gi, h0, w_hh, b_hh))
-    return FusedRecurrence.apply(FUSED_KINDS[kind], gi, h0, w_hh, b_hh, lengths, keep)
+    h0 = start[0].contiguous()
+    c0 = start[1].contiguous() if kind == "lstm" else h0.new_empty(0)
+    keep = torch.is_grad_enabled() and any(t.requires_grad for t in (gi, h0, c0, w_hh, b_hh))
+    out, hn, cn = FusedRecurrence.apply(FUSED_KINDS[kind], gi, h0, c0, w_hh, b_hh, lengths, keep)
+    return out, (hn, cn) if kind == "lstm" else (hn,)

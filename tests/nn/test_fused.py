@@ -1,6 +1,6 @@
-"""The fused CPU kernel for GRU and Elman layers: exact gradients, torch's numbers in float32, NaN
-kept, no saved activations without autograd, auto's use of it, and a fallback where it cannot be
-built."""
+"""The fused CPU kernel for GRU, Elman and LSTM layers: exact gradients and final states, torch's
+numbers in float32, NaN kept, no saved activations without autograd, auto's use of it, and a
+fallback where it cannot be built."""
 
 import os
 import warnings
@@ -22,34 +22,56 @@ def layer_weights(kind, inputs, hidden, dtype=torch.float64):
     return rnn, list(rnn._flat_weights)
 
 
+def start_state(kind, batch, hidden, dtype=torch.float64, scale=1.0):
+    """(h0,) or an LSTM's (h0, c0), each (B, H)."""
+    return tuple(torch.randn(batch, hidden, dtype=dtype) * scale for _ in range(2 if kind == "lstm" else 1))
+
+
+def torch_state(kind, start):
+    """A (B, H) start state -> what torch.nn takes: (1, B, H) h, or (h, c)."""
+    return tuple(s[None] for s in start) if kind == "lstm" else start[0][None]
+
+
+def fused_outputs(kind, x, start, weights, lengths):
+    return fused.fused_recurrence(kind, x, start, weights, lengths)[0]
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_gradients_of_inputs_start_state_and_weights_pass_gradcheck(kind):
+def test_gradients_of_inputs_start_state_weights_and_final_state_pass_gradcheck(kind):
     _, weights = layer_weights(kind, 3, 4)
     x = torch.randn(4, 5, 3, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
+    start = tuple(s.requires_grad_(True) for s in start_state(kind, 4, 4))
     lengths = [5, 4, 2, 1]
     for weight in weights:
         weight.requires_grad_(True)
 
-    def function(x, h0, *weights):
-        return fused.fused_recurrence(kind, x, h0, list(weights), lengths)
+    def function(x, *tensors):
+        state, layer_weights = tensors[: len(start)], list(tensors[len(start) :])
+        out, final = fused.fused_recurrence(kind, x, state, layer_weights, lengths)
+        return out, *final
 
-    assert torch.autograd.gradcheck(function, (x, h0, *weights))
+    assert torch.autograd.gradcheck(function, (x, *start, *weights))
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_float32_matches_torch_over_a_long_batch_and_zeroes_padding(kind):
+def test_float32_matches_torch_over_a_long_batch_with_each_rows_final_state(kind):
     rnn, weights = layer_weights(kind, 8, 32, torch.float32)
     x = torch.randn(16, 40, 8)
-    h0 = torch.randn(16, 32)
-    out = fused.fused_recurrence(kind, x, h0, weights, [40] * 16)
-    torch.testing.assert_close(out, rnn(x, h0[None])[0], atol=1e-5, rtol=1e-5)
+    start = start_state(kind, 16, 32, torch.float32)
+    out, final = fused.fused_recurrence(kind, x, start, weights, [40] * 16)
+    expected, expected_final = rnn(x, torch_state(kind, start))
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    for got, want in zip(final, expected_final if kind == "lstm" else (expected_final,), strict=True):
+        torch.testing.assert_close(got, want[0], atol=1e-5, rtol=1e-5)
     lengths = [40, 33, 20, 7]
-    short = fused.fused_recurrence(kind, x[:4], h0[:4], weights, lengths)
+    short, final = fused.fused_recurrence(kind, x[:4], tuple(s[:4] for s in start), weights, lengths)
     for row, length in enumerate(lengths):
-        alone = rnn(x[row : row + 1, :length], h0[None, row : row + 1])[0][0]
-        torch.testing.assert_close(short[row, :length], alone, atol=1e-5, rtol=1e-5)
+        row_start = torch_state(kind, tuple(s[row : row + 1] for s in start))
+        alone, alone_final = rnn(x[row : row + 1, :length], row_start)
+        torch.testing.assert_close(short[row, :length], alone[0], atol=1e-5, rtol=1e-5)
         assert torch.all(short[row, length:] == 0)
+        for got, want in zip(final, alone_final if kind == "lstm" else (alone_final,), strict=True):
+            torch.testing.assert_close(got[row], want[0, 0], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -59,7 +81,8 @@ def test_saturating_inputs_give_torchs_outputs_and_finite_gradients(kind, dtype)
     rnn, weights = layer_weights(kind, 4, 8, dtype)
     for scale in (100.0, 1e5):
         x = (torch.randn(16, 10, 4, dtype=dtype) * scale).requires_grad_(True)
-        out = fused.fused_recurrence(kind, x, torch.zeros(16, 8, dtype=dtype), weights, [10] * 16)
+        start = tuple(torch.zeros(16, 8, dtype=dtype) for _ in start_state(kind, 1, 1))
+        out = fused_outputs(kind, x, start, weights, [10] * 16)
         torch.testing.assert_close(out, rnn(x)[0], atol=1e-5, rtol=1e-5)
         out.sum().backward()
         assert torch.isfinite(x.grad).all()
@@ -71,9 +94,9 @@ def test_a_nan_input_spreads_as_through_torchs_kernel(kind):
     rnn, weights = layer_weights(kind, 3, 4)
     x = torch.randn(2, 6, 3, dtype=torch.float64)
     x[0, 2, 0] = float("nan")
+    start = tuple(torch.zeros(2, 4, dtype=torch.float64) for _ in start_state(kind, 1, 1))
     nans = []
-    for function in (lambda x: fused.fused_recurrence(kind, x, torch.zeros(2, 4).double(), weights, [6, 6]),
-                     lambda x: rnn(x)[0]):  # fmt: skip
+    for function in (lambda x: fused_outputs(kind, x, start, weights, [6, 6]), lambda x: rnn(x)[0]):
         x_seen = x.clone().requires_grad_(True)
         out = function(x_seen)
         out[:, -1].sum().backward()
@@ -82,21 +105,43 @@ def test_a_nan_input_spreads_as_through_torchs_kernel(kind):
     assert all(torch.equal(a, b) for a, b in zip(*nans, strict=True))
 
 
-def test_without_autograd_it_keeps_no_activations_and_gives_the_same_outputs(monkeypatch):
-    _, weights = layer_weights("gru", 3, 4)
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_without_autograd_it_keeps_no_activations_and_gives_the_same_outputs(kind, monkeypatch):
+    _, weights = layer_weights(kind, 3, 4)
     x = torch.randn(3, 7, 3, dtype=torch.float64)
-    h0 = torch.zeros(3, 4, dtype=torch.float64)
+    start = start_state(kind, 3, 4)
     kept = []
     original = fused.kernels().forward
     monkeypatch.setattr(fused.kernels(), "forward", lambda *a: kept.append(a[-1]) or original(*a))
-    trained = fused.fused_recurrence("gru", x, h0, [w.requires_grad_(True) for w in weights], [7, 5, 2])
+    trained = fused_outputs(kind, x, start, [w.requires_grad_(True) for w in weights], [7, 5, 2])
     with torch.no_grad():
-        inferred = fused.fused_recurrence("gru", x, h0, weights, [7, 5, 2])
+        inferred = fused_outputs(kind, x, start, weights, [7, 5, 2])
     assert kept == [True, False]
     torch.testing.assert_close(inferred, trained.detach())
-    gi = torch.randn(3, 7, 12, dtype=torch.float64)
-    _, hidden, gates = original(0, gi, h0, weights[1].detach(), weights[3].detach(), [7, 5, 2], False)
-    assert hidden.shape == gates.shape == (1, 3, 12)  # one step's scratch, not 7 steps'
+    gates = 4 if kind == "lstm" else 3
+    gi = torch.randn(3, 7, gates * 4, dtype=torch.float64)
+    c0 = start[1] if kind == "lstm" else torch.empty(0, dtype=torch.float64)
+    w_hh, b_hh = weights[1].detach(), weights[3].detach()
+    arguments = (fused.FUSED_KINDS[kind], gi, start[0], c0, w_hh, b_hh, [7, 5, 2])
+    *_, hidden, gate_values, cells = original(*arguments, False)
+    assert hidden.shape == gate_values.shape == (1, 3, gates * 4)  # one step's scratch, not 7 steps'
+    assert cells.shape == ((1, 3, 4) if kind == "lstm" else (0, 3, 4))
+    *_, hidden, gate_values, cells = original(*arguments, True)
+    assert gate_values.shape == (7, 3, gates * 4)
+
+
+def test_the_kernel_names_the_shapes_it_expects():
+    _, weights = layer_weights("gru", 3, 4)
+    gi = torch.randn(2, 5, 12, dtype=torch.float64)
+    empty = torch.empty(0, dtype=torch.float64)
+    w_hh, b_hh = weights[1].detach(), weights[3].detach()
+    h0 = torch.zeros(2, 4, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match=r"h0 must be \(B, H\) with B = 2, got \[3, 4\]"):
+        fused.kernels().forward(
+            0, gi, torch.zeros(3, 4, dtype=torch.float64), empty, w_hh, b_hh, [5, 2], True
+        )
+    with pytest.raises(RuntimeError, match=r"lengths must be B = 2 values sorted longest first"):
+        fused.kernels().forward(0, gi, h0, empty, w_hh, b_hh, [2, 5], True)
 
 
 def count_fused(monkeypatch):
@@ -111,18 +156,39 @@ def test_auto_takes_the_fused_kernel_for_gru_and_elman_layers_on_the_cpu_only(mo
     x = torch.randn(3, 6, 5)
     lengths = torch.tensor([6, 2, 6])
     for cell in ("gru", "rnn", "rnn_relu", "lstm"):
-        RecurrentEncoder(5, 4, cell=cell, bidirectional=True)(x, lengths)
-    assert calls == ["gru", "gru", "rnn", "rnn", "rnn_relu", "rnn_relu"]  # each direction, no LSTM
+        assert RecurrentEncoder(5, 4, cell=cell, bidirectional=True)(x, lengths).final_state.batch_size == 3
+    assert calls == ["gru", "gru", "rnn", "rnn", "rnn_relu", "rnn_relu", "lstm", "lstm"]  # each direction
     RecurrentEncoder(5, 4, cell="gru").to(torch.bfloat16)(x.bfloat16(), lengths)  # a dtype it lacks
     RecurrentEncoder(5, 4, cell="gru", route="padded")(x, lengths)
     monkeypatch.setenv("SEQNET_FUSED_KERNELS", "0")
     RecurrentEncoder(5, 4, cell="gru")(x, lengths)
-    assert len(calls) == 6
+    assert len(calls) == 8
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_an_lstm_takes_the_fused_kernel_only_for_its_final_state_over_variable_lengths(monkeypatch):
+    """oneDNN's LSTM is faster where it can run; only its final c over variable lengths needs the
+    kernel (packing did it 2-3x slower)."""
+    calls = count_fused(monkeypatch)
+    x = torch.randn(3, 6, 5)
+    encoder = RecurrentEncoder(5, 4, cell="lstm")
+    out = encoder(x, torch.tensor([6, 2, 6]))
+    assert calls == []  # outputs alone: oneDNN over the padded tensor
+    state = out.final_state
+    assert calls == ["lstm"]
+    packed = RecurrentEncoder(5, 4, cell="lstm", route="packed")
+    packed.load_state_dict(encoder.state_dict())
+    for got, want in zip(state.top, packed(x, torch.tensor([6, 2, 6])).final_state.top, strict=True):
+        torch.testing.assert_close(got, want)
+    assert encoder(x, torch.tensor([6, 6, 6])).final_state.batch_size == 3  # equal lengths: one oneDNN call
+    projected = RecurrentEncoder(5, 4, cell="lstm", proj_size=3)  # no fused route: packing
+    assert projected(x, torch.tensor([6, 2, 6])).final_state.batch_size == 3
+    assert calls == ["lstm"]
 
 
 def test_a_forced_fused_route_refuses_what_it_cannot_run():
-    with pytest.raises(InputError, match=r"route='fused' runs .*'gru'.* not 'lstm'"):
-        RecurrentEncoder(5, 4, cell="lstm", route="fused")
+    with pytest.raises(InputError, match=r"route='fused' does not run an LSTM with proj_size"):
+        RecurrentEncoder(5, 4, cell="lstm", route="fused", proj_size=3)
     encoder = RecurrentEncoder(5, 4, cell="gru", route="fused").to(torch.bfloat16)
     with pytest.raises(InputError, match=r"CPU float32/float64 tensors, got torch\.bfloat16"):
         encoder(torch.randn(2, 3, 5, dtype=torch.bfloat16))
