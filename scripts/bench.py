@@ -25,6 +25,8 @@ Cases:
   it afterwards (an LSTM's outputs on oneDNN, then a second pass for the state), seqnet's packed
   route (what an LSTM's state took before the fused LSTM kernel), against raw torch.nn over packed
   sequences (the hand-written way to exact final states).
+- kernel_isa: the fused CPU kernel built for the baseline instruction set (SSE2 on x86-64) against
+  its AVX2/FMA build, which seqnet loads where torch detects AVX2: forward+backward, route fused.
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
@@ -81,6 +83,7 @@ from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.nn import RecurrentEncoder, cells
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS
+from seqnet.nn.fused import build, instruction_set
 from seqnet.tasks import LanguageModel, ManyToOne
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -379,6 +382,47 @@ def final_state_case(reps: int, tiny: bool) -> list[dict]:
                     "packed_vs_seqnet": ratio(times, "seqnet_packed", "seqnet"),
                     "read_later_vs_seqnet": ratio(times, "seqnet_read_later", "seqnet"),
                     "kernel": {name: recurrent_kernel(run) for name, run in contenders.items()},
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def on_build(module: object, run: Callable[[], None]) -> Callable[[], None]:
+    """`run` with `seqnet.nn.fused.kernels()` answering `module` (one build of the kernel)."""
+
+    def call() -> None:
+        with mock.patch("seqnet.nn.fused.kernels", lambda: module):
+            run()
+
+    return call
+
+
+def kernel_isa_case(reps: int, tiny: bool) -> list[dict]:
+    batch, steps, inputs = (8, 12, 4) if tiny else (64, 100, 32)
+    shapes = [(16, 1, False)] if tiny else [(128, 2, False), (128, 1, True)]
+    if instruction_set() == "portable":
+        return [{"cell": "any", "note": "this CPU has no AVX2: the kernel has one build here"}]
+    builds = {isa: build(isa) for isa in ("portable", "avx2")}
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for cell in ("gru", "rnn", "lstm"):
+        for hidden, layers, variable in shapes:
+            lengths = (
+                lengths_for(batch, steps, steps // 5, generator) if variable else torch.full((batch,), steps)
+            )
+            x = torch.randn(batch, steps, inputs, generator=generator).requires_grad_()
+            torch.manual_seed(0)
+            encoder = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="fused")
+            run = forward_backward(encoder, x, lengths)
+            times = interleaved({isa: on_build(module, run) for isa, module in builds.items()}, reps)
+            rows.append(
+                {
+                    "cell": cell,
+                    "hidden": hidden,
+                    "layers": layers,
+                    "lengths": f"{steps // 5}-{steps}" if variable else "equal",
+                    "portable_vs_avx2": ratio(times, "portable", "avx2"),
                 }
             )
             print(rows[-1], flush=True)
@@ -917,6 +961,7 @@ CASES = {
     "crossover": crossover_case,
     "segments": segments_case,
     "final_state": final_state_case,
+    "kernel_isa": kernel_isa_case,
     "generation": generation_case,
     "training_step": training_step_case,
     "bucketing": bucketing_case,

@@ -26,6 +26,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         "crossover",
         "segments",
         "final_state",
+        "kernel_isa",
         "generation",
         "training_step",
         "bucketing",

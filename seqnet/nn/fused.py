@@ -35,9 +35,12 @@ FUSED_DTYPES = (torch.float32, torch.float64)
 SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
 # Fast math lets the compiler vectorise exp and tanh; the kernel clamps their arguments and tests
 # for NaN on the bits, so saturating inputs and NaN behave as in torch's kernels
-# (tests/nn/test_fused.py). No -march: a kernel cached on a shared home directory must run on
-# every node of a cluster.
+# (tests/nn/test_fused.py).
 CFLAGS = ["-O3", "-ffast-math", "-fopenmp-simd"]
+# Wider vectors where the CPU has them, as torch itself detects them (`python scripts/bench.py
+# kernel_isa` measures the gain). Not -march=native: each instruction set is its own build, under
+# its own name, so a kernel cached on a home directory shared across a cluster's nodes runs on each.
+ISA_FLAGS = {"portable": [], "avx2": ["-mavx2", "-mfma"]}
 
 
 def enabled() -> bool:
@@ -62,16 +65,29 @@ def _ninja_on_path() -> Iterator[None]:
         os.environ["PATH"] = path
 
 
-@functools.cache
-def kernels() -> ModuleType | None:
-    """The compiled extension, built on the first call of a process; None where it cannot be
-    built (a warning says why and how to fix it)."""
+def instruction_set() -> str:
+    """ "avx2" where torch runs its own kernels with AVX2 or AVX-512 (both imply AVX2 and FMA),
+    else "portable" (SSE2 on x86-64, the baseline elsewhere)."""
+    return "avx2" if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512") else "portable"
+
+
+def build(isa: str) -> ModuleType:
+    """The extension compiled for instruction set `isa` (a key of `ISA_FLAGS`), or torch's cached
+    build of it."""
     from torch.utils import cpp_extension
 
+    name = "seqnet_recurrence" if isa == "portable" else f"seqnet_recurrence_{isa}"
+    with _ninja_on_path():
+        return cpp_extension.load(name, [str(SOURCE)], extra_cflags=CFLAGS + ISA_FLAGS[isa])
+
+
+@functools.cache
+def kernels() -> ModuleType | None:
+    """The compiled extension for this CPU, built on the first call of a process; None where it
+    cannot be built (a warning says why and how to fix it)."""
     log.info("loading seqnet's fused CPU recurrences (compiled once, about 30 s, then cached)")
     try:
-        with _ninja_on_path():
-            return cpp_extension.load("seqnet_recurrence", [str(SOURCE)], extra_cflags=CFLAGS)
+        return build(instruction_set())
     except (OSError, RuntimeError, ImportError) as error:  # no compiler or ninja, a failed build
         warnings.warn(
             f"seqnet's fused CPU kernels for GRU, Elman RNN and LSTM layers could not be built ({error}); "

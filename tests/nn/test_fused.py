@@ -229,3 +229,28 @@ def test_under_bfloat16_autocast_the_layer_runs_in_float32():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = encoder(x, lengths).outputs
     torch.testing.assert_close(out, encoder(x, lengths).outputs)
+
+
+@pytest.mark.parametrize(
+    ("capability", "isa"),
+    [("AVX512", "avx2"), ("AVX2", "avx2"), ("DEFAULT", "portable"), ("SVE256", "portable")],
+)
+def test_the_build_follows_the_vector_instructions_torch_detects(capability, isa, monkeypatch):
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    assert fused.instruction_set() == isa
+
+
+def test_every_build_this_cpu_can_run_gives_the_same_numbers():
+    """The portable build (what a CPU without AVX2 loads) against the one loaded here."""
+    loaded = fused.kernels()
+    assert (
+        loaded.__name__
+        == {"avx2": "seqnet_recurrence_avx2", "portable": "seqnet_recurrence"}[fused.instruction_set()]
+    )
+    portable = fused.build("portable")
+    _, weights = layer_weights("lstm", 8, 32, torch.float32)
+    gi = torch.randn(16, 20, 128)
+    h0, c0 = start_state("lstm", 16, 32, torch.float32)
+    arguments = (3, gi, h0, c0, weights[1].detach(), weights[3].detach(), [20] * 8 + [9] * 8, True)
+    for ours, theirs in zip(loaded.forward(*arguments)[:3], portable.forward(*arguments)[:3], strict=True):
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)  # outputs, final h and c
