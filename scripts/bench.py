@@ -163,6 +163,15 @@ def lengths_for(batch: int, steps: int, low: int, generator: torch.Generator) ->
     return lengths
 
 
+def encoder_batch(
+    batch: int, steps: int, inputs: int, variable: bool, generator: torch.Generator, device: str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """lengths (B,) on the CPU (20-100 % of `steps`, or all equal) and inputs x (B, T, I) on `device`,
+    requiring grad: the encoder cases' batch."""
+    lengths = lengths_for(batch, steps, steps // 5, generator) if variable else torch.full((batch,), steps)
+    return lengths, torch.randn(batch, steps, inputs, generator=generator).to(device).requires_grad_()
+
+
 def power_lengths(batch: int, steps: int, power: float, generator: torch.Generator) -> torch.Tensor:
     """Most rows short and a long tail: steps * u**power for u uniform, one row of `steps`."""
     lengths = (steps * torch.rand(batch, generator=generator) ** power).ceil().long().clamp(min=1)
@@ -192,10 +201,7 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     rows = []
     for cell in ("lstm", "gru", "rnn"):
         for hidden, layers, variable in shapes:
-            lengths = (
-                lengths_for(batch, steps, steps // 5, generator) if variable else torch.full((batch,), steps)
-            )
-            x = torch.randn(batch, steps, inputs, generator=generator).to(device).requires_grad_()
+            lengths, x = encoder_batch(batch, steps, inputs, variable, generator, device)
             torch.manual_seed(0)
             auto = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers).to(device)
             packed = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="packed").to(device)
@@ -357,8 +363,7 @@ def final_state_case(reps: int, tiny: bool) -> list[dict]:
     rows = []
     for cell in ("lstm", "gru", "rnn"):
         for hidden, bidirectional in shapes:
-            lengths = lengths_for(batch, steps, steps // 5, generator)
-            x = torch.randn(batch, steps, inputs, generator=generator).requires_grad_()
+            lengths, x = encoder_batch(batch, steps, inputs, True, generator)
             torch.manual_seed(0)
             auto = RecurrentEncoder(inputs, hidden, cell=cell, bidirectional=bidirectional)
             packed = RecurrentEncoder(inputs, hidden, cell=cell, bidirectional=bidirectional, route="packed")
@@ -408,10 +413,7 @@ def kernel_isa_case(reps: int, tiny: bool) -> list[dict]:
     rows = []
     for cell in ("gru", "rnn", "lstm"):
         for hidden, layers, variable in shapes:
-            lengths = (
-                lengths_for(batch, steps, steps // 5, generator) if variable else torch.full((batch,), steps)
-            )
-            x = torch.randn(batch, steps, inputs, generator=generator).requires_grad_()
+            lengths, x = encoder_batch(batch, steps, inputs, variable, generator)
             torch.manual_seed(0)
             encoder = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="fused")
             run = forward_backward(encoder, x, lengths)
