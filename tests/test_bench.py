@@ -38,7 +38,8 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         assert data["case"] == case and data["rows"] and data["environment"]["torch"]
         for row in data["rows"]:
             ratios = [v for v in row.values() if isinstance(v, dict) and "median" in v]
-            assert ratios and all(r["min"] <= r["median"] <= r["max"] for r in ratios)
+            assert ratios or "note" in row, row  # kernel_isa on a CPU without AVX2: one build, a note
+            assert all(r["min"] <= r["median"] <= r["max"] for r in ratios)
     for case, routes in (
         ("encoder", ("raw_padded", "seqnet", "seqnet_packed", "seqnet_torch_kernels", "seqnet_fused")),
         ("crossover", ("padded", "packed")),
