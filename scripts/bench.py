@@ -194,6 +194,18 @@ def same_flops_matmul(
     return flops, synchronized(lambda: [left @ right for _ in range(count)], torch.device(device))
 
 
+def same_weights(
+    build: Callable[..., RecurrentEncoder], routes: tuple[str, ...]
+) -> dict[str, RecurrentEncoder]:
+    """One encoder per route, built by `build(route=...)` after `torch.manual_seed(0)`, each holding
+    the first one's weights."""
+    torch.manual_seed(0)
+    encoders = {route: build(route=route) for route in routes}
+    for encoder in encoders.values():
+        encoder.load_state_dict(encoders[routes[0]].state_dict())
+    return encoders
+
+
 def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     batch, steps, inputs = (8, 12, 4) if tiny else (64, 100, 32)
     shapes = [(16, 1, False)] if tiny else [(128, 2, False), (256, 1, False), (128, 1, True), (256, 1, True)]
@@ -202,25 +214,24 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     for cell in ("lstm", "gru", "rnn"):
         for hidden, layers, variable in shapes:
             lengths, x = encoder_batch(batch, steps, inputs, variable, generator, device)
-            torch.manual_seed(0)
-            auto = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers).to(device)
-            packed = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="packed").to(device)
-            padded = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="padded").to(device)
-            packed.load_state_dict(auto.state_dict())
-            padded.load_state_dict(auto.state_dict())
+            # on the CPU also the fused kernel forced: auto's own route for GRU/Elman, not an LSTM's
+            encoders = same_weights(
+                partial(RecurrentEncoder, inputs, hidden, cell=cell, num_layers=layers),
+                ("auto", "packed", "padded", *(("fused",) if device == "cpu" else ())),
+            )
             rnn_class, extra = TORCH_CELLS[cell]
             raw = rnn_class(inputs, hidden, num_layers=layers, batch_first=True, **extra).to(device)
             flops, matmul = same_flops_matmul(cell, batch, steps, inputs, hidden, layers, device)
+            run = {
+                route: forward_backward(encoder.to(device), x, lengths) for route, encoder in encoders.items()
+            }
             routes = {
                 "raw_padded": forward_backward(raw, x, lengths),
-                "seqnet": forward_backward(auto, x, lengths),
-                "seqnet_packed": forward_backward(packed, x, lengths),
-                "seqnet_torch_kernels": forward_backward(padded, x, lengths),
+                "seqnet": run["auto"],
+                "seqnet_packed": run["packed"],
+                "seqnet_torch_kernels": run["padded"],
+                **({"seqnet_fused": run["fused"]} if "fused" in run else {}),
             }
-            if device == "cpu":  # the fused kernel forced: auto's own route for GRU/Elman, not LSTM
-                forced = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="fused")
-                forced.load_state_dict(auto.state_dict())
-                routes["seqnet_fused"] = forward_backward(forced, x, lengths)
             times = interleaved({**routes, "matmul": matmul}, reps)
             mm_rate = flops / statistics.median(times["matmul"])
             rows.append(
@@ -233,7 +244,9 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                     "packed_vs_seqnet": ratio(times, "seqnet_packed", "seqnet"),
                     "torch_kernels_vs_seqnet": ratio(times, "seqnet_torch_kernels", "seqnet"),
                     **(
-                        {"fused_vs_seqnet": ratio(times, "seqnet_fused", "seqnet")} if device == "cpu" else {}
+                        {"fused_vs_seqnet": ratio(times, "seqnet_fused", "seqnet")}
+                        if "fused" in encoders
+                        else {}
                     ),
                     "matmul_share": {
                         name: round(flops / statistics.median(times[name]) / mm_rate, 3) for name in routes
@@ -364,10 +377,11 @@ def final_state_case(reps: int, tiny: bool) -> list[dict]:
     for cell in ("lstm", "gru", "rnn"):
         for hidden, bidirectional in shapes:
             lengths, x = encoder_batch(batch, steps, inputs, True, generator)
-            torch.manual_seed(0)
-            auto = RecurrentEncoder(inputs, hidden, cell=cell, bidirectional=bidirectional)
-            packed = RecurrentEncoder(inputs, hidden, cell=cell, bidirectional=bidirectional, route="packed")
-            packed.load_state_dict(auto.state_dict())
+            encoders = same_weights(
+                partial(RecurrentEncoder, inputs, hidden, cell=cell, bidirectional=bidirectional),
+                ("auto", "packed"),
+            )
+            auto, packed = encoders["auto"], encoders["packed"]
             rnn_class, extra = TORCH_CELLS[cell]
             raw = rnn_class(inputs, hidden, batch_first=True, bidirectional=bidirectional, **extra)
             contenders = {

@@ -251,6 +251,7 @@ def test_every_build_this_cpu_can_run_gives_the_same_numbers():
     _, weights = layer_weights("lstm", 8, 32, torch.float32)
     gi = torch.randn(16, 20, 128)
     h0, c0 = start_state("lstm", 16, 32, torch.float32)
-    arguments = (3, gi, h0, c0, weights[1].detach(), weights[3].detach(), [20] * 8 + [9] * 8, True)
+    w_hh, b_hh = weights[1].detach(), weights[3].detach()
+    arguments = (fused.FUSED_KINDS["lstm"], gi, h0, c0, w_hh, b_hh, [20] * 8 + [9] * 8, True)
     for ours, theirs in zip(loaded.forward(*arguments)[:3], portable.forward(*arguments)[:3], strict=True):
         torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)  # outputs, final h and c

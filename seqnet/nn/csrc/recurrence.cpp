@@ -73,9 +73,16 @@ inline scalar_t relu(scalar_t x) {
 // Rows per task: ATen's grain for elementwise work, so small batches stay on one thread.
 int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, at::internal::GRAIN_SIZE / width); }
 
+// A tensor's data, or null where the kind has none (an empty tensor).
 template <typename scalar_t>
-scalar_t* rows_of(const at::Tensor& tensor) {
+scalar_t* data_or_null(const at::Tensor& tensor) {
   return tensor.numel() ? tensor.data_ptr<scalar_t>() : nullptr;
+}
+
+// Step `slot` of a saved (slots, B, .) buffer, or null where the kind saves none (no slots).
+template <typename scalar_t>
+scalar_t* step_of(const at::Tensor& saved, int64_t slot) {
+  return saved.size(0) ? saved.data_ptr<scalar_t>() + slot * saved.stride(0) : nullptr;
 }
 
 // What a step saves for backward, each (T, B, .) when kept, else (1, B, .) scratch: the hidden
@@ -93,7 +100,7 @@ void forward_loop(int64_t kind, const at::Tensor& gi, at::Tensor& h, at::Tensor&
   const scalar_t* gi_p = gi.data_ptr<scalar_t>();
   scalar_t* out_p = out.data_ptr<scalar_t>();
   scalar_t* h_p = h.data_ptr<scalar_t>();
-  scalar_t* c_p = rows_of<scalar_t>(c);
+  scalar_t* c_p = data_or_null<scalar_t>(c);
   for (int64_t t = 0; t < T; ++t) {
     const int64_t rows = active_rows(lengths, t);
     if (rows == 0) break;
@@ -101,8 +108,8 @@ void forward_loop(int64_t kind, const at::Tensor& gi, at::Tensor& h, at::Tensor&
     auto projected = saved.hidden[kind == kGRU ? slot : 0].narrow(0, 0, rows);  // (rows, G*H)
     at::addmm_out(projected, b_hh, h.narrow(0, 0, rows), wt);
     const scalar_t* gh_p = projected.data_ptr<scalar_t>();
-    scalar_t* gate_p = rows_of<scalar_t>(saved.gates) ? saved.gates[slot].data_ptr<scalar_t>() : nullptr;
-    scalar_t* cell_p = kind == kLSTM ? saved.cells[slot].data_ptr<scalar_t>() : nullptr;
+    scalar_t* gate_p = step_of<scalar_t>(saved.gates, slot);
+    scalar_t* cell_p = step_of<scalar_t>(saved.cells, slot);
     at::parallel_for(0, rows, grain_rows(G * H), [&](int64_t first, int64_t last) {
       for (int64_t b = first; b < last; ++b) {
         const scalar_t* x = gi_p + (b * T + t) * G * H;
@@ -175,21 +182,21 @@ void backward_loop(int64_t kind, const at::Tensor& d_out, const at::Tensor& h0, 
   const scalar_t* d_out_p = d_out.data_ptr<scalar_t>();
   const scalar_t* out_p = out.data_ptr<scalar_t>();
   const scalar_t* h0_p = h0.data_ptr<scalar_t>();
-  const scalar_t* c0_p = rows_of<scalar_t>(c0);
+  const scalar_t* c0_p = data_or_null<scalar_t>(c0);
   scalar_t* d_gi_p = d_gi.data_ptr<scalar_t>();
   scalar_t* d_hidden_p = d_hidden.data_ptr<scalar_t>();
   scalar_t* d_h_p = d_h.data_ptr<scalar_t>();
-  scalar_t* d_c_p = rows_of<scalar_t>(d_c);
+  scalar_t* d_c_p = data_or_null<scalar_t>(d_c);
   // A GRU's h_{t-1} also gets the gradient through z directly, besides the hidden projection's.
   auto direct = kind == kGRU ? at::empty_like(d_h) : at::Tensor();  // (B, H)
-  scalar_t* direct_p = rows_of<scalar_t>(direct);
+  scalar_t* direct_p = data_or_null<scalar_t>(direct);
   for (int64_t t = T - 1; t >= 0; --t) {
     const int64_t rows = active_rows(lengths, t);
     if (rows == 0) continue;
-    const scalar_t* gh_p = kind == kGRU ? saved.hidden[t].data_ptr<scalar_t>() : nullptr;
-    const scalar_t* gate_p = rows_of<scalar_t>(saved.gates) ? saved.gates[t].data_ptr<scalar_t>() : nullptr;
-    const scalar_t* cell_p = kind == kLSTM ? saved.cells[t].data_ptr<scalar_t>() : nullptr;
-    const scalar_t* previous_cell_p = kind == kLSTM && t > 0 ? saved.cells[t - 1].data_ptr<scalar_t>() : c0_p;
+    const scalar_t* gh_p = kind == kGRU ? step_of<scalar_t>(saved.hidden, t) : nullptr;  // others keep one slot
+    const scalar_t* gate_p = step_of<scalar_t>(saved.gates, t);
+    const scalar_t* cell_p = step_of<scalar_t>(saved.cells, t);
+    const scalar_t* previous_cell_p = t > 0 ? step_of<scalar_t>(saved.cells, t - 1) : c0_p;
     at::parallel_for(0, rows, grain_rows(G * H), [&](int64_t first, int64_t last) {
       for (int64_t b = first; b < last; ++b) {
         const scalar_t* upstream = d_out_p + (b * T + t) * H;
