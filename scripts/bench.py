@@ -83,7 +83,7 @@ from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.nn import RecurrentEncoder, cells
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS
-from seqnet.nn.fused import build, instruction_set
+from seqnet.nn.fused import build, runnable_builds
 from seqnet.tasks import LanguageModel, ManyToOne
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -407,6 +407,47 @@ def final_state_case(reps: int, tiny: bool) -> list[dict]:
     return rows
 
 
+def forward_only(module: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], None]:
+    """One forward of an encoder without autograd (evaluation, prediction)."""
+
+    def run() -> None:
+        with torch.no_grad():
+            module(x, lengths)
+
+    return run
+
+
+def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
+    """An LSTM layer on seqnet's fused kernel against oneDNN's, by batch and hidden size (equal
+    lengths, T50, I8): oneDNN pays a floor per step that small layers never amortise."""
+    steps, inputs = (12, 4) if tiny else (50, 8)
+    grid = [(8, 16)] if tiny else [(b, h) for b in (8, 32, 64, 128) for h in (16, 32, 64, 128)]
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for batch, hidden in grid:
+        lengths, x = encoder_batch(batch, steps, inputs, False, generator)
+        encoders = same_weights(
+            partial(RecurrentEncoder, inputs, hidden, cell="lstm"), ("auto", "padded", "fused")
+        )
+        times = {
+            mode: interleaved(
+                {route: make(encoders[route], x, lengths) for route in ("padded", "fused")}, reps
+            )
+            for mode, make in (("train", forward_backward), ("inference", forward_only))
+        }
+        rows.append(
+            {
+                "batch": batch,
+                "hidden": hidden,
+                "fused_vs_onednn": ratio(times["train"], "fused", "padded"),
+                "fused_vs_onednn_inference": ratio(times["inference"], "fused", "padded"),
+                "auto": recurrent_kernel(forward_backward(encoders["auto"], x, lengths)),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def on_build(module: object, run: Callable[[], None]) -> Callable[[], None]:
     """`run` with `seqnet.nn.fused.kernels()` answering `module` (one build of the kernel)."""
 
@@ -419,10 +460,11 @@ def on_build(module: object, run: Callable[[], None]) -> Callable[[], None]:
 
 def kernel_isa_case(reps: int, tiny: bool) -> list[dict]:
     batch, steps, inputs = (8, 12, 4) if tiny else (64, 100, 32)
-    shapes = [(16, 1, False)] if tiny else [(128, 2, False), (128, 1, True)]
-    if instruction_set() == "portable":
+    shapes = [(16, 1, False)] if tiny else [(128, 2, False), (128, 1, True), (32, 1, False)]
+    isas = runnable_builds()
+    if len(isas) == 1:
         return [{"cell": "any", "note": "this CPU has no AVX2: the kernel has one build here"}]
-    builds = {isa: build(isa) for isa in ("portable", "avx2")}
+    builds = {isa: build(isa) for isa in isas}
     generator = torch.Generator().manual_seed(0)
     rows = []
     for cell in ("gru", "rnn", "lstm"):
@@ -438,7 +480,7 @@ def kernel_isa_case(reps: int, tiny: bool) -> list[dict]:
                     "hidden": hidden,
                     "layers": layers,
                     "lengths": f"{steps // 5}-{steps}" if variable else "equal",
-                    "portable_vs_avx2": ratio(times, "portable", "avx2"),
+                    **{f"{isa}_vs_avx2": ratio(times, isa, "avx2") for isa in isas if isa != "avx2"},
                 }
             )
             print(rows[-1], flush=True)
@@ -978,6 +1020,7 @@ CASES = {
     "segments": segments_case,
     "final_state": final_state_case,
     "kernel_isa": kernel_isa_case,
+    "lstm_kernel": lstm_kernel_case,
     "generation": generation_case,
     "training_step": training_step_case,
     "bucketing": bucketing_case,
@@ -997,6 +1040,7 @@ def environment(device: str = "cpu") -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         **({"gpu": torch.cuda.get_device_name(), "cuda": torch.version.cuda} if device == "cuda" else {}),
         "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # which kernel build loads (fused.py)
         "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "padded_max_waste": PADDED_MAX_WASTE,

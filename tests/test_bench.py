@@ -27,6 +27,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         "segments",
         "final_state",
         "kernel_isa",
+        "lstm_kernel",
         "generation",
         "training_step",
         "bucketing",
@@ -47,13 +48,14 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         for row in json.loads((tmp_path / f"bench_{case}.json").read_text())["rows"]:
             assert set(row["kernel"]) == set(routes)
             assert set(row["kernel"].values()) <= {"onednn", "aten", "seqnet_fused"}
-            if case == "encoder":  # torch.nn's kernel, or seqnet's for GRU/Elman (an LSTM's outputs: oneDNN)
-                fused = "seqnet_fused" if row["cell"] in ("gru", "rnn") else row["kernel"]["raw_padded"]
-                assert row["kernel"]["seqnet"] == fused, row
+            if case == "encoder":  # seqnet's kernel for every cell at the tiny size (a small LSTM)
+                assert row["kernel"]["seqnet"] == "seqnet_fused", row
                 assert row["kernel"]["seqnet_torch_kernels"] == row["kernel"]["raw_padded"], row
                 assert row["kernel"]["seqnet_fused"] == "seqnet_fused", row
     for row in json.loads((tmp_path / "bench_final_state.json").read_text())["rows"]:
         assert row["kernel"]["seqnet"] == "seqnet_fused", row  # every cell's exact state in one pass
+    for row in json.loads((tmp_path / "bench_lstm_kernel.json").read_text())["rows"]:
+        assert row["auto"] == "seqnet_fused", row  # the tiny size: a small LSTM, on the kernel
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
     for name in ("help", "config_error", "first_training_step", "fused_kernel_build", "fused_kernel_load"):
         assert 0 < startup[name]["seconds_median"] <= startup[name]["seconds_max"]

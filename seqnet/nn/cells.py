@@ -157,6 +157,13 @@ PADDED_MAX_WASTE = {"lstm": 1.0, "gru": 0.9, "rnn": 0.9, "rnn_relu": 0.9}
 # 0.06-0.07, where it is not cut) 0.99, 0.99, 0.93.
 PADDED_SEGMENTS = 4
 SEGMENT_MIN_SAVING = 0.15
+# An LSTM's outputs on the CPU: oneDNN's LSTM pays a floor per step that small layers never
+# amortise, so a layer of at most this many cells per step (batch x hidden) takes the fused kernel,
+# by whether autograd records. `python scripts/bench.py lstm_kernel --reps 41` (forward+backward,
+# or forward alone, B8-128 x H16-128, T50, benchmarks/bench_lstm_kernel.json, 2026-12-05), fused /
+# oneDNN: training 0.42-0.91 up to 1024 cells, 0.88-1.03 at 2048, 0.94-1.24 from 4096; inference
+# 0.38-0.81 up to 512 cells, 0.96-1.19 at 1024, 1.18-2.14 above.
+FUSED_LSTM_MAX_CELLS = {"train": 1024, "inference": 512}
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
 
 
@@ -206,8 +213,9 @@ class TorchRecurrentLayer(nn.Module):
     On the CPU, GRU and Elman layers run on seqnet's fused kernel ("fused", `seqnet.nn.fused`):
     one call per layer and direction, computing only each row's valid steps, at any lengths, with
     each row's exact final state. It is auto's choice wherever it can run (CPU, float32/float64,
-    kernel built, no LSTM projection); an LSTM takes it only where the caller needs its final
-    state over variable lengths (`need_state`), since oneDNN's LSTM is faster everywhere else.
+    kernel built, no LSTM projection); an LSTM takes it only where oneDNN's LSTM is slower (small
+    layers: `FUSED_LSTM_MAX_CELLS`) or where the caller needs its final state over variable
+    lengths (`need_state`).
     Otherwise equal lengths run as one fused torch call over the padded tensor, and variable
     lengths take one of two exact routes (`route`: "auto" picks by device and padding share, or
     force one):
@@ -297,12 +305,12 @@ class TorchRecurrentLayer(nn.Module):
 
     def uses_fused(self, x: Tensor, exact_lstm_state: bool = False) -> bool:
         """Whether x runs on the fused kernel: forced, or auto wherever the kernel can run, but for
-        an LSTM only where its exact final state over variable lengths is asked for
-        (`exact_lstm_state`): oneDNN's LSTM outruns the kernel where it can run, and over variable
-        lengths it cannot observe the final c, which packing (2-3x slower) used to give."""
+        an LSTM only where oneDNN's LSTM is slower (a small layer: `FUSED_LSTM_MAX_CELLS`) or
+        cannot give what is asked (`exact_lstm_state`: its final c over variable lengths, which
+        packing gave 2-3x slower)."""
         if self.route == "auto":
             return (
-                (exact_lstm_state or not self.is_lstm)
+                (not self.is_lstm or exact_lstm_state or self._small_for_onednn(x))
                 and fused.enabled()
                 and not self.rnn.proj_size
                 and fused.supports(self.kind, x)
@@ -321,6 +329,11 @@ class TorchRecurrentLayer(nn.Module):
                 "above); install a C++ compiler and ninja, or use route=auto"
             )
         return True
+
+    def _small_for_onednn(self, x: Tensor) -> bool:
+        """Whether an LSTM layer over x (B, T, I) is too small per step for oneDNN's to win."""
+        mode = "train" if torch.is_grad_enabled() else "inference"
+        return x.shape[0] * self.rnn.hidden_size <= FUSED_LSTM_MAX_CELLS[mode]
 
     def chooses_padded(self, x: Tensor, lengths: Tensor) -> bool:
         """Whether variable lengths run padded: forced, or auto on the CPU below the waste limit

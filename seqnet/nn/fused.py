@@ -5,8 +5,9 @@ overhead, not arithmetic, bounds it at the sizes RNNs are used at. The fused ker
 layer and direction in one call: per step one matmul and one loop over every gate, a hand-written
 backward, and only the rows still active at each step (rows sorted longest first), so padding is
 skipped as exactly as packing skips it and each row's final state (an LSTM's c too) is exact.
-`python scripts/bench.py encoder` and `final_state` measure it. An LSTM uses it only for its final
-state over variable lengths: oneDNN's fused LSTM is faster everywhere else.
+`python scripts/bench.py encoder`, `final_state` and `lstm_kernel` measure it. An LSTM uses it
+where the layer is small (oneDNN's fused LSTM is faster on larger ones) and for its final state
+over variable lengths.
 
 The kernel is compiled with the C++ compiler and ninja the first time a process needs it (about
 half a minute) and cached by torch in `TORCH_EXTENSIONS_DIR` (default `~/.cache/torch_extensions`),
@@ -38,9 +39,22 @@ SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
 # (tests/nn/test_fused.py).
 CFLAGS = ["-O3", "-ffast-math", "-fopenmp-simd"]
 # Wider vectors where the CPU has them, as torch itself detects them (`python scripts/bench.py
-# kernel_isa` measures the gain). Not -march=native: each instruction set is its own build, under
-# its own name, so a kernel cached on a home directory shared across a cluster's nodes runs on each.
-ISA_FLAGS = {"portable": [], "avx2": ["-mavx2", "-mfma"]}
+# kernel_isa` measures each build against the AVX2 one). Not -march=native: each instruction set is
+# its own build, under its own name, so a kernel cached on a home directory shared across a
+# cluster's nodes runs on each.
+ISA_FLAGS = {
+    "portable": [],
+    "avx2": ["-mavx2", "-mfma"],
+    # the extensions torch's "AVX512" capability requires of the CPU
+    "avx512": ["-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq"],
+}
+ISA_CAPABILITIES = {"avx2": ("AVX2", "AVX512"), "avx512": ("AVX512",)}  # torch's names each build runs on
+
+
+def runnable_builds() -> list[str]:
+    """The instruction sets (keys of `ISA_FLAGS`) whose build this CPU runs, as torch detects it."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    return ["portable", *(isa for isa, names in ISA_CAPABILITIES.items() if capability in names)]
 
 
 def enabled() -> bool:
@@ -66,9 +80,15 @@ def _ninja_on_path() -> Iterator[None]:
 
 
 def instruction_set() -> str:
-    """ "avx2" where torch runs its own kernels with AVX2 or AVX-512 (both imply AVX2 and FMA),
-    else "portable" (SSE2 on x86-64, the baseline elsewhere)."""
-    return "avx2" if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512") else "portable"
+    """The widest build this CPU runs: "avx512" where torch detects AVX-512, "avx2" where it detects
+    AVX2, else "portable" (SSE2 on x86-64, the baseline elsewhere). `ATEN_CPU_CAPABILITY=avx2` (torch's
+    own switch) narrows both torch's kernels and this choice."""
+    return runnable_builds()[-1]
+
+
+def build_name(isa: str) -> str:
+    """The name the build for instruction set `isa` has in torch's extension cache."""
+    return "seqnet_recurrence" if isa == "portable" else f"seqnet_recurrence_{isa}"
 
 
 def build(isa: str) -> ModuleType:
@@ -76,9 +96,8 @@ def build(isa: str) -> ModuleType:
     build of it."""
     from torch.utils import cpp_extension
 
-    name = "seqnet_recurrence" if isa == "portable" else f"seqnet_recurrence_{isa}"
     with _ninja_on_path():
-        return cpp_extension.load(name, [str(SOURCE)], extra_cflags=CFLAGS + ISA_FLAGS[isa])
+        return cpp_extension.load(build_name(isa), [str(SOURCE)], extra_cflags=CFLAGS + ISA_FLAGS[isa])
 
 
 @functools.cache

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from seqnet.errors import InputError
-from seqnet.nn import RecurrentEncoder, fused
+from seqnet.nn import RecurrentEncoder, cells, fused
 from seqnet.nn.cells import TORCH_CELLS
 
 KINDS = sorted(fused.FUSED_KINDS)
@@ -166,10 +166,28 @@ def test_auto_takes_the_fused_kernel_for_gru_and_elman_layers_on_the_cpu_only(mo
 
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
-def test_an_lstm_takes_the_fused_kernel_only_for_its_final_state_over_variable_lengths(monkeypatch):
-    """oneDNN's LSTM is faster where it can run; only its final c over variable lengths needs the
+def test_a_small_lstm_takes_the_fused_kernel_by_cells_per_step_and_autograd(monkeypatch):
+    """oneDNN's per-step floor loses on small layers: B3 x H4 = 12 cells per step."""
+    calls = count_fused(monkeypatch)
+    x, lengths = torch.randn(3, 6, 5), torch.tensor([6, 6, 6])
+    encoder = RecurrentEncoder(5, 4, cell="lstm")
+    encoder(x, lengths)
+    assert calls == ["lstm"]  # within both defaults
+    monkeypatch.setattr(cells, "FUSED_LSTM_MAX_CELLS", {"train": 12, "inference": 11})
+    encoder(x, lengths)
+    with torch.no_grad():
+        encoder(x, lengths)
+    assert calls == ["lstm", "lstm"]  # training: on the kernel; inference: oneDNN
+    RecurrentEncoder(5, 3, cell="lstm", proj_size=2)(x, lengths)  # no fused route with a projection
+    assert calls == ["lstm", "lstm"]
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_a_larger_lstm_takes_the_fused_kernel_only_for_its_final_state_over_variable_lengths(monkeypatch):
+    """oneDNN's LSTM is faster on larger layers; only their final c over variable lengths needs the
     kernel (packing did it 2-3x slower)."""
     calls = count_fused(monkeypatch)
+    monkeypatch.setattr(cells, "FUSED_LSTM_MAX_CELLS", {"train": 11, "inference": 11})  # B3 x H4 is larger
     x = torch.randn(3, 6, 5)
     encoder = RecurrentEncoder(5, 4, cell="lstm")
     out = encoder(x, torch.tensor([6, 2, 6]))
@@ -232,26 +250,31 @@ def test_under_bfloat16_autocast_the_layer_runs_in_float32():
 
 
 @pytest.mark.parametrize(
-    ("capability", "isa"),
-    [("AVX512", "avx2"), ("AVX2", "avx2"), ("DEFAULT", "portable"), ("SVE256", "portable")],
+    ("capability", "builds"),
+    [
+        ("AVX512", ["portable", "avx2", "avx512"]),
+        ("AVX2", ["portable", "avx2"]),
+        ("DEFAULT", ["portable"]),
+        ("SVE256", ["portable"]),
+    ],
 )
-def test_the_build_follows_the_vector_instructions_torch_detects(capability, isa, monkeypatch):
+def test_the_build_follows_the_vector_instructions_torch_detects(capability, builds, monkeypatch):
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
-    assert fused.instruction_set() == isa
+    assert fused.runnable_builds() == builds
+    assert fused.instruction_set() == builds[-1]  # the widest
 
 
-def test_every_build_this_cpu_can_run_gives_the_same_numbers():
-    """The portable build (what a CPU without AVX2 loads) against the one loaded here."""
+@pytest.mark.parametrize("isa", fused.runnable_builds()[:-1])
+def test_every_build_this_cpu_can_run_gives_the_same_numbers(isa):
+    """Each narrower build (the portable one is what a CPU without AVX2 loads) against the widest,
+    the one loaded here."""
     loaded = fused.kernels()
-    assert (
-        loaded.__name__
-        == {"avx2": "seqnet_recurrence_avx2", "portable": "seqnet_recurrence"}[fused.instruction_set()]
-    )
-    portable = fused.build("portable")
+    assert loaded.__name__ == fused.build_name(fused.instruction_set())
+    narrower = fused.build(isa)
     _, weights = layer_weights("lstm", 8, 32, torch.float32)
     gi = torch.randn(16, 20, 128)
     h0, c0 = start_state("lstm", 16, 32, torch.float32)
     w_hh, b_hh = weights[1].detach(), weights[3].detach()
     arguments = (fused.FUSED_KINDS["lstm"], gi, h0, c0, w_hh, b_hh, [20] * 8 + [9] * 8, True)
-    for ours, theirs in zip(loaded.forward(*arguments)[:3], portable.forward(*arguments)[:3], strict=True):
+    for ours, theirs in zip(loaded.forward(*arguments)[:3], narrower.forward(*arguments)[:3], strict=True):
         torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)  # outputs, final h and c
