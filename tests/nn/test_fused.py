@@ -175,9 +175,10 @@ def test_a_small_lstm_takes_the_fused_kernel_by_cells_per_step_and_autograd(monk
     assert calls == ["lstm"]  # within both defaults
     monkeypatch.setattr(cells, "FUSED_LSTM_MAX_CELLS", {"train": 12, "inference": 11})
     encoder(x, lengths)
+    assert calls == ["lstm", "lstm"]  # training: on the kernel
     with torch.no_grad():
         encoder(x, lengths)
-    assert calls == ["lstm", "lstm"]  # training: on the kernel; inference: oneDNN
+    assert calls == ["lstm", "lstm"]  # inference: oneDNN
     RecurrentEncoder(5, 3, cell="lstm", proj_size=2)(x, lengths)  # no fused route with a projection
     assert calls == ["lstm", "lstm"]
 
