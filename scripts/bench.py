@@ -83,7 +83,7 @@ from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.nn import RecurrentEncoder, cells
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS
-from seqnet.nn.fused import build, runnable_builds
+from seqnet.nn.fused import build, build_name, instruction_set, runnable_builds
 from seqnet.tasks import LanguageModel, ManyToOne
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -1040,7 +1040,7 @@ def environment(device: str = "cpu") -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         **({"gpu": torch.cuda.get_device_name(), "cuda": torch.version.cuda} if device == "cuda" else {}),
         "torch": torch.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # which kernel build loads (fused.py)
+        "fused_kernel_build": build_name(instruction_set()),
         "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "padded_max_waste": PADDED_MAX_WASTE,
