@@ -27,6 +27,10 @@ Cases:
   sequences (the hand-written way to exact final states).
 - kernel_isa: the fused CPU kernel built for the baseline instruction set (SSE2 on x86-64) against
   its AVX2/FMA build, which seqnet loads where torch detects AVX2: forward+backward, route fused.
+- step: `RecurrentEncoder.step` over 20 steps (one ATen cell per layer, what `nn.LSTMCell` runs)
+  against the hand-written loop of `nn.LSTMCell`/`GRUCell`/`RNNCell` and against torch.nn's
+  sequence module called with T=1 per step (what `step` ran before), training and inference; the
+  path of generation, beam search and every step-by-step decoder.
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
@@ -52,8 +56,8 @@ Cases:
   layer with lengths 20-100) in a fresh process per setting of the threads case: seconds and the
   share of the matmul rate under each, and the share one step's recurrent matmul reaches alone.
 
-encoder and crossover also run on a GPU (`--device cuda`, written as bench_encoder_cuda.json and
-bench_crossover_cuda.json); the other cases measure the CPU.
+encoder, crossover and step also run on a GPU (`--device cuda`, written as bench_encoder_cuda.json,
+bench_crossover_cuda.json and bench_step_cuda.json); the other cases measure the CPU.
 """
 
 from __future__ import annotations
@@ -484,6 +488,77 @@ def kernel_isa_case(reps: int, tiny: bool) -> list[dict]:
                 }
             )
             print(rows[-1], flush=True)
+    return rows
+
+
+CELL_MODULES = {"lstm": nn.LSTMCell, "gru": nn.GRUCell, "rnn": nn.RNNCell}
+
+
+def stepping(step: Callable[..., tuple], xs: torch.Tensor, state: object, train: bool) -> Callable[[], None]:
+    """Run `step(x_t, state) -> (y_t, state)` over every step of xs (B, T, I) on xs's device:
+    forward+backward through the outputs when `train`, else a forward without autograd."""
+
+    def run() -> None:
+        with torch.set_grad_enabled(train):
+            carried, outputs = state, []
+            for t in range(xs.shape[1]):
+                y, carried = step(xs[:, t], carried)
+                outputs.append(y)
+            if train:
+                torch.stack(outputs, dim=1).sum().backward()
+
+    return synchronized(run, xs.device)
+
+
+def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
+    """`RecurrentEncoder.step` over T steps (ATen's cell per layer) against the hand-written loop
+    of `nn.LSTMCell`/`GRUCell`/`RNNCell` and against torch.nn's sequence module called with T=1
+    per step (what `step` ran before), in training (forward+backward) and inference."""
+    steps = 4 if tiny else 20
+    shapes = [(2, 8, 1)] if tiny else [(1, 64, 1), (1, 256, 1), (1, 256, 2), (32, 128, 1), (64, 256, 1)]
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for cell in ("lstm", "gru", "rnn"):
+        for batch, hidden, layers in shapes:
+            torch.manual_seed(0)
+            encoder = RecurrentEncoder(hidden, hidden, cell=cell, num_layers=layers).to(device)
+            rnn = encoder.layers[0].rnn
+            cells_by_layer = [CELL_MODULES[cell](hidden, hidden).to(device) for _ in range(layers)]
+            for layer, module in enumerate(cells_by_layer):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(module, name).data = getattr(rnn, f"{name}_l{layer}").data
+
+            def by_cells(x_t: torch.Tensor, state: list, cells: list = cells_by_layer) -> tuple:
+                carried = []
+                for module, start in zip(cells, state, strict=True):
+                    carried.append(module(x_t, start))
+                    x_t = carried[-1][0] if isinstance(carried[-1], tuple) else carried[-1]
+                return x_t, carried
+
+            def by_sequence(x_t: torch.Tensor, state: object, rnn: nn.RNNBase = rnn) -> tuple:
+                out, state = rnn(x_t.unsqueeze(1), state)
+                return out[:, 0], state
+
+            xs = torch.randn(batch, steps, hidden, generator=generator).to(device)
+            zeros = torch.zeros(layers, batch, hidden, device=device)
+            torch_state = (zeros, zeros) if cell == "lstm" else zeros
+            cell_state = [(z, z) if cell == "lstm" else z for z in zeros]
+            row = {"cell": cell, "batch": batch, "hidden": hidden, "layers": layers}
+            for mode, train in (("train", True), ("inference", False)):
+                times = interleaved(
+                    {
+                        "seqnet": stepping(encoder.step, xs, None, train),
+                        "cells": stepping(by_cells, xs, cell_state, train),
+                        "sequence_t1": stepping(by_sequence, xs, torch_state, train),
+                    },
+                    reps,
+                )
+                suffix = "" if train else "_inference"
+                row[f"seqnet_vs_cells{suffix}"] = ratio(times, "seqnet", "cells")
+                row[f"seqnet_vs_sequence_t1{suffix}"] = ratio(times, "seqnet", "sequence_t1")
+                row[f"ms_per_step{suffix}"] = round(statistics.median(times["seqnet"]) / steps * 1e3, 3)
+            rows.append(row)
+            print(row, flush=True)
     return rows
 
 
@@ -1021,6 +1096,7 @@ CASES = {
     "final_state": final_state_case,
     "kernel_isa": kernel_isa_case,
     "lstm_kernel": lstm_kernel_case,
+    "step": step_case,
     "generation": generation_case,
     "training_step": training_step_case,
     "bucketing": bucketing_case,
@@ -1031,7 +1107,7 @@ CASES = {
 }
 
 
-DEVICE_CASES = ("encoder", "crossover")  # the cases that take --device
+DEVICE_CASES = ("encoder", "crossover", "step")  # the cases that take --device
 
 
 def environment(device: str = "cpu") -> dict:
@@ -1075,14 +1151,14 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks")
     parser.add_argument(
         "--device", choices=("cpu", "cuda"), default="cpu",
-        help=f"cuda: run {' and '.join(DEVICE_CASES)} on the GPU (default: all of them)",
+        help=f"cuda: run {', '.join(DEVICE_CASES)} on the GPU (default: all of them)",
     )  # fmt: skip
     args = parser.parse_args()
     unknown = sorted(set(args.cases) - set(CASES))
     if unknown:
         parser.error(f"unknown case {unknown}; choose from {', '.join(CASES)}")
     if args.device == "cuda" and set(args.cases) - set(DEVICE_CASES):
-        parser.error(f"--device cuda runs {' and '.join(DEVICE_CASES)}; the other cases measure the CPU")
+        parser.error(f"--device cuda runs {', '.join(DEVICE_CASES)}; the other cases measure the CPU")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device here; run it on a GPU machine")
     out = Path(args.out)

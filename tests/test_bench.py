@@ -28,6 +28,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         "final_state",
         "kernel_isa",
         "lstm_kernel",
+        "step",
         "generation",
         "training_step",
         "bucketing",
@@ -125,7 +126,7 @@ def test_the_ucr_table_refuses_a_file_that_is_not_the_archive_summary(tmp_path):
 
 def test_only_the_encoder_cases_run_on_a_gpu():
     result = bench("--device", "cuda", "training_step")
-    assert result.returncode == 2 and "--device cuda runs encoder and crossover" in result.stderr
+    assert result.returncode == 2 and "--device cuda runs encoder, crossover, step" in result.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
@@ -143,6 +144,7 @@ def test_the_encoder_cases_run_on_a_gpu_and_name_their_kernels(tmp_path):
         data = json.loads((tmp_path / f"bench_{case}_cuda.json").read_text())
         assert data["environment"]["gpu"] and data["rows"]
         assert all(row["kernel"] for row in data["rows"])
+    assert json.loads((tmp_path / "bench_step_cuda.json").read_text())["rows"]
     packed = [
         row["kernel"]["packed"]
         for row in json.loads((tmp_path / "bench_crossover_cuda.json").read_text())["rows"]

@@ -165,6 +165,15 @@ SEGMENT_MIN_SAVING = 0.15
 # 0.38-0.81 up to 512 cells, 0.96-1.19 at 1024, 1.18-2.14 above.
 FUSED_LSTM_MAX_CELLS = {"train": 1024, "inference": 512}
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
+# One time step (`step`) runs ATen's cell of each layer, what `nn.LSTMCell` and its kin run, not
+# torch.nn's sequence kernel with T=1, which pays its per-call floor on every step (oneDNN's LSTM
+# most: `python scripts/bench.py step`, benchmarks/bench_step.json).
+_CELL_FUNCTIONS = {
+    "gru": torch.gru_cell,
+    "rnn": torch.rnn_tanh_cell,
+    "rnn_relu": torch.rnn_relu_cell,
+    "lstm": torch.lstm_cell,
+}
 
 
 def padding_share(lengths: Tensor, steps: int) -> float:
@@ -451,9 +460,22 @@ class TorchRecurrentLayer(nn.Module):
         return weights[index * per_call : (index + 1) * per_call]
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
-        """x_t (B, I) -> y_t (B, H) and the state after this step."""
-        out, hn = self.rnn(x_t.unsqueeze(1), self._torch_state(state))
-        return out[:, 0], self._layer_state(hn)
+        """x_t (B, I), state tensors (L, B, S) -> y_t (B, H) and the state after this step: each
+        layer through ATen's cell (`_CELL_FUNCTIONS`), with torch.nn's dropout between layers."""
+        if self.num_directions > 1:
+            raise InputError("a bidirectional layer cannot run one step: its backward direction needs the end")
+        if self.rnn.proj_size:  # ATen's LSTM cell has no projection: torch's own loop runs it
+            out, hn = self.rnn(x_t.unsqueeze(1), self._torch_state(state))
+            return out[:, 0], self._layer_state(hn)
+        inputs, finals = x_t, []
+        for layer in range(self.num_layers):
+            if layer and self.rnn.dropout:
+                inputs = nn.functional.dropout(inputs, self.rnn.dropout, self.training)
+            start = tuple(s[layer] for s in state)  # each (B, S)
+            final = _CELL_FUNCTIONS[self.kind](inputs, self._torch_state(start), *self._weights(layer))
+            finals.append(tuple(final) if self.is_lstm else (final,))
+            inputs = finals[-1][0]  # (B, H)
+        return inputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))  # each (L, B, S)
 
 
 for _kind in TORCH_CELLS:

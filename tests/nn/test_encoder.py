@@ -301,3 +301,15 @@ def test_cuda_matches_cpu():
     gpu = enc.cuda()(x.cuda(), LENGTHS.cuda()).outputs.cpu()
     torch.testing.assert_close(cpu, gpu, atol=1e-4, rtol=1e-4)
     assert isinstance(enc.layers[0].rnn, nn.LSTM)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_step_on_cuda_matches_the_cpu(cell):
+    enc = encoder(cell=cell, num_layers=2).float()
+    x = make_batch().float()[:, 0]  # (B, I)
+    cpu, cpu_state = enc.step(x)
+    gpu, gpu_state = enc.cuda().step(x.cuda())
+    torch.testing.assert_close(cpu, gpu.cpu(), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(cpu_state.top, gpu_state.top.cpu(), atol=1e-4, rtol=1e-4)

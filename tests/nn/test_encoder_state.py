@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from seqnet.nn import CellLayer, EncoderState, RecurrentEncoder, register_cell
+from seqnet.nn.cells import TorchRecurrentLayer
 
 CONFIGS = [
     dict(cell="lstm"),
@@ -89,6 +90,30 @@ def test_step_by_step_equals_forward(kwargs):
         outputs.append(y)
     close(torch.stack(outputs, dim=1), whole.outputs)
     assert_states_close(state, whole.final_state)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_step_drops_out_between_stacked_layers_while_training(cell):
+    """With dropout 1 the second layer reads zeros while training, in forward and step alike."""
+    torch.manual_seed(0)
+    layer = TorchRecurrentLayer(cell, 5, 6, num_layers=2, dropout=1.0).double()
+    x, lengths = torch.randn(3, 4, 5, dtype=torch.float64), torch.full((3,), 4)
+    start = tuple(torch.randn(2, 3, size, dtype=torch.float64) for size in layer.state_sizes)
+    whole, final = layer(x, lengths, start)
+    state, outputs = start, []
+    for t in range(4):
+        y, state = layer.step(x[:, t], state)
+        outputs.append(y)
+    close(torch.stack(outputs, dim=1), whole)
+    for stepped, at_once in zip(state, final, strict=True):
+        close(stepped, at_once)
+    assert not torch.allclose(layer.eval()(x, lengths, start)[0], whole)  # the layer did drop out
+
+
+def test_a_bidirectional_layer_refuses_step():
+    layer = TorchRecurrentLayer("gru", 5, 6, bidirectional=True)
+    with pytest.raises(ValueError, match="backward direction needs the end"):
+        layer.step(torch.randn(2, 5), (torch.zeros(2, 2, 6),))
 
 
 def test_rows_of_length_zero_keep_their_state_and_output_zeros():
