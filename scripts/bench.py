@@ -544,7 +544,7 @@ def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
             torch_state = (zeros, zeros) if cell == "lstm" else zeros
             cell_state = [(z, z) if cell == "lstm" else z for z in zeros]
             row = {"cell": cell, "batch": batch, "hidden": hidden, "layers": layers}
-            for mode, train in (("train", True), ("inference", False)):
+            for suffix, train in (("", True), ("_inference", False)):
                 times = interleaved(
                     {
                         "seqnet": stepping(encoder.step, xs, None, train),
@@ -553,7 +553,6 @@ def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                     },
                     reps,
                 )
-                suffix = "" if train else "_inference"
                 row[f"seqnet_vs_cells{suffix}"] = ratio(times, "seqnet", "cells")
                 row[f"seqnet_vs_sequence_t1{suffix}"] = ratio(times, "seqnet", "sequence_t1")
                 row[f"ms_per_step{suffix}"] = round(statistics.median(times["seqnet"]) / steps * 1e3, 3)

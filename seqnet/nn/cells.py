@@ -165,6 +165,7 @@ SEGMENT_MIN_SAVING = 0.15
 # 0.38-0.81 up to 512 cells, 0.96-1.19 at 1024, 1.18-2.14 above.
 FUSED_LSTM_MAX_CELLS = {"train": 1024, "inference": 512}
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
+_NO_BIDIRECTIONAL_STEP = "a bidirectional layer cannot run one step: its backward direction needs the end"
 # One time step (`step`) runs ATen's cell of each layer, what `nn.LSTMCell` and its kin run, not
 # torch.nn's sequence kernel with T=1, which pays its per-call floor on every step (oneDNN's LSTM
 # most: `python scripts/bench.py step`, benchmarks/bench_step.json).
@@ -463,7 +464,7 @@ class TorchRecurrentLayer(nn.Module):
         """x_t (B, I), state tensors (L, B, S) -> y_t (B, H) and the state after this step: each
         layer through ATen's cell (`_CELL_FUNCTIONS`), with torch.nn's dropout between layers."""
         if self.num_directions > 1:
-            raise InputError("a bidirectional layer cannot run one step: its backward direction needs the end")
+            raise InputError(_NO_BIDIRECTIONAL_STEP)
         if self.rnn.proj_size:  # ATen's LSTM cell has no projection: torch's own loop runs it
             out, hn = self.rnn(x_t.unsqueeze(1), self._torch_state(state))
             return out[:, 0], self._layer_state(hn)
@@ -547,4 +548,4 @@ class Bidirectional(nn.Module):
         return outputs, tuple(torch.cat(pair, dim=0) for pair in zip(state_f, state_b, strict=True))
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
-        raise InputError("a bidirectional layer cannot run one step: its backward direction needs the end")
+        raise InputError(_NO_BIDIRECTIONAL_STEP)
