@@ -468,14 +468,16 @@ class TorchRecurrentLayer(nn.Module):
         if self.rnn.proj_size:  # ATen's LSTM cell has no projection: torch's own loop runs it
             out, hn = self.rnn(x_t.unsqueeze(1), self._torch_state(state))
             return out[:, 0], self._layer_state(hn)
-        inputs, finals = x_t, []
+        rnn, cell, inputs, finals = self.rnn, _CELL_FUNCTIONS[self.kind], x_t, []
         for layer in range(self.num_layers):
-            if layer and self.rnn.dropout:
-                inputs = nn.functional.dropout(inputs, self.rnn.dropout, self.training)
-            start = tuple(s[layer] for s in state)  # each (B, S)
-            final = _CELL_FUNCTIONS[self.kind](inputs, self._torch_state(start), *self._weights(layer))
-            finals.append(tuple(final) if self.is_lstm else (final,))
+            if layer and rnn.dropout:
+                inputs = nn.functional.dropout(inputs, rnn.dropout, self.training)
+            start = (state[0][layer], state[1][layer]) if self.is_lstm else state[0][layer]  # (B, S)
+            final = cell(inputs, start, *self._weights(layer))
+            finals.append(final if self.is_lstm else (final,))
             inputs = finals[-1][0]  # (B, H)
+        if len(finals) == 1:  # a view rather than a copy: this runs on every generated token
+            return inputs, tuple(s.unsqueeze(0) for s in finals[0])
         return inputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))  # each (L, B, S)
 
 
