@@ -32,7 +32,8 @@ Cases:
   sequence module called with T=1 per step (what `step` ran before), training and inference; the
   path of generation, beam search and every step-by-step decoder.
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
-  at every step.
+  at every step, and against the state carried with `step` through torch.nn's sequence module
+  called with T=1 (`TorchRecurrentLayer.sequence_step`, what `step` ran before).
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
   hand-written loop, small (GRU/LSTM-32, T12, B32) and large (2-layer LSTM-128, T100, B64) models;
   the loop with torch's default AdamW (what a hand-written loop gets) and with the fused AdamW
@@ -86,7 +87,7 @@ from torch import nn
 from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.nn import RecurrentEncoder, cells
-from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS
+from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS, TorchRecurrentLayer
 from seqnet.nn.fused import build, build_name, instruction_set, runnable_builds
 from seqnet.tasks import LanguageModel, ManyToOne
 
@@ -580,12 +581,24 @@ def generation_case(reps: int, tiny: bool) -> list[dict]:
     def carried() -> None:
         model.generate(prompt, max_new_tokens=new_tokens, greedy_decoding=True)
 
-    times = interleaved({"state_carried": carried, "re_reading_prefix": re_reading}, reps)
+    def carried_sequence_step() -> None:
+        with mock.patch.object(TorchRecurrentLayer, "step", TorchRecurrentLayer.sequence_step):
+            carried()
+
+    times = interleaved(
+        {
+            "state_carried": carried,
+            "state_carried_sequence_step": carried_sequence_step,
+            "re_reading_prefix": re_reading,
+        },
+        reps,
+    )
     row = {
         "prompt_tokens": len(prompt),
         "new_tokens": new_tokens,
         "tokens_per_second": {name: round(new_tokens / statistics.median(t), 1) for name, t in times.items()},
         "re_reading_vs_carried": ratio(times, "re_reading_prefix", "state_carried"),
+        "sequence_step_vs_carried": ratio(times, "state_carried_sequence_step", "state_carried"),
     }
     print(row, flush=True)
     return [row]

@@ -466,8 +466,7 @@ class TorchRecurrentLayer(nn.Module):
         if self.num_directions > 1:
             raise InputError(_NO_BIDIRECTIONAL_STEP)
         if self.rnn.proj_size:  # ATen's LSTM cell has no projection: torch's own loop runs it
-            out, hn = self.rnn(x_t.unsqueeze(1), self._torch_state(state))
-            return out[:, 0], self._layer_state(hn)
+            return self.sequence_step(x_t, state)
         rnn, cell, inputs, finals = self.rnn, _CELL_FUNCTIONS[self.kind], x_t, []
         for layer in range(self.num_layers):
             if layer and rnn.dropout:
@@ -479,6 +478,12 @@ class TorchRecurrentLayer(nn.Module):
         if len(finals) == 1:  # a view rather than a copy: this runs on every generated token
             return inputs, tuple(s.unsqueeze(0) for s in finals[0])
         return inputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))  # each (L, B, S)
+
+    def sequence_step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
+        """`step` through torch.nn's sequence module called with T=1 (the same numbers, slower
+        where its kernel pays a floor per call: `python scripts/bench.py step`)."""
+        out, hn = self.rnn(x_t.unsqueeze(1), self._torch_state(state))  # out (B, 1, H)
+        return out[:, 0], self._layer_state(hn)
 
 
 for _kind in TORCH_CELLS:
