@@ -86,9 +86,9 @@ from torch import nn
 
 from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
-from seqnet.nn import RecurrentEncoder, cells
+from seqnet.nn import RecurrentEncoder, cells, fused
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS, TorchRecurrentLayer
-from seqnet.nn.fused import build, build_name, instruction_set, runnable_builds
+from seqnet.nn.fused import build, build_name, fused_recurrence, instruction_set, kernels, runnable_builds
 from seqnet.tasks import LanguageModel, ManyToOne
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -453,11 +453,11 @@ def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
     return rows
 
 
-def on_build(module: object, run: Callable[[], None]) -> Callable[[], None]:
-    """`run` with `seqnet.nn.fused.kernels()` answering `module` (one build of the kernel)."""
+def patched(owner: object, name: str, value: object, run: Callable[[], None]) -> Callable[[], None]:
+    """`run` with `owner.name` replaced by `value`."""
 
     def call() -> None:
-        with mock.patch("seqnet.nn.fused.kernels", lambda: module):
+        with mock.patch.object(owner, name, value):
             run()
 
     return call
@@ -478,7 +478,13 @@ def kernel_isa_case(reps: int, tiny: bool) -> list[dict]:
             torch.manual_seed(0)
             encoder = RecurrentEncoder(inputs, hidden, cell=cell, num_layers=layers, route="fused")
             run = forward_backward(encoder, x, lengths)
-            times = interleaved({isa: on_build(module, run) for isa, module in builds.items()}, reps)
+            times = interleaved(
+                {
+                    isa: patched(fused, "kernels", lambda module=module: module, run)
+                    for isa, module in builds.items()
+                },
+                reps,
+            )  # each build in turn answers `seqnet.nn.fused.kernels()`
             rows.append(
                 {
                     "cell": cell,
@@ -511,12 +517,27 @@ def stepping(step: Callable[..., tuple], xs: torch.Tensor, state: object, train:
     return synchronized(run, xs.device)
 
 
+def kernel_step(layer: TorchRecurrentLayer, x_t: torch.Tensor, state: tuple) -> tuple:
+    """`TorchRecurrentLayer.step` on seqnet's fused CPU kernel with T=1 (one call per layer; no
+    dropout between layers): the contender `step` did not pick."""
+    rows, inputs, finals = [1] * x_t.shape[0], x_t, []
+    for index in range(layer.num_layers):
+        start = tuple(s[index] for s in state)  # each (B, S)
+        out, final = fused_recurrence(layer.kind, inputs.unsqueeze(1), start, layer._weights(index), rows)
+        finals.append(final)
+        inputs = out[:, 0]  # (B, H)
+    return inputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))
+
+
 def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     """`RecurrentEncoder.step` over T steps (ATen's cell per layer) against the hand-written loop
     of `nn.LSTMCell`/`GRUCell`/`RNNCell` and against torch.nn's sequence module called with T=1
     per step (what `step` ran before), in training (forward+backward) and inference."""
     steps = 4 if tiny else 20
     shapes = [(2, 8, 1)] if tiny else [(1, 64, 1), (1, 256, 1), (1, 256, 2), (32, 128, 1), (64, 256, 1)]
+    on_kernel = None  # on the CPU also `step` on seqnet's fused kernel with T=1
+    if device == "cpu" and kernels() is not None:
+        on_kernel = partial(patched, TorchRecurrentLayer, "step", kernel_step)
     generator = torch.Generator().manual_seed(0)
     rows = []
     for cell in ("lstm", "gru", "rnn"):
@@ -546,16 +567,18 @@ def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
             cell_state = [(z, z) if cell == "lstm" else z for z in zeros]
             row = {"cell": cell, "batch": batch, "hidden": hidden, "layers": layers}
             for suffix, train in (("", True), ("_inference", False)):
-                times = interleaved(
-                    {
-                        "seqnet": stepping(encoder.step, xs, None, train),
-                        "cells": stepping(by_cells, xs, cell_state, train),
-                        "sequence_t1": stepping(by_sequence, xs, torch_state, train),
-                    },
-                    reps,
-                )
+                contenders = {
+                    "seqnet": stepping(encoder.step, xs, None, train),
+                    "cells": stepping(by_cells, xs, cell_state, train),
+                    "sequence_t1": stepping(by_sequence, xs, torch_state, train),
+                }
+                if on_kernel:
+                    contenders["kernel_t1"] = on_kernel(stepping(encoder.step, xs, None, train))
+                times = interleaved(contenders, reps)
                 row[f"seqnet_vs_cells{suffix}"] = ratio(times, "seqnet", "cells")
                 row[f"seqnet_vs_sequence_t1{suffix}"] = ratio(times, "seqnet", "sequence_t1")
+                if on_kernel:
+                    row[f"seqnet_vs_kernel_t1{suffix}"] = ratio(times, "seqnet", "kernel_t1")
                 row[f"ms_per_step{suffix}"] = round(statistics.median(times["seqnet"]) / steps * 1e3, 3)
             rows.append(row)
             print(row, flush=True)
@@ -581,14 +604,12 @@ def generation_case(reps: int, tiny: bool) -> list[dict]:
     def carried() -> None:
         model.generate(prompt, max_new_tokens=new_tokens, greedy_decoding=True)
 
-    def carried_sequence_step() -> None:
-        with mock.patch.object(TorchRecurrentLayer, "step", TorchRecurrentLayer.sequence_step):
-            carried()
-
     times = interleaved(
         {
             "state_carried": carried,
-            "state_carried_sequence_step": carried_sequence_step,
+            "state_carried_sequence_step": patched(
+                TorchRecurrentLayer, "step", TorchRecurrentLayer.sequence_step, carried
+            ),
             "re_reading_prefix": re_reading,
         },
         reps,
