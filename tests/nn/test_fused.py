@@ -250,6 +250,20 @@ def test_under_bfloat16_autocast_the_layer_runs_in_float32():
     torch.testing.assert_close(out, encoder(x, lengths).outputs)
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_under_bfloat16_autocast_step_keeps_its_state_in_float32(cell):
+    """ATen's cells multiply in bfloat16 there but return float32, so the carried state never
+    rounds to bfloat16 from step to step."""
+    encoder = RecurrentEncoder(5, 4, cell=cell, num_layers=2)
+    x = torch.randn(3, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, state = encoder.step(x)
+    assert y.dtype == torch.float32 and all(t.dtype == torch.float32 for layer in state for t in layer)
+    expected_y, expected_state = encoder.step(x)
+    torch.testing.assert_close(y, expected_y, atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(state.top, expected_state.top, atol=1e-2, rtol=1e-2)
+
+
 @pytest.mark.parametrize(
     ("capability", "builds"),
     [
