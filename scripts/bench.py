@@ -34,6 +34,9 @@ Cases:
 - generation: tokens/s of `LanguageModel.generate` (state carried) against re-reading the prefix
   at every step, and against the state carried with `step` through torch.nn's sequence module
   called with T=1 (`TorchRecurrentLayer.sequence_step`, what `step` ran before).
+- seq2seq_step: training steps of `Seq2Seq` (teacher forcing: the attention decoder calls `step`
+  once per target token) with `step` on ATen's cells against the T=1 module, at the cmudict_g2p
+  experiment's sizes on synthetic pairs.
 - training_step: a whole `ManyToOne` training step under the Lightning Trainer against the
   hand-written loop, small (GRU/LSTM-32, T12, B32) and large (2-layer LSTM-128, T100, B64) models;
   the loop with torch's default AdamW (what a hand-written loop gets) and with the fused AdamW
@@ -625,6 +628,61 @@ def generation_case(reps: int, tiny: bool) -> list[dict]:
     return [row]
 
 
+def seq2seq_step_case(reps: int, tiny: bool) -> list[dict]:
+    """Training steps (forward, backward, AdamW) of `Seq2Seq` with teacher forcing, whose attention
+    decoder calls `step` once per target token: `step` on ATen's cells against torch.nn's
+    sequence module with T=1 (`TorchRecurrentLayer.sequence_step`, what `step` ran before), at the
+    cmudict_g2p experiment's sizes (embeddings 64, BiLSTM-128 encoder, LSTM-128 decoder with
+    general attention and input feeding, B64) on synthetic pairs of its lengths (words of 4-12
+    letters -> the letters reversed, one more token)."""
+    from seqnet.data.sources.parallel_text import parallel_splits
+    from seqnet.tasks import Seq2Seq
+
+    rng = np.random.default_rng(0)
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    pairs = []
+    for _ in range(256 if tiny else 1024):
+        word = [str(c) for c in rng.choice(letters, size=int(rng.integers(4, 13)))]
+        pairs.append((word, [c.upper() for c in reversed(word)] + ["."]))
+    splits = parallel_splits("reversal", {"train": pairs, "val": pairs[:64], "test": pairs[:64]})
+    data = SequenceDataModule(_Splits(splits), batch_size=64)
+    data.setup()
+    batches = list(itertools.islice(data.train_dataloader(), 2 if tiny else 8))
+    hidden = 16 if tiny else 128
+    torch.manual_seed(0)
+    model = Seq2Seq(
+        data.spec,
+        encoder={"cell": "lstm", "hidden_size": hidden, "bidirectional": True},
+        decoder={"cell": "lstm", "hidden_size": hidden, "attention": "general", "input_feed": True},
+        embedding_dim=64,
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def train() -> None:
+        for b in batches:
+            loss = model.step(b).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    times = interleaved(
+        {
+            "cells": train,
+            "sequence_t1": patched(TorchRecurrentLayer, "step", TorchRecurrentLayer.sequence_step, train),
+        },
+        reps,
+    )
+    row = {
+        "batch": 64,
+        "hidden": hidden,
+        "target_steps_per_batch": round(statistics.mean(b.targets.shape[1] for b in batches), 1),
+        "ms_per_batch": {k: round(statistics.median(t) / len(batches) * 1e3, 1) for k, t in times.items()},
+        "cells_vs_sequence_t1": ratio(times, "cells", "sequence_t1"),
+    }
+    print(row, flush=True)
+    return [row]
+
+
 def bucketing_case(reps: int, tiny: bool) -> list[dict]:
     """Real (unpadded) tokens per second of a training step (forward, backward, AdamW) of a
     `ManyToOne` GRU-64 over the first batches of an epoch, bucketed against random batches."""
@@ -1131,6 +1189,7 @@ CASES = {
     "lstm_kernel": lstm_kernel_case,
     "step": step_case,
     "generation": generation_case,
+    "seq2seq_step": seq2seq_step_case,
     "training_step": training_step_case,
     "bucketing": bucketing_case,
     "startup": startup_case,

@@ -30,6 +30,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         "lstm_kernel",
         "step",
         "generation",
+        "seq2seq_step",
         "training_step",
         "bucketing",
         "remedies",
