@@ -91,7 +91,7 @@ from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
 from seqnet.nn import RecurrentEncoder, cells, fused
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS, TorchRecurrentLayer
-from seqnet.nn.fused import build, build_name, fused_recurrence, instruction_set, kernels, runnable_builds
+from seqnet.nn.fused import build, build_name, instruction_set, kernels, runnable_builds
 from seqnet.tasks import LanguageModel, ManyToOne
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -525,8 +525,7 @@ def kernel_step(layer: TorchRecurrentLayer, x_t: torch.Tensor, state: tuple) -> 
     dropout between layers): the contender `step` did not pick."""
     rows, inputs, finals = [1] * x_t.shape[0], x_t, []
     for index in range(layer.num_layers):
-        start = tuple(s[index] for s in state)  # each (B, S)
-        out, final = fused_recurrence(layer.kind, inputs.unsqueeze(1), start, layer._weights(index), rows)
+        out, final = layer._fused_layer(index, inputs.unsqueeze(1), tuple(s[index] for s in state), rows)
         finals.append(final)
         inputs = out[:, 0]  # (B, H)
     return inputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))
@@ -628,6 +627,16 @@ def generation_case(reps: int, tiny: bool) -> list[dict]:
     return [row]
 
 
+def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, batches: list) -> None:
+    """One training step of a seqnet task per batch (its `step` loss, backward, optimizer step),
+    without the Trainer."""
+    for b in batches:
+        loss = model.step(b).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def seq2seq_step_case(reps: int, tiny: bool) -> list[dict]:
     """Training steps (forward, backward, AdamW) of `Seq2Seq` with teacher forcing, whose attention
     decoder calls `step` once per target token: `step` on ATen's cells against torch.nn's
@@ -645,7 +654,8 @@ def seq2seq_step_case(reps: int, tiny: bool) -> list[dict]:
         word = [str(c) for c in rng.choice(letters, size=int(rng.integers(4, 13)))]
         pairs.append((word, [c.upper() for c in reversed(word)] + ["."]))
     splits = parallel_splits("reversal", {"train": pairs, "val": pairs[:64], "test": pairs[:64]})
-    data = SequenceDataModule(_Splits(splits), batch_size=64)
+    batch = 64
+    data = SequenceDataModule(_Splits(splits), batch_size=batch)
     data.setup()
     batches = list(itertools.islice(data.train_dataloader(), 2 if tiny else 8))
     hidden = 16 if tiny else 128
@@ -656,15 +666,7 @@ def seq2seq_step_case(reps: int, tiny: bool) -> list[dict]:
         decoder={"cell": "lstm", "hidden_size": hidden, "attention": "general", "input_feed": True},
         embedding_dim=64,
     )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-
-    def train() -> None:
-        for b in batches:
-            loss = model.step(b).loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
+    train = partial(train_steps, model, torch.optim.AdamW(model.parameters(), lr=1e-3), batches)
     times = interleaved(
         {
             "cells": train,
@@ -673,7 +675,7 @@ def seq2seq_step_case(reps: int, tiny: bool) -> list[dict]:
         reps,
     )
     row = {
-        "batch": 64,
+        "batch": batch,
         "hidden": hidden,
         "target_steps_per_batch": round(statistics.mean(b.targets.shape[1] for b in batches), 1),
         "ms_per_batch": {k: round(statistics.median(t) / len(batches) * 1e3, 1) for k, t in times.items()},
@@ -700,15 +702,7 @@ def bucketing_case(reps: int, tiny: bool) -> list[dict]:
         torch.manual_seed(0)
         model = ManyToOne(data.spec, encoder={"cell": "gru", "hidden_size": 64})
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-
-        def train_on(batches: list, model: ManyToOne = model, optimizer=optimizer) -> None:
-            for b in batches:
-                loss = model.step(b).loss
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-
-        times = interleaved({k: (lambda v=v: train_on(v)) for k, v in loaders.items()}, reps)
+        times = interleaved({k: partial(train_steps, model, optimizer, v) for k, v in loaders.items()}, reps)
         row = {
             "data": name,
             "batch": batch,

@@ -471,9 +471,8 @@ class TorchRecurrentLayer(nn.Module):
         for layer in range(self.num_layers):
             if layer and rnn.dropout:
                 inputs = nn.functional.dropout(inputs, rnn.dropout, self.training)
-            start = (state[0][layer], state[1][layer]) if self.is_lstm else state[0][layer]  # (B, S)
-            final = cell(inputs, start, *self._weights(layer))
-            finals.append(final if self.is_lstm else (final,))
+            start = self._torch_state(tuple(s[layer] for s in state))  # h, or (h, c): each (B, S)
+            finals.append(self._layer_state(cell(inputs, start, *self._weights(layer))))
             inputs = finals[-1][0]  # (B, H)
         if len(finals) == 1:  # a view rather than a copy: this runs on every generated token
             return inputs, tuple(s.unsqueeze(0) for s in finals[0])
