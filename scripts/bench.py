@@ -425,9 +425,24 @@ def forward_only(module: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tenso
     return run
 
 
+def frozen_forward(module: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], None]:
+    """One forward with autograd on but nothing requiring grad: a frozen encoder under a head
+    that trains."""
+
+    def run() -> None:
+        module.requires_grad_(False)
+        try:
+            module(x, lengths)
+        finally:
+            module.requires_grad_(True)
+
+    return run
+
+
 def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
     """An LSTM layer on seqnet's fused kernel against oneDNN's, by batch and hidden size (equal
-    lengths, T50, I8): oneDNN pays a floor per step that small layers never amortise."""
+    lengths, T50, I8): oneDNN pays a floor per step that small layers never amortise. Three modes:
+    training, inference under `no_grad`, and a frozen encoder with autograd on."""
     steps, inputs = (12, 4) if tiny else (50, 8)
     grid = [(8, 16)] if tiny else [(b, h) for b in (8, 32, 64, 128) for h in (16, 32, 64, 128)]
     generator = torch.Generator().manual_seed(0)
@@ -441,7 +456,11 @@ def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
             mode: interleaved(
                 {route: make(encoders[route], x, lengths) for route in ("padded", "fused")}, reps
             )
-            for mode, make in (("train", forward_backward), ("inference", forward_only))
+            for mode, make in (
+                ("train", forward_backward),
+                ("inference", forward_only),
+                ("frozen", frozen_forward),
+            )
         }
         rows.append(
             {
@@ -449,6 +468,7 @@ def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
                 "hidden": hidden,
                 "fused_vs_onednn": ratio(times["train"], "fused", "padded"),
                 "fused_vs_onednn_inference": ratio(times["inference"], "fused", "padded"),
+                "fused_vs_onednn_frozen": ratio(times["frozen"], "fused", "padded"),
                 "auto": recurrent_kernel(forward_backward(encoders["auto"], x, lengths)),
             }
         )

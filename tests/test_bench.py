@@ -58,6 +58,8 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         assert row["kernel"]["seqnet"] == "seqnet_fused", row  # every cell's exact state in one pass
     for row in json.loads((tmp_path / "bench_lstm_kernel.json").read_text())["rows"]:
         assert row["auto"] == "seqnet_fused", row  # the tiny size: a small LSTM, on the kernel
+        for mode in ("", "_inference", "_frozen"):  # training, no_grad, a frozen encoder
+            assert row[f"fused_vs_onednn{mode}"]["median"] > 0, row
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
     for name in ("help", "config_error", "first_training_step", "fused_kernel_build", "fused_kernel_load"):
         assert 0 < startup[name]["seconds_median"] <= startup[name]["seconds_max"]

@@ -159,10 +159,12 @@ PADDED_SEGMENTS = 4
 SEGMENT_MIN_SAVING = 0.15
 # An LSTM's outputs on the CPU: oneDNN's LSTM pays a floor per step that small layers never
 # amortise, so a layer of at most this many cells per step (batch x hidden) takes the fused kernel,
-# by whether autograd records. `python scripts/bench.py lstm_kernel --reps 41` (forward+backward,
-# or forward alone, B8-128 x H16-128, T50, benchmarks/bench_lstm_kernel.json, 2026-12-05), fused /
-# oneDNN: training 0.42-0.91 up to 1024 cells, 0.88-1.03 at 2048, 0.94-1.24 from 4096; inference
-# 0.38-0.81 up to 512 cells, 0.96-1.19 at 1024, 1.18-2.14 above.
+# by grad mode. `python scripts/bench.py lstm_kernel --reps 41` (forward+backward, or forward alone,
+# B8-128 x H16-128, T50, benchmarks/bench_lstm_kernel.json, 2026-12-06), fused / oneDNN: training
+# 0.51-0.94 up to 1024 cells, 0.90-1.05 at 2048, 0.99-1.42 from 4096; inference (no_grad) 0.48-0.81
+# up to 512 cells, 1.01-1.20 at 1024, 1.09-1.97 above. A frozen encoder (grad mode on, nothing
+# requiring grad) sits between: 0.69-0.86 up to 512 cells, 0.92-1.18 at 1024 (a wash), 0.94-1.39
+# above; grad mode alone picks the limit.
 FUSED_LSTM_MAX_CELLS = {"train": 1024, "inference": 512}
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
 _NO_BIDIRECTIONAL_STEP = "a bidirectional layer cannot run one step: its backward direction needs the end"
@@ -341,7 +343,8 @@ class TorchRecurrentLayer(nn.Module):
         return True
 
     def _small_for_onednn(self, x: Tensor) -> bool:
-        """Whether an LSTM layer over x (B, T, I) is too small per step for oneDNN's to win."""
+        """Whether an LSTM layer over x (B, T, I) is too small per step for oneDNN's to win: the
+        training limit whenever grad mode is on, a frozen encoder's included."""
         mode = "train" if torch.is_grad_enabled() else "inference"
         return x.shape[0] * self.rnn.hidden_size <= FUSED_LSTM_MAX_CELLS[mode]
 

@@ -179,8 +179,11 @@ def test_a_small_lstm_takes_the_fused_kernel_by_cells_per_step_and_autograd(monk
     with torch.no_grad():
         encoder(x, lengths)
     assert calls == ["lstm", "lstm"]  # inference: oneDNN
+    encoder.requires_grad_(False)
+    encoder(x, lengths)
+    assert calls == ["lstm"] * 3  # a frozen encoder with grad mode on: the training limit
     RecurrentEncoder(5, 3, cell="lstm", proj_size=2)(x, lengths)  # no fused route with a projection
-    assert calls == ["lstm", "lstm"]
+    assert calls == ["lstm"] * 3
 
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
