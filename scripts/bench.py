@@ -67,6 +67,7 @@ bench_crossover_cuda.json and bench_step_cuda.json); the other cases measure the
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import itertools
 import json
@@ -415,28 +416,23 @@ def final_state_case(reps: int, tiny: bool) -> list[dict]:
     return rows
 
 
-def forward_only(module: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], None]:
-    """One forward of an encoder without autograd (evaluation, prediction)."""
+def forward_only(
+    module: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tensor, grad: bool = False
+) -> Callable[[], None]:
+    """One forward of an encoder without backward: under `no_grad` (evaluation, prediction), or
+    with grad mode on."""
 
     def run() -> None:
-        with torch.no_grad():
+        with torch.set_grad_enabled(grad):
             module(x, lengths)
 
     return run
 
 
 def frozen_forward(module: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], None]:
-    """One forward with autograd on but nothing requiring grad: a frozen encoder under a head
-    that trains."""
-
-    def run() -> None:
-        module.requires_grad_(False)
-        try:
-            module(x, lengths)
-        finally:
-            module.requires_grad_(True)
-
-    return run
+    """One forward with grad mode on through a frozen copy of module (nothing requires grad): a
+    frozen encoder under a head that trains."""
+    return forward_only(copy.deepcopy(module).requires_grad_(False), x, lengths, grad=True)
 
 
 def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
