@@ -90,10 +90,11 @@ from torch import nn
 
 from seqnet.data import DataSpec, SequenceDataModule
 from seqnet.data.sources import SequenceExample, SequenceSplits
+from seqnet.data.sources.parallel_text import parallel_splits
 from seqnet.nn import RecurrentEncoder, cells, fused
 from seqnet.nn.cells import PADDED_MAX_WASTE, TORCH_CELLS, TorchRecurrentLayer
 from seqnet.nn.fused import build, build_name, instruction_set, kernels, runnable_builds
-from seqnet.tasks import LanguageModel, ManyToOne
+from seqnet.tasks import LanguageModel, ManyToOne, Seq2Seq
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
@@ -125,13 +126,14 @@ def ratio(times: dict[str, list[float]], a: str, b: str) -> dict[str, float]:
     }
 
 
-def synchronized(run: Callable[[], object], device: torch.device) -> Callable[[], None]:
-    """`run`, then a wait for the device to finish it (CUDA runs asynchronously)."""
+def synchronized(run: Callable[[], object], device: torch.device) -> Callable[[], object]:
+    """`run`, then a wait for the device to finish it (CUDA runs asynchronously); what run returns."""
 
-    def call() -> None:
-        run()
+    def call() -> object:
+        result = run()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
+        return result
 
     return call
 
@@ -472,12 +474,12 @@ def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
     return rows
 
 
-def patched(owner: object, name: str, value: object, run: Callable[[], None]) -> Callable[[], None]:
-    """`run` with `owner.name` replaced by `value`."""
+def patched(owner: object, name: str, value: object, run: Callable[[], object]) -> Callable[[], object]:
+    """`run` with `owner.name` replaced by `value`; what run returns."""
 
-    def call() -> None:
+    def call() -> object:
         with mock.patch.object(owner, name, value):
-            run()
+            return run()
 
     return call
 
@@ -520,11 +522,14 @@ def kernel_isa_case(reps: int, tiny: bool) -> list[dict]:
 CELL_MODULES = {"lstm": nn.LSTMCell, "gru": nn.GRUCell, "rnn": nn.RNNCell}
 
 
-def stepping(step: Callable[..., tuple], xs: torch.Tensor, state: object, train: bool) -> Callable[[], None]:
+def stepping(
+    step: Callable[..., tuple], xs: torch.Tensor, state: object, train: bool
+) -> Callable[[], object]:
     """Run `step(x_t, state) -> (y_t, state)` over every step of xs (B, T, I) on xs's device:
-    forward+backward through the outputs when `train`, else a forward without autograd."""
+    forward+backward through the outputs when `train`, else a forward without autograd. Returns the
+    outputs, T tensors (B, H)."""
 
-    def run() -> None:
+    def run() -> list[torch.Tensor]:
         with torch.set_grad_enabled(train):
             carried, outputs = state, []
             for t in range(xs.shape[1]):
@@ -532,19 +537,25 @@ def stepping(step: Callable[..., tuple], xs: torch.Tensor, state: object, train:
                 outputs.append(y)
             if train:
                 torch.stack(outputs, dim=1).sum().backward()
+        return outputs
 
     return synchronized(run, xs.device)
 
 
-def kernel_step(layer: TorchRecurrentLayer, x_t: torch.Tensor, state: tuple) -> tuple:
-    """`TorchRecurrentLayer.step` on seqnet's fused CPU kernel with T=1 (one call per layer; no
-    dropout between layers): the contender `step` did not pick."""
-    rows, inputs, finals = [1] * x_t.shape[0], x_t, []
-    for index in range(layer.num_layers):
-        out, final = layer._fused_layer(index, inputs.unsqueeze(1), tuple(s[index] for s in state), rows)
-        finals.append(final)
-        inputs = out[:, 0]  # (B, H)
-    return inputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))
+def same_outputs(contenders: dict[str, Callable[[], object]], reference: str) -> None:
+    """Raise unless every contender returns the outputs (T tensors (B, H)) that `reference` does:
+    a contender computing something else would make its ratio meaningless."""
+    expected = torch.stack(contenders[reference]())  # (T, B, H)
+    for name, run in contenders.items():
+        torch.testing.assert_close(
+            torch.stack(run()), expected, atol=1e-5, rtol=1e-4, msg=lambda m, name=name: f"{name}: {m}"
+        )
+
+
+def kernel_cell_step(layer: TorchRecurrentLayer, index: int, x_t: torch.Tensor, start: tuple) -> tuple:
+    """`TorchRecurrentLayer._cell_step` on seqnet's fused CPU kernel with T=1: the contender
+    `step` did not pick for each layer's step."""
+    return layer._fused_layer(index, x_t.unsqueeze(1), start, [1] * x_t.shape[0])[1]
 
 
 def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
@@ -555,7 +566,7 @@ def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
     shapes = [(2, 8, 1)] if tiny else [(1, 64, 1), (1, 256, 1), (1, 256, 2), (32, 128, 1), (64, 256, 1)]
     on_kernel = None  # on the CPU also `step` on seqnet's fused kernel with T=1
     if device == "cpu" and kernels() is not None:
-        on_kernel = partial(patched, TorchRecurrentLayer, "step", kernel_step)
+        on_kernel = partial(patched, TorchRecurrentLayer, "_cell_step", kernel_cell_step)
     generator = torch.Generator().manual_seed(0)
     rows = []
     for cell in ("lstm", "gru", "rnn"):
@@ -592,6 +603,8 @@ def step_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                 }
                 if on_kernel:
                     contenders["kernel_t1"] = on_kernel(stepping(encoder.step, xs, None, train))
+                if not train:  # every contender steps the same weights
+                    same_outputs(contenders, "seqnet")
                 times = interleaved(contenders, reps)
                 row[f"seqnet_vs_cells{suffix}"] = ratio(times, "seqnet", "cells")
                 row[f"seqnet_vs_sequence_t1{suffix}"] = ratio(times, "seqnet", "sequence_t1")
@@ -660,9 +673,6 @@ def seq2seq_step_case(reps: int, tiny: bool) -> list[dict]:
     cmudict_g2p experiment's sizes (embeddings 64, BiLSTM-128 encoder, LSTM-128 decoder with
     general attention and input feeding, B64) on synthetic pairs of its lengths (words of 4-12
     letters -> the letters reversed, one more token)."""
-    from seqnet.data.sources.parallel_text import parallel_splits
-    from seqnet.tasks import Seq2Seq
-
     rng = np.random.default_rng(0)
     letters = list("abcdefghijklmnopqrstuvwxyz")
     pairs = []

@@ -471,16 +471,21 @@ class TorchRecurrentLayer(nn.Module):
             raise InputError(_NO_BIDIRECTIONAL_STEP)
         if self.rnn.proj_size:  # ATen's LSTM cell has no projection: torch's own loop runs it
             return self.sequence_step(x_t, state)
-        rnn, cell, inputs, finals = self.rnn, _CELL_FUNCTIONS[self.kind], x_t, []
+        inputs, finals = x_t, []
         for layer in range(self.num_layers):
-            if layer and rnn.dropout:
-                inputs = nn.functional.dropout(inputs, rnn.dropout, self.training)
-            start = self._torch_state(tuple(s[layer] for s in state))  # h, or (h, c): each (B, S)
-            finals.append(self._layer_state(cell(inputs, start, *self._weights(layer))))
+            if layer and self.rnn.dropout:
+                inputs = nn.functional.dropout(inputs, self.rnn.dropout, self.training)
+            finals.append(self._cell_step(layer, inputs, tuple(s[layer] for s in state)))
             inputs = finals[-1][0]  # (B, H)
         if len(finals) == 1:  # a view rather than a copy: this runs on every generated token
             return inputs, tuple(s.unsqueeze(0) for s in finals[0])
         return inputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))  # each (L, B, S)
+
+    def _cell_step(self, layer: int, x_t: Tensor, start: LayerStateTuple) -> LayerStateTuple:
+        """Layer `layer` one step through ATen's cell: x_t (B, I), start state (each (B, S)) -> the
+        state after it (each (B, S); h, its first, is the layer's output)."""
+        cell = _CELL_FUNCTIONS[self.kind]
+        return self._layer_state(cell(x_t, self._torch_state(start), *self._weights(layer)))
 
     def sequence_step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         """`step` through torch.nn's sequence module called with T=1 (the same numbers, slower
