@@ -14,7 +14,9 @@ from seqnet.errors import InputError
 # Lightning names a second file of the same name step-v1.ckpt.
 RESUMABLE = ("interrupted", "step", "last")
 # Keys that `resume=` sets itself.
-RUN_KEYS = ("resume", "hydra.run.dir", "ckpt_path")
+RUN_KEYS = ("resume", "hydra.run.dir", "ckpt_path", "fit")
+# Written into the run directory when `fit` has finished: its metrics and best checkpoint.
+FIT_RECORD = "fit.json"
 
 
 def run_arguments(args: Sequence[str]) -> list[str]:
@@ -22,7 +24,9 @@ def run_arguments(args: Sequence[str]) -> list[str]:
 
     `resume=<run>` is replaced by the run's own overrides (`<run>/.hydra/overrides.yaml`), then the
     arguments given now (they win: `trainer.max_epochs=200` lengthens the run), then
-    `hydra.run.dir=<run>`, `ckpt_path=<the run's newest checkpoint>` and `resume=<run>`.
+    `hydra.run.dir=<run>`, `ckpt_path=<the run's newest checkpoint>` and `resume=<run>`. A run
+    whose fit had finished (it was stopped while testing) is only tested (`fit=false`), unless
+    arguments given now change it (`trainer.max_epochs=200` trains on).
     Without `resume=`, a `hydra.run.dir` that already holds a run is refused.
     """
     given = {key(arg): arg.partition("=")[2] for arg in args if "=" in arg and not arg.startswith("-")}
@@ -45,7 +49,9 @@ def run_arguments(args: Sequence[str]) -> list[str]:
     checkpoint = newest_checkpoint(run_dir)
     original = [str(o) for o in OmegaConf.load(saved) if key(str(o)) not in {*given, *RUN_KEYS}]
     now = [arg for arg in args if key(arg) not in RUN_KEYS]
-    return [*original, *now, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}", f"resume={run_dir}"]
+    test_only = ["fit=false"] if (run_dir / FIT_RECORD).is_file() and not now else []
+    place = [f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}", f"resume={run_dir}"]
+    return [*original, *now, *place, *test_only]
 
 
 def key(argument: str) -> str:

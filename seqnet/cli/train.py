@@ -8,6 +8,7 @@ seqnet-train resume=<run dir>                       # continue a stopped run in 
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -22,12 +23,14 @@ from seqnet.cli.console import tidy_lightning_output
 from seqnet.cli.launch import launch, reported
 from seqnet.cli.overrides import OverrideError
 from seqnet.cli.process import apply_process_settings
-from seqnet.cli.resume import run_arguments
+from seqnet.cli.resume import FIT_RECORD, holds_run, run_arguments
 from seqnet.cli.run_record import write_run_record
 from seqnet.errors import InputError
 
 if TYPE_CHECKING:
     import lightning as L
+
+    from seqnet.callbacks import BatchInFlight
 
 # Lightning, torch and the task modules are imported inside the functions that run a job, so
 # `--help`, `--cfg job` and a mistyped override answer in a second instead of ten.
@@ -45,10 +48,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     tidy_lightning_output()
 
-    import torch
-
     from seqnet.callbacks import BatchInFlight, CheckpointConfig, ConfigText, RNGState
-    from seqnet.cli.checkpoints import read_checkpoint_metadata
 
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -67,11 +67,48 @@ def train(cfg: DictConfig) -> dict[str, float]:
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
+    run_dir = Path(cfg.paths.output_dir)
+    if cfg.get("fit", True):
+        metrics, best = fit(cfg, trainer, model, datamodule, config_yaml, in_flight)
+        if trainer.is_global_zero:
+            record = {"best_checkpoint": best, "metrics": metrics}
+            (run_dir / FIT_RECORD).write_text(json.dumps(record, indent=2))
+    else:  # resume= of a run whose fit had finished: test its best checkpoint
+        record = json.loads((run_dir / FIT_RECORD).read_text())
+        metrics, best = record["metrics"], record["best_checkpoint"]
+    if cfg.get("test"):
+        try:
+            results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        except SystemExit as stop:
+            raise interrupted(cfg, trainer, stop, config_yaml, "while testing") from None
+        metrics.update({k: float(v) for k, v in results[0].items()})
+    if trainer.is_global_zero:
+        write_run_record(run_dir, config_yaml, metrics)
+        report(run_dir, Path(cfg.paths.log_dir), best, metrics)
+    return metrics
+
+
+def fit(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    model: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    config_yaml: str,
+    in_flight: BatchInFlight,
+) -> tuple[dict[str, float], str]:
+    """Fit `model` (from `cfg.ckpt_path` if set); the final metrics and the best checkpoint's path.
+    A run stopped from outside raises the `SystemExit` that says how to continue it."""
+    import torch
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from seqnet.callbacks import InterruptedCheckpoint
+    from seqnet.cli.checkpoints import read_checkpoint_metadata
+
     ckpt_path = cfg.get("ckpt_path")
     saved = read_checkpoint_metadata(ckpt_path) if ckpt_path else {}  # refuses a broken file
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    except SystemExit as stop:  # SIGTERM, or Lightning's exit after Ctrl-C: say how to continue
+    except SystemExit as stop:  # SIGTERM, or Ctrl-C: say how to continue
         raise interrupted(cfg, trainer, stop, config_yaml) from None
     except torch.cuda.OutOfMemoryError as error:
         raise InputError(in_flight.describe_out_of_memory(error, cfg.data.get("batch_size"))) from error
@@ -79,34 +116,33 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if not ckpt_path or "state_dict" not in str(error):
             raise
         before = saved.get("config", {}).get("model", {})
-        raise InputError(mismatch(ckpt_path, before, config["model"])) from error
+        now = OmegaConf.to_container(cfg.model, resolve=True)
+        raise InputError(mismatch(ckpt_path, before, now)) from error
+    stopper = next((c for c in trainer.callbacks if isinstance(c, InterruptedCheckpoint)), None)
+    if stopper is not None and stopper.requested:  # stopped at an epoch's end
+        stop = SIGTERMException() if stopper.requested == "SIGTERM" else SystemExit(1)
+        raise interrupted(cfg, trainer, stop, config_yaml)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if cfg.get("test"):
-        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-        metrics.update({k: float(v) for k, v in results[0].items()})
-    if trainer.is_global_zero:
-        run_dir = Path(cfg.paths.output_dir)
-        write_run_record(run_dir, config_yaml, metrics)
-        report(run_dir, Path(cfg.paths.log_dir), best, metrics)
-    return metrics
+    return metrics, best
 
 
-def interrupted(cfg: DictConfig, trainer: L.Trainer, stop: SystemExit, config_yaml: str) -> SystemExit:
+def interrupted(
+    cfg: DictConfig, trainer: L.Trainer, stop: SystemExit, config_yaml: str, during: str = ""
+) -> SystemExit:
     """Record the metrics so far, print where the run stopped and the command that continues it,
     and return the exit to raise: 143 for SIGTERM (128 + 15, as a shell reports it), 130 for Ctrl-C."""
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     sigterm = isinstance(stop, SIGTERMException)
     run_dir = Path(cfg.paths.output_dir)
-    checkpoint = run_dir / "checkpoints" / "interrupted.ckpt"
     if trainer.is_global_zero:
         write_run_record(run_dir, config_yaml, {k: float(v) for k, v in trainer.callback_metrics.items()})
-        where = f"at epoch {trainer.current_epoch}, step {trainer.global_step}"
+        where = during or f"at epoch {trainer.current_epoch}, step {trainer.global_step}"
         lines = [
             f"seqnet-train: stopped by {'SIGTERM' if sigterm else 'Ctrl-C'} {where}; run directory {run_dir}"
         ]
-        if checkpoint.is_file():
+        if holds_run(run_dir):
             lines.append(f"to continue from its checkpoint: seqnet-train resume={shlex.quote(str(run_dir))}")
         print("\n".join(lines), file=sys.stderr)
     return SystemExit(143 if sigterm else 130)

@@ -159,3 +159,68 @@ def test_a_run_continued_from_its_step_checkpoint_still_validates_the_epoch_it_w
         (run / "checkpoints" / written if written.endswith("ckpt") else run / written).unlink()
     assert_ok(cli("seqnet-train", f"resume={run}", "trainer.max_epochs=2"))
     assert "val/loss" in json.loads((run / "metrics.json").read_text())
+
+
+# Where Ctrl-C lands (a Lightning hook, epoch, batch): each must continue to the unbroken run.
+CTRL_C_POINTS = {
+    "mid_epoch_training_step": ("on_train_batch_start", 1, 2),
+    "during_validation": ("on_validation_batch_start", 1, 0),
+    "while_testing": ("on_test_batch_start", 0, 0),
+}
+CTRL_C_POINTS_SLOW = {
+    "before_the_first_validation": ("on_train_batch_end", 0, 1),
+    "in_the_optimizer_step": ("on_before_optimizer_step", 1, 0),
+    "epoch_last_step": ("on_train_batch_start", 1, 3),
+    "validation_start": ("on_validation_start", 1, 0),
+    "validation_end": ("on_validation_end", 1, 0),
+    "epoch_end": ("on_train_epoch_end", 1, 0),
+    "sanity_check": ("on_sanity_check_start", 0, 0),
+}
+# The default config with early stopping that matters (patience 1) and a step checkpoint per 2.
+EARLY_STOPPING = (
+    *(o for o in SHORT if not o.startswith("+trainer.limit_train_batches")), "+trainer.limit_train_batches=4",
+    *MANY_TO_ONE, "callbacks.early_stopping.patience=1",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def unbroken_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("unbroken") / "run"
+    assert_ok(run_cli("seqnet-train", *EARLY_STOPPING, f"hydra.run.dir={run}", cwd=run.parent))
+    return run
+
+
+def ctrl_c_and_resume(run: Path, point: tuple[str, int, int]) -> subprocess.CompletedProcess:
+    """Press Ctrl-C at `point` of a run of EARLY_STOPPING in `run`, then `seqnet-train resume=run`."""
+    hook, epoch, batch = point
+    pressed = run_cli(
+        "seqnet-train", *EARLY_STOPPING, "+callbacks.ctrl_c._target_=tests.cli.faults.CtrlC",
+        f"+callbacks.ctrl_c.hook={hook}", f"+callbacks.ctrl_c.epoch={epoch}",
+        f"+callbacks.ctrl_c.batch={batch}",
+        f"+callbacks.ctrl_c.marker={run.parent / 'pressed'}", f"hydra.run.dir={run}", cwd=run.parent,
+    )  # fmt: skip
+    assert pressed.returncode == 130, pressed.stderr[-3000:]
+    assert f"to continue from its checkpoint: seqnet-train resume={run}" in pressed.stderr
+    return run_cli("seqnet-train", f"resume={run}", cwd=run.parent)
+
+
+def assert_same_run(unbroken: Path, resumed: Path) -> None:
+    expected, found = weights(unbroken), weights(resumed)
+    assert max((expected[k] - found[k]).abs().max().item() for k in expected) <= 1e-6
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in (unbroken, resumed)]
+    assert metrics[0] == metrics[1] and "test/loss" in metrics[1] and "val/loss" in metrics[1]
+
+
+@pytest.mark.parametrize("point", CTRL_C_POINTS.values(), ids=CTRL_C_POINTS.keys())
+def test_ctrl_c_anywhere_resumes_to_the_unbroken_run_with_early_stopping_on(tmp_path, unbroken_run, point):
+    resumed = ctrl_c_and_resume(tmp_path / "run", point)
+    assert_ok(resumed)
+    assert_same_run(unbroken_run, tmp_path / "run")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", CTRL_C_POINTS_SLOW.values(), ids=CTRL_C_POINTS_SLOW.keys())
+def test_ctrl_c_at_every_other_point_resumes_to_the_run_never_stopped(tmp_path, unbroken_run, point):
+    resumed = ctrl_c_and_resume(tmp_path / "run", point)
+    assert_ok(resumed)
+    assert_same_run(unbroken_run, tmp_path / "run")
