@@ -59,6 +59,18 @@ CASES = [
     Case("unknown group option", ("model/encoder=transformer",),
          "seqnet-train: error: invalid override: In 'model/many_to_one': Could not find "
          "'model/encoder/transformer'"),
+    Case("missing mandatory values", ("data=csv_series", "model=forecaster"),
+         "seqnet-train: error: data.source.path, data.source.target have no value and this run needs them: "
+         "add data.source.path=... data.source.target=... to the command line"),
+    Case("missing checkpoint path", (), "seqnet-eval: error: ckpt_path has no value and this run needs it",
+         program="seqnet-eval"),
+    Case("negative learning rate", ("debug=fast", "model.optimizer.lr=-1"),
+         "seqnet-train: error: model.optimizer: AdamW refused {'lr': -1"),
+    Case("scheduler argument it does not take",
+         ("debug=fast", "model.scheduler={_target_:torch.optim.lr_scheduler.StepLR,gamma:0.5}"),
+         "seqnet-train: error: model.scheduler: StepLR refused {'gamma': 0.5}"),
+    Case("unknown precision", ("debug=fast", "trainer.precision=17"),
+         "seqnet-train: error: the trainer config could not be built (ValueError: Precision 17 is invalid."),
     Case("config group set to null", ("callbacks=null",),
          "invalid override: Config group override must be a string or a list. Got NoneType; to drop a "
          "config group write ~callbacks"),
@@ -94,7 +106,13 @@ CASES = [
                                             "model.encoder.bidirectional=true"),
          "must not see the tokens it predicts"),
     Case("a forecaster on classes", ("debug=fast", "model=forecaster"),
-         "Forecaster predicts series targets, but data 'JapaneseVowels' has 'classes'"),
+         "Forecaster predicts series targets, but data 'JapaneseVowels' has 'classes' targets; pick the task "
+         "shape made for these targets (model=many_to_one)"),
+    Case("a classifier on a series", series("data.source.target=load", "model=many_to_one"),
+         "ManyToOne predicts classes or values targets, but data 'load' has 'series' targets; pick the task "
+         "shape made for these targets (model=forecaster, many_to_many)", {"load.csv": SERIES}),
+    Case("a classifier on tags", conll("data.source.test_path=train.conll", "model=many_to_one"),
+         "pick the task shape made for these targets (model=many_to_many)", {"train.conll": TAGS}),
     Case("out of GPU memory", ("debug=fast", "+callbacks.oom._target_=tests.cli.faults.OutOfMemory"),
          "out of GPU memory during training on a batch of 32 sequences of"),
     Case("a front-end on a language model",
@@ -127,6 +145,9 @@ CASES = [
     Case("TSV line without a tab", tsv("data.source.test_path=train.tsv"),
          "train.tsv:2: expected 'label<TAB>text', got 'no tab here'",
          {"train.tsv": "pos\tgood film\nno tab here\n"}),
+    Case("TSV line with a column too many", tsv("data.source.test_path=train.tsv"),
+         "train.tsv:2: 3 tab-separated columns where 'label<TAB>text' has 2: 'pos\\tjune 1 2020\\textra'",
+         {"train.tsv": "pos\tgood film\npos\tjune 1 2020\textra\n"}),
     Case("TSV not UTF-8", tsv("data.source.test_path=train.tsv"),
          "train.tsv:2: not UTF-8 text (byte 9 is b'\\xe9'); save the file as UTF-8",
          {"train.tsv": b"pos\tgood\n\xe9t\xe9\n"}),

@@ -56,3 +56,37 @@ def test_the_readme_ucr_table_is_the_one_the_script_wrote():
     (table,) = re.findall(r"<!-- ucr-table -->\n(.*?)<!-- /ucr-table -->", TEXT, re.DOTALL)
     generated = (README.parent / "benchmarks" / "ucr" / "README.md").read_text()
     assert table.strip() and generated.rstrip().endswith(table.strip())
+
+
+OWN_FILES = {  # a small file of each kind the README's own-file commands name
+    "train.conll": "".join(f"Paris\tB-LOC\nis\tO\nbig{i}\tO\n\n" for i in range(12)),
+    "pairs.tsv": "".join(f"march {d} 2021\t2021-03-{d:02d}\n" for d in range(1, 13)),
+    "reviews.tsv": "".join(f"{'pos' if i % 2 else 'neg'}\treview {i}\n" for i in range(12)),
+    "load.csv": "step,load\n" + "".join(f"{i},{i % 7}\n" for i in range(120)),
+}
+OWN_FILE_COMMANDS = sorted(
+    set(re.findall(r"`(seqnet-train data=(?:conll|parallel_tsv|text_tsv|csv_series) [^`]*)`", TEXT))
+)
+
+
+def test_the_readme_has_an_own_file_command_per_kind():
+    assert {re.search(r"data=(\w+)", c).group(1) for c in OWN_FILE_COMMANDS} >= {
+        "conll",
+        "parallel_tsv",
+        "csv_series",
+    }
+
+
+@pytest.mark.parametrize("command", OWN_FILE_COMMANDS)
+def test_the_readme_own_file_commands_run_with_only_their_paths(command, tmp_path):
+    """The README's commands for one's own files, `...` standing for a file of the right kind: no
+    test file, no other setting, only `debug=fast`."""
+    for name, content in OWN_FILES.items():
+        (tmp_path / name).write_text(content)
+    kind = re.search(r"data=(\w+)", command).group(1)
+    path = {"conll": "train.conll", "parallel_tsv": "pairs.tsv", "text_tsv": "reviews.tsv"}.get(
+        kind, "load.csv"
+    )
+    program, *overrides = command.replace("=...", f"={path}").split()
+    result = run_cli(program, *overrides, "debug=fast", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]

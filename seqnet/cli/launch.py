@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -86,13 +88,36 @@ def reported(program: str) -> Callable[[Callable[[DictConfig], T]], Callable[[Di
                 message = f"{program}: error: {cause}"
                 run_dir = Path(cfg.paths.output_dir) if cfg.get("paths") else None
                 if run_dir is not None and run_dir.is_dir():
-                    (run_dir / "error.txt").write_text(message + "\n", encoding="utf-8")
+                    details = "".join(traceback.format_exception(error))
+                    (run_dir / "error.txt").write_text(f"{message}\n\n{details}", encoding="utf-8")
                 print(message, file=sys.stderr)
                 raise SystemExit(2) from None
 
         return run
 
     return decorate
+
+
+@contextlib.contextmanager
+def configured(key: str) -> Iterator[None]:
+    """Report what goes wrong while building `key` from the config (`data`, `model`, `trainer`, ...)
+    as bad input naming that key: a value the class refuses (`ValueError`, `TypeError`, also inside
+    Hydra's instantiation error) is the user's setting, not a bug in seqnet. The traceback stays in
+    the run's error.txt."""
+    from hydra.errors import InstantiationException
+
+    try:
+        yield
+    except (ValueError, TypeError, InstantiationException) as error:
+        if input_cause(error) is not None:
+            raise
+        cause = error
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        what = f"{type(cause).__name__}: {cause}".strip().splitlines()[0]
+        raise InputError(
+            f"the {key} config could not be built ({what}); check the {key}.* settings"
+        ) from error
 
 
 def hydra_verbose() -> bool:

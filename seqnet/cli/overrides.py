@@ -29,13 +29,34 @@ def check_overrides(config_name: str, args: Sequence[str]) -> DictConfig | None:
         return None
     overrides = list(args)
     try:
-        return _compose(config_name, overrides)
+        cfg = _compose(config_name, overrides)
+        missing = [key for key in missing_keys(cfg) if not key.startswith("hydra.")]
     except (HydraException, OmegaConfBaseException) as error:
         raise OverrideError(_explain(config_name, overrides, error)) from None
     except ValueError as error:  # Hydra's answer to `group=null`
         nulls = [o.partition("=")[0] for o in overrides if o.endswith("=null")]
         hint = f"; to drop a config group write ~{nulls[0]}" if nulls else ""
         raise OverrideError(f"invalid override: {error}{hint}") from None
+    if missing:
+        settings = " ".join(f"{key}=..." for key in missing)
+        raise OverrideError(
+            f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no value and this run needs "
+            f"{'it' if len(missing) == 1 else 'them'}: add {settings} to the command line"
+        )
+    return cfg
+
+
+def missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
+    """The dotted keys whose value is the mandatory `???`, without resolving interpolations
+    (`${hydra:...}` cannot be resolved outside a Hydra job)."""
+    found = []
+    for key in cfg:
+        node = cfg._get_node(key)
+        if isinstance(node, DictConfig):
+            found += missing_keys(node, f"{prefix}{key}.")
+        elif OmegaConf.is_missing(cfg, key):
+            found.append(f"{prefix}{key}")
+    return found
 
 
 def _compose(config_name: str, overrides: list[str]) -> DictConfig:

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.console import tidy_lightning_output
-from seqnet.cli.launch import launch, reported
+from seqnet.cli.launch import configured, launch, reported
 from seqnet.cli.overrides import OverrideError
 from seqnet.cli.process import apply_process_settings
 from seqnet.cli.resume import FIT_RECORD, holds_run, run_arguments
@@ -52,20 +52,26 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
-    datamodule = instantiate(cfg.data)
-    datamodule.setup("fit")
-    model = instantiate(cfg.model, spec=datamodule.spec.to_dict(), _recursive_=False, _convert_="all")
+    with configured("data"):
+        datamodule = instantiate(cfg.data)
+        datamodule.setup("fit")
+    with configured("model"):
+        model = instantiate(cfg.model, spec=datamodule.spec.to_dict(), _recursive_=False, _convert_="all")
     config = OmegaConf.to_container(cfg, resolve=True)
     config_yaml = OmegaConf.to_yaml(config)
+    with configured("callbacks"):
+        chosen = instantiate_group(cfg.get("callbacks"))
     callbacks = [
-        *instantiate_group(cfg.get("callbacks")),
+        *chosen,
         ConfigText(config_yaml),
         CheckpointConfig(config),
         RNGState(),
         in_flight := BatchInFlight(),
     ]
-    loggers = instantiate_group(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    with configured("logger"):
+        loggers = instantiate_group(cfg.get("logger"))
+    with configured("trainer"):
+        trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     run_dir = Path(cfg.paths.output_dir)
     if cfg.get("fit", True):

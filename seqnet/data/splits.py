@@ -28,12 +28,19 @@ def hold_out(
             take = max(1, round(fraction * len(members))) if len(members) > 1 else 0
             val_index.extend(members[:take].tolist())
     else:
-        order = rng.permutation(len(examples))
-        val_index = order[: max(1, round(fraction * len(examples)))].tolist()
+        return held_out(examples, fraction, rng)
     chosen = set(val_index)
     train = [e for i, e in enumerate(examples) if i not in chosen]
     val = [examples[i] for i in sorted(chosen)]
     return train, val
+
+
+def held_out(items: list[T], fraction: float, rng: np.random.Generator) -> tuple[list[T], list[T]]:
+    """(kept, held out): a random `fraction` of `items` (at least one) held out, order kept in both."""
+    chosen = set(rng.permutation(len(items))[: max(1, round(fraction * len(items)))].tolist())
+    return [x for i, x in enumerate(items) if i not in chosen], [
+        x for i, x in enumerate(items) if i in chosen
+    ]
 
 
 def split_by_key(

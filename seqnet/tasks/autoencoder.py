@@ -51,6 +51,7 @@ class SequenceAutoencoder(SequenceModule):
     """
 
     TARGET_KINDS = ("anomaly",)
+    CONFIG_NAME = "autoencoder"
 
     def __init__(
         self,

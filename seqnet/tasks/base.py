@@ -58,6 +58,17 @@ def to_primitive(value: Any) -> Any:
     return value.to_dict() if isinstance(value, DataSpec) else copy.deepcopy(value)
 
 
+def tasks_for(target_kind: str) -> list[str]:
+    """The `model=` options of the task shapes that predict `target_kind` targets."""
+    found, classes = [], list(SequenceModule.__subclasses__())
+    while classes:
+        task = classes.pop(0)
+        classes += task.__subclasses__()
+        if task.CONFIG_NAME and target_kind in task.TARGET_KINDS and task.CONFIG_NAME not in found:
+            found.append(task.CONFIG_NAME)
+    return found
+
+
 class SequenceModule(L.LightningModule):
     """Base LightningModule of all seqnet tasks.
 
@@ -88,6 +99,7 @@ class SequenceModule(L.LightningModule):
     """
 
     TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
+    CONFIG_NAME: str | None = None  # its option of the `model` config group (`model=many_to_one`)
     # True: read the loss's finiteness every step on accelerators too (a host sync per step)
     finite_check_every_step: bool = False
     # True: outputs need not come at every input step, so a front-end may stride (many-to-one)
@@ -174,11 +186,12 @@ class SequenceModule(L.LightningModule):
 
     def _check_target_kind(self) -> None:
         if self.TARGET_KINDS and self.spec.target_kind not in self.TARGET_KINDS:
+            fitting = tasks_for(self.spec.target_kind)
+            shapes = f"the task shape made for these targets (model={', '.join(fitting)})" if fitting else ""
             raise InputError(
                 f"{type(self).__name__} predicts {' or '.join(self.TARGET_KINDS)} targets, but data "
-                f"{self.spec.name!r} has {self.spec.target_kind!r} targets; pick a data set of those "
-                "kinds, or the task shape made for these targets (model=many_to_one, many_to_many, "
-                "language_model, seq2seq)"
+                f"{self.spec.name!r} has {self.spec.target_kind!r} targets; pick {shapes or 'another task'}, "
+                "or a data set of the kinds this task predicts"
             )
 
     def setup_metrics(

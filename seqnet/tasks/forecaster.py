@@ -66,6 +66,7 @@ class Forecaster(SequenceModule):
     """
 
     TARGET_KINDS = ("series",)
+    CONFIG_NAME = "forecaster"
 
     def __init__(
         self,

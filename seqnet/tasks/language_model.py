@@ -34,6 +34,7 @@ class LanguageModel(SequenceModule):
     """
 
     TARGET_KINDS = ("tokens",)
+    CONFIG_NAME = "language_model"
     PROMPT_AFTER_BOS = False  # True where every training sequence starts with <bos> (OneToMany)
 
     def __init__(

@@ -33,6 +33,7 @@ class ManyToMany(SequenceModule):
     """
 
     TARGET_KINDS = ("tags", "series")
+    CONFIG_NAME = "many_to_many"
 
     def __init__(
         self,

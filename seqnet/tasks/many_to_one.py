@@ -38,6 +38,7 @@ class ManyToOne(SequenceModule):
     """
 
     TARGET_KINDS = ("classes", "values")
+    CONFIG_NAME = "many_to_one"
     frontend_may_stride = True
 
     def __init__(

@@ -51,6 +51,7 @@ class OneToMany(LanguageModel):
         **options: `LanguageModel`'s (dropout, tie_weights) and every task's (encoder, ...).
     """
 
+    CONFIG_NAME = "one_to_many"
     PROMPT_AFTER_BOS = True
 
     def __init__(

@@ -50,7 +50,10 @@ def build_optimizer(config: dict[str, Any], params: Any) -> torch.optim.Optimize
     takes_fused = "fused" in inspect.signature(optimizer_class.__init__).parameters
     if takes_fused and not any(key in options for key in IMPLEMENTATION_KEYS) and fusable(params):
         options["fused"] = True
-    return optimizer_class(params, **options)
+    try:
+        return optimizer_class(params, **options)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"model.optimizer: {optimizer_class.__name__} refused {options}: {error}") from error
 
 
 def fusable(params: list) -> bool:
@@ -72,5 +75,9 @@ def build_scheduler(config: dict[str, Any], optimizer: torch.optim.Optimizer, mo
     options = {
         k: v for k, v in config.items() if k not in ("_target_", "_partial_", *LIGHTNING_SCHEDULER_KEYS)
     }
-    scheduler = resolve_target(config, "scheduler")(optimizer, **options)
+    scheduler_class = resolve_target(config, "scheduler")
+    try:
+        scheduler = scheduler_class(optimizer, **options)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"model.scheduler: {scheduler_class.__name__} refused {options}: {error}") from error
     return {"scheduler": scheduler, "monitor": monitor, **lightning_keys}

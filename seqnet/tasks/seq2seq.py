@@ -53,6 +53,7 @@ class Seq2Seq(SequenceModule):
     """
 
     TARGET_KINDS = ("tokens",)
+    CONFIG_NAME = "seq2seq"
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ instead (internet needed) and splits it 90/5/5 by position.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from seqnet.data.tokenizers import Tokenizer, build_tokenizer
 from seqnet.data.vocab import Vocabulary
 from seqnet.errors import InputError
 
+log = logging.getLogger(__name__)
+
 TINY_SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 )
@@ -39,7 +42,8 @@ class TextCorpusSource:
 
     Args:
         train_paths / test_paths / val_paths: files or folders (val optional: chunks held out of
-            train otherwise).
+            train otherwise; test optional: the last `test_fraction` of each training document
+            is the test text, which the log says).
         tokenizer: "char" or "word"; lowercase: lower-case first.
         seq_len: steps per training chunk.
         min_freq / max_size: vocabulary limits (training documents only).
@@ -48,7 +52,7 @@ class TextCorpusSource:
     def __init__(
         self,
         train_paths: list[str],
-        test_paths: list[str],
+        test_paths: list[str] | None = None,
         val_paths: list[str] | None = None,
         tokenizer: str = "char",
         lowercase: bool = False,
@@ -56,13 +60,17 @@ class TextCorpusSource:
         min_freq: int = 1,
         max_size: int | None = None,
         name: str = "corpus",
+        test_fraction: float = 0.1,
     ) -> None:
+        if not 0.0 < test_fraction < 1.0:
+            raise InputError(f"test_fraction must be between 0 and 1, got {test_fraction}")
         self.paths = {"train": train_paths, "val": val_paths, "test": test_paths}
         self.tokenizer = build_tokenizer(tokenizer, lowercase)
         self.seq_len = seq_len
         self.min_freq = min_freq
         self.max_size = max_size
         self.name = name
+        self.test_fraction = test_fraction
 
     def load(self) -> SequenceSplits:
         documents = {
@@ -70,6 +78,15 @@ class TextCorpusSource:
             for split, paths in self.paths.items()
             if paths
         }
+        if "test" not in documents:
+            cuts = [round(len(text) * (1 - self.test_fraction)) for text in documents["train"]]
+            documents["test"] = [text[cut:] for text, cut in zip(documents["train"], cuts, strict=True)]
+            documents["train"] = [text[:cut] for text, cut in zip(documents["train"], cuts, strict=True)]
+            log.info(
+                "no test files (data.source.test_paths): the last %g of each training document is the "
+                "test text (data.source.test_fraction)",
+                self.test_fraction,
+            )
         return corpus_splits(self.name, documents, self.tokenizer, self.seq_len, self.min_freq, self.max_size)
 
 

@@ -24,8 +24,8 @@ class LabelledTextSource(UserFilesSource):
     """Many-to-one text classification from TSV files.
 
     Args:
-        train_path / test_path: TSV files of `label<TAB>text` lines; `val_path` optional (else
-            validation is held out of train by the DataModule).
+        train_path / test_path / val_path: TSV files of `label<TAB>text` lines (test and val
+            optional: see `UserFilesSource`).
         tokenizer: "word" or "char".
         lowercase: lower-case the text before tokenizing.
         min_freq / max_size: vocabulary limits (see `Vocabulary.build`).
@@ -35,7 +35,7 @@ class LabelledTextSource(UserFilesSource):
     def __init__(
         self,
         train_path: str | Path,
-        test_path: str | Path,
+        test_path: str | Path | None = None,
         val_path: str | Path | None = None,
         tokenizer: str = "word",
         lowercase: bool = True,
@@ -43,20 +43,21 @@ class LabelledTextSource(UserFilesSource):
         max_size: int | None = None,
         name: str | None = None,
         comment_prefix: str | None = None,
+        test_fraction: float = 0.2,
+        seed: int = 0,
     ) -> None:
-        super().__init__(train_path, test_path, val_path, min_freq, max_size, name, comment_prefix)
+        super().__init__(
+            train_path, test_path, val_path, min_freq, max_size, name, comment_prefix, test_fraction, seed
+        )
         self.tokenizer = build_tokenizer(tokenizer, lowercase)
 
     def load(self) -> SequenceSplits:
-        rows = {
-            split: read_tsv_pairs(path, "label", "text", False, self.comment_prefix)
-            for split, path in self.paths.items()
-        }
+        rows, files = self.read_splits(
+            lambda path: read_tsv_pairs(path, "label", "text", False, self.comment_prefix)
+        )
         pairs = {split: [(label, text) for label, text, _ in part] for split, part in rows.items()}
         splits = labelled_text_splits(self.name, pairs, self.tokenizer, self.min_freq, self.max_size)
-        origins = {
-            split: [f"{self.paths[split]}:{line}" for *_, line in part] for split, part in rows.items()
-        }
+        origins = {split: [f"{files[split]}:{line}" for *_, line in part] for split, part in rows.items()}
         return mark_origins(splits, origins)
 
 

@@ -38,7 +38,7 @@ class ParallelTextSource(UserFilesSource):
     """Seq2seq from TSV files of `source<TAB>target` lines (see module doc).
 
     Args:
-        train_path / test_path / val_path: the files (val optional: held out of train otherwise).
+        train_path / test_path / val_path: the files (test and val optional: see `UserFilesSource`).
         source_tokenizer / target_tokenizer: "char" or "word" for each side.
         lowercase: lower-case both sides.
         min_freq / max_size: limits of both vocabularies (training split only).
@@ -48,7 +48,7 @@ class ParallelTextSource(UserFilesSource):
     def __init__(
         self,
         train_path: str | Path,
-        test_path: str | Path,
+        test_path: str | Path | None = None,
         val_path: str | Path | None = None,
         source_tokenizer: str = "word",
         target_tokenizer: str = "word",
@@ -57,8 +57,12 @@ class ParallelTextSource(UserFilesSource):
         max_size: int | None = None,
         name: str | None = None,
         comment_prefix: str | None = None,
+        test_fraction: float = 0.2,
+        seed: int = 0,
     ) -> None:
-        super().__init__(train_path, test_path, val_path, min_freq, max_size, name, comment_prefix)
+        super().__init__(
+            train_path, test_path, val_path, min_freq, max_size, name, comment_prefix, test_fraction, seed
+        )
         self.tokenizers = (
             build_tokenizer(source_tokenizer, lowercase),
             build_tokenizer(target_tokenizer, lowercase),
@@ -66,12 +70,12 @@ class ParallelTextSource(UserFilesSource):
 
     def load(self) -> SequenceSplits:
         source, target = self.tokenizers
+        rows, _ = self.read_splits(
+            lambda path: read_tsv_pairs(path, "source", "target", comment_prefix=self.comment_prefix)
+        )
         pairs = {
-            split: [
-                (source.tokenize(a), target.tokenize(b))
-                for a, b, _ in read_tsv_pairs(path, "source", "target", comment_prefix=self.comment_prefix)
-            ]
-            for split, path in self.paths.items()
+            split: [(source.tokenize(a), target.tokenize(b)) for a, b, _ in part]
+            for split, part in rows.items()
         }
         return parallel_splits(
             self.name, pairs, self.min_freq, self.max_size, tokenizers=(source.to_dict(), target.to_dict())

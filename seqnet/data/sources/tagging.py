@@ -46,7 +46,7 @@ class CoNLLSource(UserFilesSource):
     """Tagging from CoNLL-style files (see module doc).
 
     Args:
-        train_path / test_path / val_path: the files (val optional: held out of train otherwise).
+        train_path / test_path / val_path: the files (test and val optional: see `UserFilesSource`).
         token_column / tag_column: which columns hold the token and its tag (negative counts from
             the end).
         lowercase: lower-case tokens (tags are kept as they are).
@@ -58,7 +58,7 @@ class CoNLLSource(UserFilesSource):
     def __init__(
         self,
         train_path: str | Path,
-        test_path: str | Path,
+        test_path: str | Path | None = None,
         val_path: str | Path | None = None,
         token_column: int = 0,
         tag_column: int = -1,
@@ -67,19 +67,22 @@ class CoNLLSource(UserFilesSource):
         max_size: int | None = None,
         name: str | None = None,
         comment_prefix: str | None = None,
+        test_fraction: float = 0.2,
+        seed: int = 0,
     ) -> None:
-        super().__init__(train_path, test_path, val_path, min_freq, max_size, name, comment_prefix)
+        super().__init__(
+            train_path, test_path, val_path, min_freq, max_size, name, comment_prefix, test_fraction, seed
+        )
         self.columns = (token_column, tag_column)
         self.lowercase = lowercase
 
     def load(self) -> SequenceSplits:
-        numbered = {
-            split: read_numbered_conll(path, *self.columns, self.comment_prefix)
-            for split, path in self.paths.items()
-        }
+        numbered, files = self.read_splits(
+            lambda path: read_numbered_conll(path, *self.columns, self.comment_prefix)
+        )
         sentences = {split: [sentence for sentence, _ in part] for split, part in numbered.items()}
         splits = tagged_splits(self.name, sentences, self.lowercase, self.min_freq, self.max_size)
-        origins = {split: [f"{self.paths[split]}:{n}" for _, n in part] for split, part in numbered.items()}
+        origins = {split: [f"{files[split]}:{n}" for _, n in part] for split, part in numbered.items()}
         return mark_origins(splits, origins)
 
 
