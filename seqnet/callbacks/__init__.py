@@ -10,6 +10,7 @@ from seqnet.callbacks.hparams_metric import HparamsMetric
 from seqnet.callbacks.interrupted import InterruptedCheckpoint
 from seqnet.callbacks.model_summary import CompactModelSummary
 from seqnet.callbacks.prediction_writer import PredictionWriter
+from seqnet.callbacks.progress import EpochLines, progress_bar
 from seqnet.callbacks.rng_state import RNGState
 from seqnet.callbacks.samples import GeneratedSamples
 from seqnet.callbacks.series_figures import AnomalyFigure, ForecastFigure, draw_anomalies, draw_forecasts
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigText",
     "ConfusionMatrixFigure",
     "DecodedExamples",
+    "EpochLines",
     "ForecastFigure",
     "GeneratedSamples",
     "HparamsMetric",
@@ -34,4 +36,5 @@ __all__ = [
     "draw_anomalies",
     "draw_confusion_matrix",
     "draw_forecasts",
+    "progress_bar",
 ]

@@ -6,6 +6,7 @@ seqnet-eval ckpt_path=logs/japanese_vowels/runs/<time>/checkpoints/best.ckpt
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import hydra
@@ -41,7 +42,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if not data_config:
         raise InputError("the checkpoint holds no data config; pass data=<name> on the command line")
     datamodule = instantiate(data_config)
-    trainer: L.Trainer = instantiate(cfg.trainer, logger=instantiate_group(cfg.get("logger")) or False)
+    loggers = instantiate_group(cfg.get("logger")) or False
+    # a bar only at a terminal: redrawn into a log file it is noise
+    trainer: L.Trainer = instantiate(cfg.trainer, logger=loggers, enable_progress_bar=sys.stderr.isatty())
     runs = [
         {k: float(v) for k, v in trainer.test(model, datamodule=datamodule)[0].items()} for model in models
     ]

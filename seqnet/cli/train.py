@@ -48,6 +48,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     tidy_lightning_output()
 
+    from lightning.pytorch.callbacks import ProgressBar
+
     from seqnet.callbacks import BatchInFlight, CheckpointConfig, ConfigText, RNGState
 
     if cfg.get("seed") is not None:
@@ -70,8 +72,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ]
     with configured("logger"):
         loggers = instantiate_group(cfg.get("logger"))
+    progress = any(isinstance(c, ProgressBar) for c in callbacks)  # none: Lightning must not add its own
     with configured("trainer"):
-        trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        trainer: L.Trainer = instantiate(
+            cfg.trainer, callbacks=callbacks, logger=loggers or False, enable_progress_bar=progress
+        )
 
     run_dir = Path(cfg.paths.output_dir)
     if cfg.get("fit", True):
