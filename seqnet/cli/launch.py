@@ -90,12 +90,27 @@ def reported(program: str) -> Callable[[Callable[[DictConfig], T]], Callable[[Di
                 if run_dir is not None and run_dir.is_dir():
                     details = "".join(traceback.format_exception(error))
                     (run_dir / "error.txt").write_text(f"{message}\n\n{details}", encoding="utf-8")
+                    run_dir = set_aside(run_dir)
+                    message += f"\n(the traceback is in {run_dir / 'error.txt'})"
                 print(message, file=sys.stderr)
                 raise SystemExit(2) from None
 
         return run
 
     return decorate
+
+
+def set_aside(run_dir: Path) -> Path:
+    """Move a run directory that failed before its first checkpoint from `<name>/runs/` to
+    `<name>/failed/`, so the run list (and TensorBoard's) shows runs that hold results; a directory
+    given with `hydra.run.dir` stays where it was asked to be. Returns where it is now."""
+    from seqnet.cli.resume import holds_run
+
+    if run_dir.parent.name != "runs" or holds_run(run_dir):
+        return run_dir
+    failed = run_dir.parent.parent / "failed" / run_dir.name
+    failed.parent.mkdir(exist_ok=True)
+    return run_dir.rename(failed)
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.cli.config_dir import CONFIG_DIR, run_name
 from seqnet.data import DataSpec
 
 VOCAB = ["<pad>", "<unk>", "<bos>", "<eos>", "a", "b"]
@@ -26,7 +26,31 @@ def test_plain_train_composes_no_experiment_yet_equals_the_default_experiment():
 def test_choosing_only_a_data_set_is_not_overlaid_by_the_default_experiment():
     cfg = composed("data=names")
     assert cfg.data.source._target_.endswith("NamesSource")
-    assert cfg.name == "default" and cfg.trainer.max_epochs == 60
+    assert run_name("names", cfg.data.source) == "names" and cfg.trainer.max_epochs == 60
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name"),
+    [
+        ((), "japanese_vowels"),
+        (("data=ucr",), "ucr_ItalyPowerDemand"),
+        (
+            ("data=ucr", "data.source.name=GunPoint", "data.source.data_dir=/archive/Univariate_ts/"),
+            "ucr_GunPoint",
+        ),
+        (("data=conll", "data.source.train_path=data/tweets.conll"), "conll_tweets"),
+        (("data=csv_series", "data.source.path=load.csv"), "csv_series_load"),
+        (("data=text_corpus", "data.source.train_paths=[books/]"), "text_corpus_books"),
+        (("data=csv_series",), "csv_series"),
+    ],
+)
+def test_runs_without_an_experiment_are_named_after_their_data_and_file(overrides, name):
+    data = next((o.partition("=")[2] for o in overrides if o.startswith("data=")), "japanese_vowels")
+    assert run_name(data, composed(*overrides).data.source) == name
+    assert (
+        composed(*overrides)._get_node("name")._value()
+        == "${run_name:${hydra:runtime.choices.data},${data.source}}"
+    )
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -78,3 +78,16 @@ def test_sigterm_saves_a_checkpoint_exits_143_and_prints_the_command_that_contin
     resumed = run_cli(*arguments, f"trainer.max_epochs={end}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(last, weights_only=True, map_location="cpu")["global_step"] == 5 * end
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_is_set_aside_under_failed(cli, tmp_path):
+    """Runs are named after their data and file (logs/conll_tweets), and one that failed before
+    holding any result leaves the run list: its error.txt is under logs/<name>/failed/."""
+    result = cli("seqnet-train", "data=conll", "model=many_to_many", "data.source.train_path=tweets.conll")
+    assert result.returncode == 2 and "CoNLL file tweets.conll does not exist" in result.stderr
+    name = tmp_path / "logs" / "conll_tweets"
+    assert not list((name / "runs").glob("*"))
+    (failed,) = (name / "failed").iterdir()
+    assert "tweets.conll does not exist" in (failed / "error.txt").read_text()
+    assert "Traceback" in (failed / "error.txt").read_text()  # the details stay on disk
+    assert f"(the traceback is in {failed / 'error.txt'})" in result.stderr
