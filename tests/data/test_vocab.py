@@ -80,3 +80,23 @@ def test_whitespace_tokenizer_keeps_tokens_as_written_and_round_trips_its_settin
     tokenizer = build_tokenizer("whitespace", lowercase=True)
     assert tokenizer.tokenize("Ἐν  ἀρχῇ ἦν\tὁ") == ["ἐν", "ἀρχῇ", "ἦν", "ὁ"]
     assert build_tokenizer(**tokenizer.to_dict()).to_dict() == {"name": "whitespace", "lowercase": True}
+
+
+def test_word_detokenizing_writes_punctuation_back_as_the_training_texts_did():
+    tokenizer = WordTokenizer(lowercase=False).fit(["2021-03-03", "1999-12-31", "Hello, world!", "a - b (c)"])
+    assert tokenizer.detokenize(["1956", "-", "09", "-", "15"]) == "1956-09-15"
+    assert tokenizer.detokenize(tokenizer.tokenize("Well, (quite) so!")) == "Well, (quite) so!"
+    unseen = WordTokenizer().detokenize(["yes", ";", "[", "no", "]", "<unk>", "."])
+    assert unseen == "yes; [no] <unk>."  # English typography for marks training never showed
+    assert build_tokenizer(**tokenizer.to_dict()).detokenize(["1956", "-", "09"]) == "1956-09"
+
+
+def test_a_parallel_file_gives_its_checkpoint_the_spacing_of_its_targets(tmp_path):
+    from seqnet.data import SequenceDataModule
+    from seqnet.data.sources import ParallelTextSource
+
+    (tmp_path / "dates.tsv").write_text("".join(f"march {d} 2021\t2021-03-{d:02d}\n" for d in range(1, 11)))
+    datamodule = SequenceDataModule(ParallelTextSource(tmp_path / "dates.tsv"), batch_size=4)
+    datamodule.setup("fit")
+    spec = type(datamodule.spec).from_dict(datamodule.spec.to_dict())  # as a checkpoint holds it
+    assert spec.target_text_tokenizer().detokenize(["1956", "-", "09", "-", "15"]) == "1956-09-15"

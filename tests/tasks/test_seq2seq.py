@@ -141,7 +141,10 @@ def test_a_checkpoint_decodes_the_same_in_a_fresh_model(trained, toy_pairs, tmp_
 
 
 def test_data_of_other_shapes_is_refused_with_the_task_to_use(toy_tags, toy_corpus):
-    with pytest.raises(ValueError, match="'tags' targets; pick a data set of those kinds"):
+    with pytest.raises(
+        ValueError,
+        match="'tags' targets; pick the task shape made for these targets \\(model=many_to_many\\)",
+    ):
         Seq2Seq(toy_tags.spec)
     with pytest.raises(ValueError, match=r"aligned targets \(aligned: model=many_to_many\)"):
         Seq2Seq(toy_corpus.spec)

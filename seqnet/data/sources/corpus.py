@@ -153,6 +153,7 @@ def corpus_splits(
     if seq_len < 1:
         raise InputError(f"seq_len must be at least 1, got {seq_len}")
     tokens = {split: [tokenizer.tokenize(d) for d in docs] for split, docs in documents.items()}
+    tokenizer.fit(documents["train"])  # how generated text is written back
     vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
 
     def chunks(documents: list[list[str]]) -> list[SequenceExample]:

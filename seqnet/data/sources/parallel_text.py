@@ -73,6 +73,8 @@ class ParallelTextSource(UserFilesSource):
         rows, _ = self.read_splits(
             lambda path: read_tsv_pairs(path, "source", "target", comment_prefix=self.comment_prefix)
         )
+        source.fit([a for a, _, _ in rows["train"]])
+        target.fit([b for _, b, _ in rows["train"]])  # how outputs are written back
         pairs = {
             split: [(source.tokenize(a), target.tokenize(b)) for a, b, _ in part]
             for split, part in rows.items()
