@@ -1,11 +1,12 @@
 """RMSE of the noisy input itself against the clean wave on sine_denoise's test split: the figure a
 denoiser must beat.
 
-    python scripts/baselines_denoise.py        # writes benchmarks/baselines_sine_denoise.json
+    python scripts/baselines_denoise.py   # prints it; --out <file>.json writes it too
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from seqnet.cli.config_dir import CONFIG_DIR
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None, help="a JSON file to write")
+    args = parser.parse_args()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
         cfg = compose("train", overrides=["experiment=sine_denoise"])
     test = instantiate(cfg.data.source).load().test
@@ -26,7 +30,8 @@ def main() -> None:
         "test_steps": int(residual.size),
         "noisy_input_rmse": float(np.sqrt((residual**2).mean())),
     }
-    Path("benchmarks/baselines_sine_denoise.json").write_text(json.dumps(result, indent=2) + "\n")
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

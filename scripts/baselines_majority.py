@@ -2,7 +2,7 @@
 
     python scripts/baselines_majority.py digits food_reviews names
 
-writes benchmarks/majority_baselines.json.
+prints them; `--out benchmarks/majority_baselines.json` writes them.
 
 The majority class is counted on the training part the DataModule uses (validation held out),
 exactly as a model would see it.
@@ -40,10 +40,13 @@ def majority_accuracy(data: str) -> dict[str, float | str | int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="+", help="classification data configs")
-    parser.add_argument("--out", default="benchmarks/majority_baselines.json")
+    parser.add_argument(
+        "--out", default=None, help="a JSON file to write, e.g. benchmarks/majority_baselines.json"
+    )
     args = parser.parse_args()
     results = [majority_accuracy(data) for data in args.data]
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

@@ -2,7 +2,8 @@
 
     python scripts/baselines_tagging.py sblgnt_pos
 
-writes benchmarks/baselines_<data>.json. Each test word gets the tag it carries most often in the
+prints it; `--out-dir benchmarks` writes benchmarks/baselines_<data>.json. Each test word gets the
+tag it carries most often in the
 training part the DataModule uses (validation held out); words unseen in training (`<unk>`) get
 the most frequent tag overall. Token accuracy over the test split, as `test/acc` of a model.
 """
@@ -52,12 +53,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("data", nargs="+", help="tagging data configs, e.g. sblgnt_pos")
-    parser.add_argument("--out-dir", default="benchmarks")
+    parser.add_argument("--out-dir", default=None, help="a folder to write baselines_<data>.json into")
     args = parser.parse_args()
     for data in args.data:
         result = most_frequent_tag_accuracy(data)
-        path = Path(args.out_dir) / f"baselines_{data}.json"
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        if args.out_dir:
+            (Path(args.out_dir) / f"baselines_{data}.json").write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2))
 
 

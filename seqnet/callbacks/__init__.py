@@ -9,6 +9,7 @@ from seqnet.callbacks.decoded import DecodedExamples
 from seqnet.callbacks.hparams_metric import HparamsMetric
 from seqnet.callbacks.interrupted import InterruptedCheckpoint
 from seqnet.callbacks.model_summary import CompactModelSummary
+from seqnet.callbacks.overfit_check import OverfitCheck
 from seqnet.callbacks.prediction_writer import PredictionWriter
 from seqnet.callbacks.progress import EpochLines, progress_bar
 from seqnet.callbacks.rng_state import RNGState
@@ -30,6 +31,7 @@ __all__ = [
     "GeneratedSamples",
     "HparamsMetric",
     "InterruptedCheckpoint",
+    "OverfitCheck",
     "PredictionWriter",
     "RNGState",
     "StepCheckpoint",

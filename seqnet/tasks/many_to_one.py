@@ -73,8 +73,10 @@ class ManyToOne(SequenceModule):
     def head(self, pooled: Tensor) -> Tensor:
         return self.output(pooled)  # (B, C) or (B, K)
 
-    def loss(self, outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-        """outputs from `head`; targets (B,) class ids or (B, K) values in data units."""
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """outputs from `head`; targets (B,) class ids or (B, K) values in data units. Returns the
+        mean loss, or (mean loss, how many targets it averages): the count weighs the batch in the
+        epoch's `loss`, so it is an exact mean over the split. A plain mean counts each sequence once."""
         return self.output.loss(outputs, targets)
 
     # --- composed -----------------------------------------------------------------------------
@@ -88,7 +90,8 @@ class ManyToOne(SequenceModule):
 
     def step(self, batch: SeqBatch) -> StepOutput:
         outputs = self(batch)
-        loss, weight = self.loss(outputs, batch.targets)
+        loss = self.loss(outputs, batch.targets)
+        loss, weight = (loss, torch.tensor(float(len(batch)))) if isinstance(loss, Tensor) else loss
         return StepOutput(loss, weight, self.output.predict(outputs.detach()), batch.targets)
 
     def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Any]:

@@ -249,3 +249,11 @@ def test_an_anomaly_detector_scores_every_step_of_a_csv(tmp_path):
     )
     header, *lines = (tmp_path / "out.csv").read_text().splitlines()
     assert header == "step,score,flag" and len(lines) == 240 and lines[-1].startswith("239,")
+
+
+@pytest.mark.parametrize("program", ["seqnet-generate", "seqnet-predict"])
+def test_help_lists_the_commands_settings_not_the_training_groups(program, tmp_path):
+    result = run_cli(program, "--help", cwd=tmp_path)
+    assert result.returncode == 0 and f"Usage: {program} ckpt_path=" in result.stdout
+    assert "ckpt_path: ???" in result.stdout
+    assert "experiment:" not in result.stdout and "model/encoder:" not in result.stdout

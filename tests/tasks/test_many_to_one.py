@@ -301,3 +301,16 @@ def test_augmentation_changes_training_steps_only(vowels):
         assert torch.equal(model.step(batch).loss, model.step(batch).loss)
         first, second = model.training_step(batch, 0), model.training_step(batch, 0)
     assert first != second  # a new draw every training step
+
+
+def test_a_loss_hook_may_return_a_plain_mean_which_counts_each_sequence_once(vowels):
+    class FocalLike(ManyToOne):
+        def loss(self, outputs, targets):
+            return torch.nn.functional.cross_entropy(outputs, targets)  # a plain tensor, no count
+
+    torch.manual_seed(0)
+    model = FocalLike(vowels.spec, encoder=GRU)
+    batch = one_batch(vowels)
+    out = model.step(batch)
+    assert out.weight.item() == len(batch) and out.loss.ndim == 0
+    assert fit_one_batch(model, batch, steps=150) < 0.05
