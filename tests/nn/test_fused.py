@@ -296,3 +296,38 @@ def test_every_build_this_cpu_can_run_gives_the_same_numbers(isa):
     arguments = (fused.FUSED_KINDS["lstm"], gi, h0, c0, w_hh, b_hh, [20] * 8 + [9] * 8, True)
     for ours, theirs in zip(loaded.forward(*arguments)[:3], narrower.forward(*arguments)[:3], strict=True):
         torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)  # outputs, final h and c
+
+
+def test_a_build_is_named_by_its_source_and_flags_so_two_versions_keep_one_build_each(tmp_path, monkeypatch):
+    name = fused.build_name("avx2")
+    assert name.startswith("seqnet_recurrence_avx2_") and name != fused.build_name("portable")
+    edited = tmp_path / "recurrence.cpp"
+    edited.write_text(fused.SOURCE.read_text() + "\n// another version\n")
+    monkeypatch.setattr(fused, "SOURCE", edited)
+    assert fused.build_name("avx2") != name
+
+
+def test_a_build_that_compiles_says_so_on_stderr_and_a_cached_one_is_silent(tmp_path, monkeypatch, capsys):
+    from torch.utils import cpp_extension
+
+    isa = fused.instruction_set()
+    fused.build(isa)  # cached by the suite's first use: loads silently
+    assert fused.is_built(isa) and capsys.readouterr().err == ""
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(cpp_extension, "load", lambda name, *a, **k: name)
+    assert not fused.is_built(isa)
+    assert fused.build(isa) == fused.build_name(isa)
+    printed = capsys.readouterr().err.splitlines()
+    assert printed[0].startswith(f"seqnet: compiling the fused CPU kernel for {isa} once (about 30-40 s")
+    assert printed[1].startswith(f"seqnet: fused CPU kernel for {isa} built in")
+
+
+def test_seqnet_build_kernels_builds_what_training_loads(monkeypatch, capsys):
+    from seqnet.cli import build_kernels
+
+    built = []
+    monkeypatch.setattr(fused, "build", built.append)
+    monkeypatch.setattr("sys.argv", ["seqnet-build-kernels", "--all"])
+    build_kernels.main()
+    assert built == fused.runnable_builds()
+    assert f"{fused.build_name(fused.instruction_set())}: ready in" in capsys.readouterr().out
