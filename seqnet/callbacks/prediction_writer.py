@@ -93,7 +93,9 @@ def record(
         out["output_tokens"] = pl_module.vocabulary.decode(prediction["tokens"][row, :length].tolist())
         return out
     if getattr(pl_module, "horizon", 0):
-        out["forecast"] = forecast_steps(pl_module.spec, prediction, row, source.future_lines)
+        out["forecast"] = forecast_steps(
+            pl_module.spec, prediction, row, source.future_lines, source.future_times
+        )
         return out
     if "scores" in prediction:
         length = len(source.values)
@@ -121,14 +123,21 @@ def record(
 
 
 def forecast_steps(
-    spec: Any, prediction: dict[str, Tensor], row: int, lines: list[int] | None
+    spec: Any,
+    prediction: dict[str, Tensor],
+    row: int,
+    lines: list[int] | None,
+    times: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One entry per forecast step of batch row `row`: the values of each target by column name,
-    with `_lower80`-style suffixes for interval bounds."""
+    """One entry per forecast step of batch row `row`: its date (in the time column's name) where
+    the series has one, and the values of each target by column name, with `_lower80`-style
+    suffixes for interval bounds."""
     names = [spec.feature_names[c] for c in spec.target_features]
     steps = []
     for step in range(prediction["preds"].shape[1]):
         entry: dict[str, Any] = {"step": step + 1}
+        if times:
+            entry[spec.time_column] = times[step]
         if lines:
             entry["line"] = lines[step]
         for key, values in prediction.items():

@@ -25,10 +25,11 @@ import numpy as np
 import torch
 
 from seqnet.data.batch import Item
-from seqnet.data.series import fill_missing, read_csv_columns, zscore_series
+from seqnet.data.series import fill_missing, read_csv_columns, read_csv_header, zscore_series
 from seqnet.data.sources.tagging import read_conll
 from seqnet.data.spec import DataSpec
 from seqnet.data.text_files import read_lines
+from seqnet.data.timestamps import infer_frequency, parse_times, read_column, times_after
 from seqnet.data.ts_format import read_ts
 from seqnet.data.vocab import Vocabulary
 from seqnet.errors import InputError
@@ -48,6 +49,7 @@ class PredictionInput:
     text: str | None = None
     future: np.ndarray | None = None  # forecasting: known-future covariates (H, Cf)
     future_lines: list[int] | None = None  # forecasting: the file lines of the forecast steps
+    future_times: list[str] | None = None  # forecasting: the dates of the forecast steps
     start: int | None = None  # a window of a longer series (anomaly scores): its first step
 
     def item(self) -> Item:
@@ -181,7 +183,22 @@ def read_forecast_input(path: Path, spec: DataSpec) -> PredictionInput:
                 f"{_names(spec, spec.target_features)} and {columns} filled in"
             )
         lines = list(range(end + 2, end + spec.horizon + 2))
-    return PredictionInput(history.astype(np.float32), future=future, future_lines=lines)
+    times = forecast_times(path, spec, end)
+    return PredictionInput(history.astype(np.float32), future=future, future_lines=lines, future_times=times)
+
+
+def forecast_times(path: Path, spec: DataSpec, end: int) -> list[str] | None:
+    """The dates of the `spec.horizon` steps after row `end` of a forecaster's input file: read from
+    its time column where the rows are there, else continued at the frequency of its history (or
+    the training series'); None for a model trained without a time column."""
+    if not spec.time_column or spec.time_column not in read_csv_header(path):
+        return None
+    cells = read_column(path, spec.time_column)
+    times = parse_times(cells[: end + spec.horizon], f"{path}: {spec.time_column}")
+    if len(times) >= end + spec.horizon:
+        return [str(t).replace("T", " ") for t in times[end : end + spec.horizon]]
+    frequency = infer_frequency(times[:end]) if end > 1 else spec.frequency
+    return times_after(times[end - 1], frequency, spec.horizon)
 
 
 def read_anomaly_inputs(path: Path, spec: DataSpec) -> list[PredictionInput]:

@@ -79,6 +79,12 @@ def _fill_channel(channel: np.ndarray, policy: str) -> np.ndarray:
     return channel[np.where(last_valid < 0, first, last_valid)]
 
 
+def read_csv_header(path: str | Path) -> list[str]:
+    """The column names of a CSV file's header row."""
+    reader = csv.reader(io.StringIO(read_text(Path(path), "CSV file"), newline=""))
+    return [name.strip() for name in next(reader, [])]
+
+
 def read_csv_columns(path: str | Path, columns: list[str], delimiter: str = ",") -> np.ndarray:
     """Columns of a CSV file with a header row, as float32 (N, len(columns)).
 

@@ -44,6 +44,8 @@ class DataSpec:
         forecaster (known-future covariates), else None.
     season: steps per seasonal cycle of a forecast series (1: naive baseline; 0: not forecasting).
     feature_names: the column each input channel was read from (series read by column name).
+    time_column / frequency: a forecast series' time column and the step between its rows ("1M",
+        "30m"; see `seqnet.data.timestamps`), so forecasts carry dates; None without one.
     target_min: per-target minimum of the training split (values and series): whether a
         percentage error is defined.
     condition_kind / condition_names / condition_size: what conditions each example ("none",
@@ -74,6 +76,8 @@ class DataSpec:
     future_features: list[int] | None = None
     season: int = 0
     feature_names: list[str] | None = None
+    time_column: str | None = None
+    frequency: str | None = None
     target_min: list[float] | None = None
     condition_kind: str = "none"
     condition_names: list[str] = field(default_factory=list)

@@ -31,6 +31,8 @@ def build_spec(splits: SequenceSplits, train: list[SequenceExample]) -> DataSpec
         future_features=splits.future_features,
         season=splits.season,
         feature_names=splits.feature_names,
+        time_column=splits.time_column,
+        frequency=splits.frequency,
         tokenizer=splits.tokenizer,
         target_tokenizer=splits.target_tokenizer,
         name=splits.name,

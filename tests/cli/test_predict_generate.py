@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -257,3 +258,28 @@ def test_help_lists_the_commands_settings_not_the_training_groups(program, tmp_p
     assert result.returncode == 0 and f"Usage: {program} ckpt_path=" in result.stdout
     assert "ckpt_path: ???" in result.stdout
     assert "experiment:" not in result.stdout and "model/encoder:" not in result.stdout
+
+
+def test_a_series_with_a_date_column_gets_forecasts_with_dates(tmp_path):
+    """The date column is found by name, its frequency inferred (monthly), and the forecast steps
+    after the file's last row carry the months that follow it, in the CSV and the JSONL."""
+    months = [f"{1990 + i // 12}-{i % 12 + 1:02d}" for i in range(120)]
+    values = [f"{100 + 10 * np.sin(2 * np.pi * i / 12):.3f}" for i in range(120)]
+    (tmp_path / "sales.csv").write_text(
+        "month,sales\n" + "".join(f"{m},{v}\n" for m, v in zip(months, values, strict=True))
+    )
+    checkpoint = train(
+        tmp_path, "data=csv_series", "data.source.path=sales.csv", "data.source.target=sales",
+        "data.source.window=24", "data.source.horizon=3", "model=forecaster",
+    )  # fmt: skip
+    model = Forecaster.load_from_checkpoint(checkpoint)
+    assert (model.spec.time_column, model.spec.frequency) == ("month", "1M")
+    _, written = predicted(tmp_path, checkpoint, "recent.csv", (tmp_path / "sales.csv").read_text())
+    assert [s["month"] for s in written[0]["forecast"]] == ["2000-01", "2000-02", "2000-03"]
+    assert_ok(
+        run_cli(
+            "seqnet-predict", f"ckpt_path={checkpoint}", "input=recent.csv", "output=out.csv", cwd=tmp_path
+        )
+    )
+    header, first, *_ = (tmp_path / "out.csv").read_text().splitlines()
+    assert header.startswith("index,step,month,sales") and first.startswith("0,1,2000-01,")

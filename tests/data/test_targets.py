@@ -118,4 +118,8 @@ def test_text_sources_record_their_tokenizers_in_the_spec(tmp_path):
     spec = build_spec(labelled, labelled.train)
     assert spec.tokenizer == {"name": "char", "lowercase": True} and spec.target_tokenizer is None
     pairs = ParallelTextSource(path, path, source_tokenizer="char", target_tokenizer="word").load()
-    assert build_spec(pairs, pairs.train).target_tokenizer == {"name": "word", "lowercase": False}
+    assert build_spec(pairs, pairs.train).target_tokenizer == {
+        "name": "word",
+        "lowercase": False,
+        "spacing": {},
+    }

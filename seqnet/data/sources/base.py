@@ -62,6 +62,8 @@ class SequenceSplits:
     future_features: list[int] | None = None
     season: int = 0
     feature_names: list[str] | None = None
+    time_column: str | None = None  # forecast series: the CSV column of its times
+    frequency: str | None = None  # and the step between them ("1M", "30m")
     condition_kind: str = "none"  # none | classes | values
     condition_names: list[str] | None = None  # declared condition classes, when the source has them
     normalize: str = "dataset"  # features: series (each case z-normalised by the source) | dataset | none

@@ -28,9 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet.data.series import check_missing_policy, fill_missing, forecast_windows, read_csv_columns
+from seqnet.data.series import (
+    check_missing_policy,
+    fill_missing,
+    forecast_windows,
+    read_csv_columns,
+    read_csv_header,
+)
 from seqnet.data.sources.base import SequenceSplits
 from seqnet.data.sources.packaged import packaged_file, packaged_or_path
+from seqnet.data.timestamps import find_time_column, infer_frequency, parse_times, read_column
 from seqnet.errors import InputError
 
 
@@ -82,6 +89,9 @@ class ForecastSource:
             back to back, `horizon` apart and ending with the period, so each step is forecast once).
         missing: error | interpolate | ffill | drop (drop removes the time steps); None takes the
             packaged series' default, else error.
+        time_column: the CSV column of the series' times (ISO dates or date-times), whose
+            frequency is inferred so that forecasts carry dates; "auto" finds one by its name
+            (`date`, `time`, `ds`, ...) or its values; None: none.
     """
 
     def __init__(
@@ -99,6 +109,7 @@ class ForecastSource:
         stride: int = 1,
         missing: str | None = None,
         name: str | None = None,
+        time_column: str | None = "auto",
     ) -> None:
         packaged = packaged_or_path(path, dataset, PACKAGED)
         if window < 1 or horizon < 1 or stride < 1:
@@ -129,9 +140,10 @@ class ForecastSource:
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.missing = check_missing_policy(missing or (packaged.missing if packaged else "error"))
         self.name = name or dataset or self.path.stem
+        self.time_column = time_column
 
     def load(self) -> SequenceSplits:
-        series = self.read()  # (N, F)
+        series, times = self.read_series()  # (N, F), (N,) datetime64 or None
         length = len(series)
         test_start = length - round(self.test_fraction * length)
         val_start = test_start - round(self.val_fraction * length)
@@ -165,6 +177,8 @@ class ForecastSource:
             future_features=future or None,
             season=self.season,
             feature_names=self.columns,
+            time_column=self.found_time_column if times is not None else None,
+            frequency=infer_frequency(times) if times is not None else None,
         )
 
     @property
@@ -174,15 +188,34 @@ class ForecastSource:
 
     def read(self) -> np.ndarray:
         """The `columns` as float32 (N, F) after the missing policy."""
+        return self.read_series()[0]
+
+    def read_series(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The `columns` as float32 (N, F) after the missing policy, and the times of those rows
+        (N,) datetime64 where the CSV file has a time column, else None."""
         columns = self.columns
         if self.packaged is None:
             values, where = read_csv_columns(self.path, columns), str(self.path)
+            times = self._read_times()
         else:
-            values, where = self._read_packaged(columns)
+            (values, where), times = self._read_packaged(columns), None
         filled = fill_missing(values, self.missing, where)
         if filled is None:  # drop: remove the time steps with a gap
-            filled = values[np.isfinite(values).all(axis=1)]
-        return filled.astype(np.float32)
+            kept = np.isfinite(values).all(axis=1)
+            filled, times = values[kept], None if times is None else times[kept]
+        return filled.astype(np.float32), times
+
+    def _read_times(self) -> np.ndarray | None:
+        """The time column's cells as datetime64, or None (no `time_column`, or none found)."""
+        self.found_time_column = self.time_column
+        if self.time_column == "auto":
+            header = read_csv_header(self.path)
+            self.found_time_column = find_time_column(self.path, header, exclude=self.columns)
+        if not self.found_time_column:
+            return None
+        return parse_times(
+            read_column(self.path, self.found_time_column), f"{self.path}: {self.found_time_column}"
+        )
 
     def _read_packaged(self, columns: list[str]) -> tuple[np.ndarray, str]:
         path = packaged_file(self.packaged.module, self.packaged.file, f"series {self.name!r}")
