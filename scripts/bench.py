@@ -1040,15 +1040,30 @@ def seconds_to_first_step(program: str) -> float:
 
 
 THREADS_WORKLOAD = """
-import sys, time, torch
+import os, sys, time
+if os.environ.pop("SEQNET_WAIT_POLICY_AUTO", None):  # what seqnet's commands do before importing torch
+    from seqnet.cli.process import wait_policy_for_this_run
+    policy, _ = wait_policy_for_this_run()
+    if policy:
+        os.environ["OMP_WAIT_POLICY"] = policy
+import torch
+from seqnet.nn import RecurrentEncoder
 torch.manual_seed(0)
-hidden, batch = int(sys.argv[2]), int(sys.argv[3])
-rnn, head = torch.nn.GRU(32, hidden, batch_first=True), torch.nn.Linear(hidden, 4)
+model, hidden, batch = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if model == "torch_gru":  # a hand-written torch loop
+    features, steps, rnn = 32, 50, torch.nn.GRU(32, hidden, batch_first=True)
+    encode = lambda x: rnn(x)[0][:, -1]
+else:  # seqnet's encoder: the fused kernel's GRU, or the default experiment's BiLSTM on oneDNN
+    features, steps = (32, 50) if model == "seqnet_gru" else (12, 26)
+    cell, both = ("gru", False) if model == "seqnet_gru" else ("lstm", True)
+    rnn = RecurrentEncoder(features, hidden, cell=cell, bidirectional=both)
+    encode = lambda x: rnn(x).last
+head = torch.nn.LazyLinear(4)
+x, y = torch.randn(batch, steps, features), torch.randint(0, 4, (batch,))
+head(encode(x))
 opt = torch.optim.AdamW([*rnn.parameters(), *head.parameters()])
-x, y = torch.randn(batch, 50, 32), torch.randint(0, 4, (batch,))
 def step():
-    out, _ = rnn(x)  # (B, T, H)
-    loss = torch.nn.functional.cross_entropy(head(out[:, -1]), y)
+    loss = torch.nn.functional.cross_entropy(head(encode(x)), y)
     opt.zero_grad(); loss.backward(); opt.step()
 for _ in range(3):
     step()
@@ -1060,34 +1075,45 @@ print(time.perf_counter() - start)
 
 # a competing process: another user's single-threaded job busy on one core
 BUSY_LOAD = "while True:\n    pass\n"
+# (workload, hidden, batch): a torch GRU loop at two sizes, seqnet's fused-kernel GRU, and the
+# default experiment's BiLSTM-128 (JapaneseVowels' 12 features, 26 steps, batches of 32) on oneDNN
+THREAD_WORKLOADS = [
+    ("torch_gru", 64, 32),
+    ("torch_gru", 256, 64),
+    ("seqnet_gru", 64, 32),
+    ("seqnet_bilstm", 128, 32),
+]
 
 
 def threads_case(reps: int, tiny: bool) -> list[dict]:
-    """A GRU training loop (T50; H64 B32 and H256 B64) in a fresh process per run: OpenMP's
-    default wait policy (idle threads spin a while, then sleep), PASSIVE (they sleep at once), a
-    short spin (GOMP_SPINCOUNT=10000), and one thread; quiet, then beside a busy process. Seconds
-    for the loop alone, start-up excluded."""
+    """Training loops in a fresh process per run (`THREAD_WORKLOADS`) under each OpenMP setting of
+    `thread_settings` (seqnet's `auto` among them), quiet, then beside a busy process. Seconds for
+    the loop alone, start-up excluded; `auto_vs_best` is auto's median over the faster fixed
+    policy's (default or PASSIVE) in that cell."""
     steps = "5" if tiny else "40"
     cores = str(os.cpu_count())
-    variants = thread_settings()
+    variants = {**thread_settings(), "auto": {"OMP_NUM_THREADS": cores, "SEQNET_WAIT_POLICY_AUTO": "1"}}
 
-    def run(env: dict[str, str], hidden: int, batch: int) -> float:
-        return float(run_workload(THREADS_WORKLOAD, env, steps, str(hidden), str(batch)))
+    def run(env: dict[str, str], workload: str, hidden: int, batch: int) -> float:
+        return float(run_workload(THREADS_WORKLOAD, env, steps, workload, str(hidden), str(batch)))
 
     rows = []
     for load in ("quiet", "busy_process"):
         competitor = subprocess.Popen([sys.executable, "-c", BUSY_LOAD]) if load != "quiet" else None
         try:
-            for hidden, batch in [(8, 4)] if tiny else [(64, 32), (256, 64)]:
+            for workload, hidden, batch in [("torch_gru", 8, 4)] if tiny else THREAD_WORKLOADS:
                 seconds: dict[str, list[float]] = {name: [] for name in variants}
                 for _ in range(1 if tiny else reps):
                     for name, env in variants.items():
-                        seconds[name].append(run(env, hidden, batch))
+                        seconds[name].append(run(env, workload, hidden, batch))
+                medians = {k: statistics.median(v) for k, v in seconds.items()}
+                best = min(("default", "passive"), key=medians.get)
                 rows.append(
                     {
-                        "load": load, "threads": int(cores), "hidden": hidden, "batch": batch,
-                        "seconds": {k: round(statistics.median(v), 3) for k, v in seconds.items()},
+                        "load": load, "threads": int(cores), "workload": workload, "hidden": hidden,
+                        "batch": batch, "seconds": {k: round(v, 3) for k, v in medians.items()},
                         **{f"{k}_vs_default": ratio(seconds, k, "default") for k in list(variants)[1:]},
+                        "auto_vs_best": ratio(seconds, "auto", best), "best_fixed": best,
                     }
                 )  # fmt: skip
                 print(rows[-1], flush=True)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from omegaconf import DictConfig
 
 from seqnet.cli.overrides import OverrideError
 
 WAIT_POLICIES = ("PASSIVE", "ACTIVE")
+# `auto`: idle OpenMP threads sleep (PASSIVE) when other work keeps at least this many of this
+# process's cores busy as the run starts; on a quiet machine OpenMP's default (spin a while, then
+# sleep) is up to 1.6x faster, beside a busy process PASSIVE is 2.2-2.5x (`bench.py threads`).
+BUSY_CORES = 0.5
+SAMPLE_SECONDS = 0.1
+# What `apply_process_settings` chose and why, for the run's environment.json.
+CHOSEN: dict[str, str | None] = {}
 
 
 def apply_process_settings(cfg: DictConfig) -> None:
@@ -23,20 +31,70 @@ def apply_process_settings(cfg: DictConfig) -> None:
     """
     settings = cfg.get("process") or {}
     policy = settings.get("omp_wait_policy")
+    reason = "set" if policy else "left to OpenMP"
+    if policy and str(policy).lower() == "auto":
+        policy, reason = wait_policy_for_this_run()
     if policy:
         if str(policy).upper() not in WAIT_POLICIES:
             raise OverrideError(
-                f"process.omp_wait_policy={policy!r} is not an OpenMP wait policy; use PASSIVE "
-                "(idle threads sleep: the default), ACTIVE (they spin) or null (leave it to OpenMP)"
+                f"process.omp_wait_policy={policy!r} is not an OpenMP wait policy; use auto (the "
+                "default: PASSIVE when other work holds the cores, else OpenMP's own), PASSIVE "
+                "(idle threads sleep), ACTIVE (they spin) or null (leave it to OpenMP)"
             )
         if "torch" not in sys.modules:
             os.environ["OMP_WAIT_POLICY"] = str(policy).upper()
+    CHOSEN.update(omp_wait_policy=str(policy).upper() if policy else None, omp_wait_policy_reason=reason)
     import torch
 
     torch.set_flush_denormal(bool(settings.get("flush_denormal", True)))
     if settings.get("num_threads"):
         torch.set_num_threads(int(settings.num_threads))
     check_accelerator(str((cfg.get("trainer") or {}).get("accelerator", "cpu")))
+
+
+def wait_policy_for_this_run() -> tuple[str | None, str]:
+    """`process.omp_wait_policy=auto`: PASSIVE when other work already keeps `BUSY_CORES` of the
+    cores this process may use busy, else None (OpenMP's default); and the reason, in words."""
+    busy, cores = busy_cores()
+    if busy >= BUSY_CORES:
+        return "PASSIVE", f"auto: {busy:.2f} of {cores} cores busy with other work at start"
+    return None, f"auto: {busy:.2f} of {cores} cores busy with other work at start (quiet)"
+
+
+def busy_cores(seconds: float = SAMPLE_SECONDS) -> tuple[float, int]:
+    """How many of the cores this process may run on were busy over `seconds` (while it sleeps,
+    so the work is another's), and how many cores it may run on. Linux reads /proc/stat; other
+    systems fall back to the one-minute load average."""
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    cores = len(allowed) or os.cpu_count() or 1
+    try:
+        before = _cpu_times(allowed)
+        time.sleep(seconds)
+        after = _cpu_times(allowed)
+    except OSError:
+        return min(float(cores), os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0.0, cores
+    busy = 0.0
+    for cpu, (idle, total) in after.items():
+        idle_then, total_then = before.get(cpu, (idle, total))
+        if total > total_then:
+            busy += 1 - (idle - idle_then) / (total - total_then)
+    return busy, cores
+
+
+def _cpu_times(allowed: list[int]) -> dict[int, tuple[int, int]]:
+    """(idle + iowait, total) jiffies of each allowed CPU, from /proc/stat."""
+    times = {}
+    with open("/proc/stat", encoding="ascii") as stat:
+        for line in stat:
+            name, *fields = line.split()
+            if not name.startswith("cpu") or name == "cpu":
+                continue
+            cpu = int(name[3:])
+            if allowed and cpu not in allowed:
+                continue
+            values = [int(v) for v in fields[:8]]
+            times[cpu] = (values[3] + values[4], sum(values))
+    return times
 
 
 def check_accelerator(accelerator: str) -> None:

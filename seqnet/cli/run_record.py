@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from seqnet.cli.process import CHOSEN
+
 PACKAGES = (
     "seqnet",
     "torch",
@@ -46,6 +48,7 @@ def environment() -> dict[str, Any]:
         "packages": versions,
         "torch_threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "omp_wait_policy_reason": CHOSEN.get("omp_wait_policy_reason"),
         "git_commit": git_commit(),
     }
 

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,9 @@ def test_every_experiment_runs_with_debug_fast(cli, tmp_path, experiment):
     assert any(key.startswith("test/") for key in metrics(run_dir))
 
 
-def test_default_run_records_config_metrics_environment_checkpoints_and_tensorboard(tmp_path):
+def test_default_run_records_config_metrics_environment_checkpoints_and_tensorboard(tmp_path, monkeypatch):
     """In a process of its own, as a user runs it: what it prints and records about its process."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     result = run_cli(
         "seqnet-train", "debug=fast", "trainer.max_epochs=2", "trainer.limit_train_batches=2",
         "trainer.log_every_n_steps=1", "callbacks.step_checkpoint.every_n_train_steps=3",
@@ -56,7 +58,8 @@ def test_default_run_records_config_metrics_environment_checkpoints_and_tensorbo
     assert "JapaneseVowels" in (run_dir / "config_resolved.yaml").read_text()
     environment = json.loads((run_dir / "environment.json").read_text())
     assert environment["packages"]["torch"] and "git_commit" in environment
-    assert environment["omp_wait_policy"] in ("PASSIVE", "ACTIVE") and environment["torch_threads"] >= 1
+    assert environment["omp_wait_policy"] in (None, "PASSIVE") and environment["torch_threads"] >= 1
+    assert environment["omp_wait_policy_reason"].startswith("auto: ")  # the default decides per run
     assert {"test/acc", "test/f1_macro", "test/loss", "val/loss"} <= set(metrics(run_dir))
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
@@ -200,7 +203,8 @@ def test_process_settings_are_applied_before_torch_is_imported():
         "    print('settings:', os.environ['OMP_WAIT_POLICY'], torch.get_num_threads())\n"
         "    raise SystemExit(0)\n"
         "original, train.apply_process_settings = train.apply_process_settings, spy\n"
-        "sys.argv = ['seqnet-train', 'debug=fast', 'process.num_threads=1']\n"
+        "sys.argv = ['seqnet-train', 'debug=fast', 'process.num_threads=1',\n"
+        "            'process.omp_wait_policy=PASSIVE']\n"
         "train.main()\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -219,8 +223,30 @@ def test_an_omp_wait_policy_in_the_environment_wins_and_a_bad_one_is_refused():
             patch.setenv("OMP_WAIT_POLICY", "ACTIVE")
             assert compose("train").process.omp_wait_policy == "ACTIVE"
         bad = compose("train", overrides=["process.omp_wait_policy=sleepy"])
-    with pytest.raises(OverrideError, match=r"PASSIVE .* ACTIVE .* or null"):
+    with pytest.raises(OverrideError, match=r"auto .* PASSIVE .* ACTIVE .* or null"):
         apply_process_settings(bad)
+
+
+@pytest.mark.parametrize(("busy", "policy"), [(0.0, None), (0.3, None), (0.5, "PASSIVE"), (1.9, "PASSIVE")])
+def test_auto_lets_idle_threads_sleep_only_when_other_work_holds_the_cores(monkeypatch, busy, policy):
+    from seqnet.cli import process
+
+    monkeypatch.setattr(process, "busy_cores", lambda: (busy, 2))
+    chosen, reason = process.wait_policy_for_this_run()
+    assert chosen == policy and reason.startswith(f"auto: {busy:.2f} of 2 cores busy with other work")
+
+
+def test_a_process_spinning_beside_the_run_counts_as_a_busy_core():
+    from seqnet.cli.process import busy_cores
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True:\n    pass\n"])
+    try:
+        time.sleep(0.3)  # past its start-up
+        busy, cores = busy_cores(0.3)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert cores >= 1 and busy >= 0.7
 
 
 def test_eval_of_several_seeds_reports_their_spread_and_their_ensemble(cli, tmp_path):
