@@ -10,6 +10,7 @@ from hydra.utils import get_class
 
 from seqnet.errors import InputError
 from seqnet.tasks import SequenceModule
+from seqnet.tasks.base import all_tasks
 
 
 def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
@@ -37,10 +38,17 @@ def read_checkpoint_metadata(path: str | Path) -> dict[str, Any]:
 
 
 def load_task(
-    path: str | Path, expected: tuple[type, ...] = (SequenceModule,), program: str = ""
+    path: str | Path, expected: tuple[type, ...] = (SequenceModule,), program: str = "", capability: str = ""
 ) -> SequenceModule:
-    """The task stored in `path`, in eval mode; refuse one that is not an `expected` kind."""
+    """The task stored in `path`, in eval mode; refuse one that is not an `expected` kind, or that
+    lacks `capability` (one of `SequenceModule.CAPABILITIES`, e.g. "predict")."""
     task_class = get_class(read_checkpoint_metadata(path)["task"])
+    if capability and capability not in task_class.CAPABILITIES:
+        able = sorted({t.__name__ for t in all_tasks() if capability in t.CAPABILITIES})
+        raise InputError(
+            f"{path} holds a {task_class.__name__} model, but {program or 'this command'} needs a "
+            f"model that can {capability}: {' or '.join(able)}"
+        )
     if not issubclass(task_class, expected):
         wanted = " or ".join(cls.__name__ for cls in expected)
         raise InputError(

@@ -29,11 +29,8 @@ def predict(cfg: DictConfig) -> Path:
     from seqnet.cli.checkpoints import load_task
     from seqnet.data import collate_sequences
     from seqnet.data.prediction import read_prediction_inputs
-    from seqnet.tasks import Forecaster, ManyToMany, ManyToOne, Seq2Seq, SequenceAutoencoder
 
-    model = load_task(
-        cfg.ckpt_path, (ManyToOne, ManyToMany, Seq2Seq, Forecaster, SequenceAutoencoder), "seqnet-predict"
-    )
+    model = load_task(cfg.ckpt_path, program="seqnet-predict", capability="predict")
     inputs = read_prediction_inputs(cfg.input, model.spec, cfg.input_format)
     output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir) / "predictions.jsonl"
     output_format = cfg.get("format") or ("csv" if output.suffix.lower() == ".csv" else "jsonl")

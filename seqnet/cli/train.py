@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.console import tidy_lightning_output
@@ -59,6 +59,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         datamodule.setup("fit")
     with configured("model"):
         model = instantiate(cfg.model, spec=datamodule.spec.to_dict(), _recursive_=False, _convert_="all")
+    with open_dict(cfg):  # checkpointing and early stopping follow the metric the task chose
+        cfg.model.monitor, cfg.model.monitor_mode = model.monitor, model.monitor_mode
     config = OmegaConf.to_container(cfg, resolve=True)
     config_yaml = OmegaConf.to_yaml(config)
     with configured("callbacks"):

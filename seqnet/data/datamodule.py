@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from seqnet.data.batch import Item, SeqBatch, collate_sequences
 from seqnet.data.loader import ResumableDataLoader
 from seqnet.data.sampler import BucketBatchSampler, random_batch_padding
+from seqnet.data.sources.arrays import ArraySource, TextSource
 from seqnet.data.sources.base import SequenceExample, SequenceSource
 from seqnet.data.spec import DataSpec
 from seqnet.data.splits import hold_out
@@ -90,6 +91,47 @@ class SequenceDataModule(L.LightningDataModule):
         self.pin_memory = pin_memory
         self.spec: DataSpec | None = None
         self.datasets: dict[str, list[Item]] = {}
+
+    @classmethod
+    def from_arrays(
+        cls,
+        x: Any,
+        y: Any,
+        lengths: Any = None,
+        x_test: Any = None,
+        y_test: Any = None,
+        test_fraction: float = 0.2,
+        seed: int = 0,
+        name: str = "arrays",
+        **options: Any,
+    ) -> SequenceDataModule:
+        """Sequences already in memory: `x` (N, T, F) or a list of (T_i, F) arrays (numpy, torch or
+        lists), `y` one class (int or str) or value (float) per sequence, or one tag or value per
+        step. Without `x_test`, a seeded `test_fraction` is the test split; `options` are this
+        class's (batch_size, val_fraction, bucket, ...). See `seqnet.data.sources.ArraySource`."""
+        source = ArraySource(x, y, lengths, x_test, y_test, test_fraction, seed, name)
+        return cls(source, **options)
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Any,
+        labels: Any,
+        test_texts: Any = None,
+        test_labels: Any = None,
+        tokenizer: str = "word",
+        lowercase: bool = True,
+        test_fraction: float = 0.2,
+        seed: int = 0,
+        name: str = "texts",
+        **options: Any,
+    ) -> SequenceDataModule:
+        """Texts with one label each (classification), or token lists with one tag per token
+        (tagging); the vocabulary comes from the training texts. See `TextSource`."""
+        source = TextSource(
+            texts, labels, test_texts, test_labels, test_fraction, seed, tokenizer, lowercase, name=name
+        )
+        return cls(source, **options)
 
     def setup(self, stage: str | None = None) -> None:
         """Load, split and encode once; later calls (fit, then test) reuse the result."""

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -101,6 +103,43 @@ def read_prediction_inputs(
         raise InputError(f"{path}: sequence {empty[0]} is empty (no steps or tokens); remove it")
     if not inputs:
         raise InputError(f"{path} holds no sequence to predict")
+    return inputs
+
+
+def raw_prediction_inputs(raw: Sequence[Any], spec: DataSpec) -> list[PredictionInput]:
+    """In-memory inputs encoded for a model trained on data described by `spec`: strings or token
+    lists for a token model (its own tokenizer and vocabulary), arrays (T, F) or (T,) for a series
+    model (a forecaster's: its history, the trained columns in order; scaled by the model itself)."""
+    if isinstance(raw, str | np.ndarray) or not len(raw):
+        raise InputError("predict takes a list of inputs (texts, token lists or arrays), not one input")
+    if spec.input_kind == "tokens":
+        if not all(isinstance(one, str | list | tuple) for one in raw):
+            raise InputError("this model reads text: give strings, or lists of tokens")
+        inputs = _token_inputs([one if isinstance(one, str) else list(one) for one in raw], spec)
+    elif spec.future_features:
+        raise InputError(
+            "this forecaster reads known-future covariates over the forecast steps: predict from a CSV "
+            "file that holds them (seqnet-predict, or read_prediction_inputs)"
+        )
+    else:
+        series = [np.asarray(one, dtype=np.float32) for one in raw]
+        series = [values.reshape(len(values), -1) for values in series]  # (T, F)
+        if spec.normalize == "series":  # as the source did in training
+            series = [zscore_series(values) for values in series]
+        inputs = [PredictionInput(values) for values in series]
+        for number, one in enumerate(inputs):
+            if one.values.shape[1] != spec.input_size:
+                raise InputError(
+                    f"input {number} has {one.values.shape[1]} features per step, but the model was "
+                    f"trained on {spec.input_size}"
+                )
+            if spec.window and len(one.values) < spec.window:
+                raise InputError(f"input {number} has {len(one.values)} steps; the model reads {spec.window}")
+    empty = [i for i, one in enumerate(inputs) if len(one.values) == 0]
+    if empty:
+        raise InputError(f"input {empty[0]} is empty (no steps or tokens)")
+    if spec.horizon:  # a forecaster reads the last `window` steps of each history
+        inputs = [PredictionInput(one.values[-spec.window :]) for one in inputs]
     return inputs
 
 

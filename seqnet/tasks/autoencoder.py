@@ -13,6 +13,7 @@ from torchmetrics.classification import BinaryAUROC, BinaryF1Score, BinaryPrecis
 from torchmetrics.wrappers import LambdaInputTransformer
 
 from seqnet.data import DataSpec, SeqBatch
+from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn.decoder import StateBridge
 from seqnet.tasks.base import SequenceModule, StepOutput
@@ -52,6 +53,7 @@ class SequenceAutoencoder(SequenceModule):
 
     TARGET_KINDS = ("anomaly",)
     CONFIG_NAME = "autoencoder"
+    CAPABILITIES = frozenset({"predict"})
 
     def __init__(
         self,
@@ -161,6 +163,15 @@ class SequenceAutoencoder(SequenceModule):
 
     def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Tensor]:
         return self(batch)
+
+    def record(self, prediction: dict[str, Any], row: int, source: PredictionInput) -> dict[str, Any]:
+        """{"start": the window's first step in its series, "scores": per step, "flags": 0/1 per step}."""
+        length = len(source.values)
+        return {
+            "start": source.start or 0,
+            "scores": [round(float(v), 6) for v in prediction["scores"][row, :length]],
+            "flags": [int(v) for v in prediction["flags"][row, :length]],
+        }
 
 
 def _quantile(values: Tensor, q: float) -> Tensor:

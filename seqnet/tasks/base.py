@@ -6,6 +6,7 @@ own head, decoder and loss through an output object (`seqnet.tasks.outputs`)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,7 +15,8 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
-from seqnet.data import DataSpec, SeqBatch
+from seqnet.data import DataSpec, SeqBatch, collate_sequences
+from seqnet.data.prediction import PredictionInput, raw_prediction_inputs
 from seqnet.errors import InputError
 from seqnet.nn import (
     ConvFrontend,
@@ -58,15 +60,25 @@ def to_primitive(value: Any) -> Any:
     return value.to_dict() if isinstance(value, DataSpec) else copy.deepcopy(value)
 
 
+# Metrics that are better higher (the rest are errors and losses): monitor_mode "auto" reads them.
+MAXIMISED = ("acc", "f1", "f1_macro", "precision", "recall", "bleu", "exact_match", "auroc", "hit")
+
+
+def all_tasks() -> list[type[SequenceModule]]:
+    """Every task class defined so far (seqnet's, and any research subclass imported), in the order
+    they were defined, generation by generation."""
+    found, pending = [], list(SequenceModule.__subclasses__())
+    while pending:
+        task = pending.pop(0)
+        found.append(task)
+        pending += task.__subclasses__()
+    return found
+
+
 def tasks_for(target_kind: str) -> list[str]:
     """The `model=` options of the task shapes that predict `target_kind` targets."""
-    found, classes = [], list(SequenceModule.__subclasses__())
-    while classes:
-        task = classes.pop(0)
-        classes += task.__subclasses__()
-        if task.CONFIG_NAME and target_kind in task.TARGET_KINDS and task.CONFIG_NAME not in found:
-            found.append(task.CONFIG_NAME)
-    return found
+    names = [t.CONFIG_NAME for t in all_tasks() if t.CONFIG_NAME and target_kind in t.TARGET_KINDS]
+    return list(dict.fromkeys(names))
 
 
 class SequenceModule(L.LightningModule):
@@ -88,8 +100,11 @@ class SequenceModule(L.LightningModule):
         gradient_clip_val / gradient_clip_algorithm: clipping applied by every task, including those
             that optimise manually (they call `clip_gradients_now`). Configure it here, not on the
             Trainer, so manual optimisation honours it too.
-        monitor / monitor_mode: the validation metric that picks the best model ("val/acc", max);
-            its best value is logged as `hp_metric` for TensorBoard's HPARAMS tab.
+        monitor / monitor_mode: the validation metric that picks the best model and stops early
+            ("val/acc", "max"); its best value is logged as `hp_metric` for TensorBoard's HPARAMS
+            tab. "auto": the task's headline metric (`default_monitor`): entity F1 for BIO/BIOES
+            tag sets, where the loss picks an early model that tags everything O; else the loss.
+            monitor_mode "auto" follows the metric (max for accuracy, F1, BLEU, ...).
         augment: None, or `SeriesAugmentation` arguments (jitter, scaling, window_slice): random
             changes to feature inputs in training steps only; jitter is in units of each channel's
             training standard deviation.
@@ -100,6 +115,9 @@ class SequenceModule(L.LightningModule):
 
     TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
     CONFIG_NAME: str | None = None  # its option of the `model` config group (`model=many_to_one`)
+    # What the task does besides training, read by the commands and callbacks instead of a list of
+    # task classes: "predict" (`record` turns its `predict_step` rows into records).
+    CAPABILITIES: frozenset[str] = frozenset()
     # True: read the loss's finiteness every step on accelerators too (a host sync per step)
     finite_check_every_step: bool = False
     # True: outputs need not come at every input step, so a front-end may stride (many-to-one)
@@ -114,8 +132,8 @@ class SequenceModule(L.LightningModule):
         scheduler: dict | None = None,
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str = "norm",
-        monitor: str = "val/loss",
-        monitor_mode: str = "min",
+        monitor: str = "auto",
+        monitor_mode: str = "auto",
         frontend: dict | None = None,
         augment: dict | None = None,
     ) -> None:
@@ -124,8 +142,8 @@ class SequenceModule(L.LightningModule):
             raise InputError(
                 f"gradient_clip_algorithm must be one of {CLIP_ALGORITHMS}, got {gradient_clip_algorithm!r}"
             )
-        if monitor_mode not in ("min", "max"):
-            raise InputError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
+        if monitor_mode not in ("min", "max", "auto"):
+            raise InputError(f"monitor_mode must be 'min', 'max' or 'auto', got {monitor_mode!r}")
         self.save_hyperparameters()  # the subclass's arguments too (Lightning walks the __init__ frames)
         for key, value in self.hparams.items():
             self.hparams[key] = to_primitive(value)
@@ -206,13 +224,59 @@ class SequenceModule(L.LightningModule):
         self.test_metrics = (test_metrics if test_metrics is not None else metrics).clone(prefix="test/")
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
-        self.best_monitored = MaxMetric() if self.monitor_mode == "max" else MinMetric()
         known = ["val/loss", *self.val_metrics.keys(keep_base=False)]
+        if self.monitor == "auto":
+            self.monitor = self.default_monitor(known)
+        if self.monitor_mode == "auto":
+            self.monitor_mode = "max" if self.monitor.rsplit("/", 1)[-1].endswith(MAXIMISED) else "min"
+        self.best_monitored = MaxMetric() if self.monitor_mode == "max" else MinMetric()
         if self.monitor not in known:  # refused now, not after the first epoch of training
             raise InputError(
                 f"monitor={self.monitor!r} is not a validation metric of {type(self).__name__} on "
                 f"{self.spec.name or 'this data'}; choose one of {sorted(known)} (model.monitor=...)"
             )
+
+    # --- predictions as records ---------------------------------------------------------------
+    def record(self, prediction: dict[str, Any], row: int, source: PredictionInput) -> dict[str, Any]:
+        """Row `row` of a `predict_step` output, for the input `source`, as a plain record (what
+        seqnet-predict writes as a JSONL line). A task with the "predict" capability implements it."""
+        raise NotImplementedError(f"{type(self).__name__} does not predict records")
+
+    def records(self, prediction: dict[str, Any], sources: list[PredictionInput]) -> list[dict[str, Any]]:
+        """One record per batch row: the input text (token models) and what `record` says."""
+        return [
+            {
+                **({"input": source.text} if source.text is not None else {}),
+                **self.record(prediction, row, source),
+            }
+            for row, source in enumerate(sources)
+        ]
+
+    @torch.no_grad()
+    def predict(self, inputs: Sequence[Any], batch_size: int = 64) -> list[dict[str, Any]]:
+        """Predict raw inputs with this model alone (a loaded checkpoint needs nothing else): strings
+        or token lists for text models, arrays (T, F) for series models (a forecaster's history).
+        Returns one record per input, as seqnet-predict writes them: a label and its probabilities,
+        tags with entity spans, decoded text, a forecast per step, or anomaly scores."""
+        if "predict" not in self.CAPABILITIES:
+            raise InputError(f"{type(self).__name__} does not predict records; see its own methods")
+        prepared = raw_prediction_inputs(inputs, self.spec)
+        training, found = self.training, []
+        self.eval()
+        try:
+            for start in range(0, len(prepared), batch_size):
+                chunk = prepared[start : start + batch_size]
+                batch = collate_sequences([one.item() for one in chunk], pad_value=self.spec.pad_id)
+                found += self.records(self.predict_step(batch.to(self.device)), chunk)
+        finally:
+            self.train(training)
+        return found
+
+    def default_monitor(self, known: list[str]) -> str:
+        """The validation metric `monitor="auto"` selects checkpoints by: entity F1 where the tags
+        are BIO/BIOES spans (by the loss, the kept model was an early one tagging everything O:
+        test entity F1 0.02 against 0.25 at its best epoch), else the loss. A task overrides it."""
+        return "val/entity_f1" if "val/entity_f1" in known else "val/loss"
 
     # --- the shared skeleton ------------------------------------------------------------------
     def embed(self, inputs: Tensor) -> Tensor:

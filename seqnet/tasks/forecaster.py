@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from seqnet.data import DataSpec, SeqBatch
+from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn.decoder import StateBridge
 from seqnet.tasks.base import SequenceModule, StepOutput
@@ -67,6 +68,7 @@ class Forecaster(SequenceModule):
 
     TARGET_KINDS = ("series",)
     CONFIG_NAME = "forecaster"
+    CAPABILITIES = frozenset({"predict"})
 
     def __init__(
         self,
@@ -252,3 +254,26 @@ class Forecaster(SequenceModule):
 
     def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Tensor]:
         return self(batch)
+
+    def record(self, prediction: dict[str, Any], row: int, source: PredictionInput) -> dict[str, Any]:
+        """{"forecast": one entry per step: "step" (1..), its date under the time column's name
+        where the series has one, "line" (the input file's row that held its known-future
+        covariates), and each target's value by column name, with `_lower80`-style suffixes for
+        interval bounds}."""
+        names = (
+            [self.spec.feature_names[c] for c in self.spec.target_features] if self.spec.feature_names else []
+        )
+        names = names or [f"target{k}" for k in range(prediction["preds"].shape[-1])]
+        steps = []
+        for step in range(prediction["preds"].shape[1]):
+            entry: dict[str, Any] = {"step": step + 1}
+            if source.future_times:
+                entry[self.spec.time_column] = source.future_times[step]
+            if source.future_lines:
+                entry["line"] = source.future_lines[step]
+            for key, values in prediction.items():
+                suffix = "" if key == "preds" else f"_{key}"
+                for k, name in enumerate(names):
+                    entry[f"{name}{suffix}"] = round(float(values[row, step, k]), 6)
+            steps.append(entry)
+        return {"forecast": steps}

@@ -7,8 +7,10 @@ from typing import Any
 from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch
+from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.metrics import is_span_tagset, spans
 from seqnet.tasks.outputs import build_output
 
 
@@ -34,6 +36,7 @@ class ManyToMany(SequenceModule):
 
     TARGET_KINDS = ("tags", "series")
     CONFIG_NAME = "many_to_many"
+    CAPABILITIES = frozenset({"predict"})
 
     def __init__(
         self,
@@ -91,3 +94,26 @@ class ManyToMany(SequenceModule):
     def label_names(self, preds: Tensor) -> list[list[str]]:
         """Tag ids (B, T) -> one list of tag names per sequence (padding dropped)."""
         return self.output.names(preds)
+
+    def record(self, prediction: dict[str, Any], row: int, source: PredictionInput) -> dict[str, Any]:
+        """Tags: {"tokens", "tags", "probs" (of each chosen tag), and "spans": [(text, type, start,
+        end)] for BIO/BIOES tag sets, end exclusive}; per-step values: {"prediction": [[K] per step]}."""
+        length = len(source.values)
+        preds = prediction["preds"][row, :length].cpu()
+        if "probs" not in prediction:
+            return {"prediction": preds.tolist()}
+        tags = [self.output.class_names[int(t)] for t in preds]
+        chosen = prediction["probs"][row, :length].cpu().gather(1, preds.unsqueeze(1)).squeeze(1)
+        out: dict[str, Any] = {
+            "tokens": source.tokens,
+            "tags": tags,
+            "probs": [round(float(p), 6) for p in chosen],
+        }
+        if is_span_tagset(self.output.class_names):
+            given = source.text.split() if source.text else []  # the words as written, where 1:1
+            words = given if len(given) == length else source.tokens or [""] * length
+            out["spans"] = [
+                (" ".join(words[start : end + 1]), kind, start, end + 1)
+                for start, end, kind in sorted(spans(tags))
+            ]
+        return out

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from seqnet.data import DataSpec, SeqBatch
+from seqnet.data.prediction import PredictionInput
 from seqnet.nn import ConvBranch, EncoderOutput, build_pooling
 from seqnet.tasks.base import SequenceModule, StepOutput
 from seqnet.tasks.outputs import build_output
@@ -39,6 +40,7 @@ class ManyToOne(SequenceModule):
 
     TARGET_KINDS = ("classes", "values")
     CONFIG_NAME = "many_to_one"
+    CAPABILITIES = frozenset({"predict"})
     frontend_may_stride = True
 
     def __init__(
@@ -105,3 +107,15 @@ class ManyToOne(SequenceModule):
     def label_names(self, preds: Tensor) -> list[str]:
         """Class ids (B,) -> class names from the checkpoint's spec."""
         return self.output.names(preds)
+
+    def record(self, prediction: dict[str, Any], row: int, source: PredictionInput) -> dict[str, Any]:
+        """Classes: {"label", "probs": {class: p}}; values: {"prediction": [K values]} in data units."""
+        preds = prediction["preds"][row].cpu()
+        if "probs" not in prediction:
+            return {"prediction": preds.tolist()}
+        names = self.output.class_names
+        probs = prediction["probs"][row].tolist()
+        return {
+            "label": names[int(preds)],
+            "probs": {n: round(float(p), 6) for n, p in zip(names, probs, strict=True)},
+        }

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
+from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput
 from seqnet.nn.decoder import DecoderState, RecurrentDecoder, StateBridge
@@ -54,6 +55,7 @@ class Seq2Seq(SequenceModule):
 
     TARGET_KINDS = ("tokens",)
     CONFIG_NAME = "seq2seq"
+    CAPABILITIES = frozenset({"predict"})
 
     def __init__(
         self,
@@ -218,3 +220,9 @@ class Seq2Seq(SequenceModule):
             "tokens": decoded.tokens,
             "lengths": decoded.lengths,
         }
+
+    def record(self, prediction: dict[str, Any], row: int, source: PredictionInput) -> dict[str, Any]:
+        """{"output": the decoded text, "output_tokens": its tokens}."""
+        length = int(prediction["lengths"][row])
+        tokens = self.vocabulary.decode(prediction["tokens"][row, :length].tolist())
+        return {"output": prediction["text"][row], "output_tokens": tokens}

@@ -98,3 +98,13 @@ def test_unsuitable_data_is_refused_with_the_reason(vowels):
     spec = DataSpec(input_kind="features", input_size=2, target_kind="series", horizon=3, name="fc")
     with pytest.raises(ValueError, match="are not aligned with its inputs"):
         ManyToMany(spec, encoder=GRU)
+
+
+def test_checkpoints_follow_entity_f1_for_span_tags_and_the_loss_otherwise(toy_tags, vowels):
+    """By the loss, a tagger on sparse BIO entities keeps an early model that tags everything O."""
+    tagger = ManyToMany(toy_tags.spec, encoder=GRU)
+    assert (tagger.monitor, tagger.monitor_mode) == ("val/entity_f1", "max")
+    classifier = ManyToOne(vowels.spec, encoder=GRU)
+    assert (classifier.monitor, classifier.monitor_mode) == ("val/loss", "min")
+    chosen = ManyToOne(vowels.spec, encoder=GRU, monitor="val/f1_macro")
+    assert chosen.monitor_mode == "max"  # the direction follows the metric

@@ -1,6 +1,7 @@
 """Data sources: readers and generators that return `SequenceSplits`, one module each."""
 
 from seqnet.data.sources.anomaly import AnomalySource
+from seqnet.data.sources.arrays import ArraySource, TextSource
 from seqnet.data.sources.base import SequenceExample, SequenceSource, SequenceSplits
 from seqnet.data.sources.corpus import ShakespeareSource, TextCorpusSource
 from seqnet.data.sources.forecast import ForecastSource
@@ -17,6 +18,7 @@ from seqnet.data.sources.ucr import UCRSource
 __all__ = [
     "AddingProblemSource",
     "AnomalySource",
+    "ArraySource",
     "CMUDictSource",
     "CoNLLSource",
     "CopyMemorySource",
@@ -35,5 +37,6 @@ __all__ = [
     "SequenceSplits",
     "ShakespeareSource",
     "TextCorpusSource",
+    "TextSource",
     "UCRSource",
 ]
