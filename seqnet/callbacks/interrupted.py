@@ -46,7 +46,9 @@ class InterruptedCheckpoint(OnExceptionCheckpoint):
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.requested, self._stopping = None, False
         if threading.current_thread() is threading.main_thread():
-            self._previous = {number: signal.signal(number, self._ask) for number in SIGNALS}
+            # a signal the process ignores (a job started with nohup or in the background) stays ignored
+            heeded = [number for number in SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
+            self._previous = {number: signal.signal(number, self._ask) for number in heeded}
 
     def _ask(self, number: int, frame: FrameType | None) -> None:
         if self.requested == "Ctrl-C" and number == signal.SIGINT:

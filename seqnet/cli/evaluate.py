@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.utils import instantiate
@@ -55,10 +56,29 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         metrics.update(ensemble_test_metrics(models, datamodule.test_dataloader()))
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.get("backtest"):
+        metrics.update(backtest(models[0], datamodule.source, cfg.get("backtest_stride"), output_dir))
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     print("\n".join(f"  {k:<24} {v:.4f}" for k, v in sorted(metrics.items())))
     print(f"metrics written to {output_dir / 'metrics.json'}")
     return metrics
+
+
+def backtest(model: Any, source: Any, stride: int | None, output_dir: Path) -> dict[str, float]:
+    """`backtest=true`: the forecaster's rolling-origin evaluation over its data's test period,
+    per origin into backtest.json; returns the overall scores as `backtest/*` metrics."""
+    if "backtest" not in model.CAPABILITIES or not hasattr(source, "periods"):
+        raise InputError(
+            f"backtest=true evaluates a forecaster on its series; {type(model).__name__} on "
+            f"{type(source).__name__} has none (drop backtest=true)"
+        )
+    series = source.read()
+    _, test_start = source.periods(len(series))
+    found = model.backtest(series, start=test_start, stride=stride)
+    (output_dir / "backtest.json").write_text(json.dumps(found, indent=2) + "\n")
+    where = output_dir / "backtest.json"
+    print(f"backtest: {found['overall']['origins']} origins from step {test_start}, per origin in {where}")
+    return {f"backtest/{k}": float(v) for k, v in found["overall"].items()}
 
 
 def spread(runs: list[dict[str, float]]) -> dict[str, float]:

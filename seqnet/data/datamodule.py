@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from functools import partial
 from typing import Any
@@ -93,45 +94,25 @@ class SequenceDataModule(L.LightningDataModule):
         self.datasets: dict[str, list[Item]] = {}
 
     @classmethod
-    def from_arrays(
-        cls,
-        x: Any,
-        y: Any,
-        lengths: Any = None,
-        x_test: Any = None,
-        y_test: Any = None,
-        test_fraction: float = 0.2,
-        seed: int = 0,
-        name: str = "arrays",
-        **options: Any,
-    ) -> SequenceDataModule:
+    def from_arrays(cls, x: Any, y: Any, **options: Any) -> SequenceDataModule:
         """Sequences already in memory: `x` (N, T, F) or a list of (T_i, F) arrays (numpy, torch or
         lists), `y` one class (int or str) or value (float) per sequence, or one tag or value per
-        step. Without `x_test`, a seeded `test_fraction` is the test split; `options` are this
-        class's (batch_size, val_fraction, bucket, ...). See `seqnet.data.sources.ArraySource`."""
-        source = ArraySource(x, y, lengths, x_test, y_test, test_fraction, seed, name)
-        return cls(source, **options)
+        step. `options`: `ArraySource`'s (lengths, x_test, y_test, test_fraction, seed, name) and
+        this class's (batch_size, val_fraction, bucket, ...); without `x_test`, a seeded fifth tests."""
+        return cls._from_source(ArraySource, (x, y), options)
 
     @classmethod
-    def from_texts(
-        cls,
-        texts: Any,
-        labels: Any,
-        test_texts: Any = None,
-        test_labels: Any = None,
-        tokenizer: str = "word",
-        lowercase: bool = True,
-        test_fraction: float = 0.2,
-        seed: int = 0,
-        name: str = "texts",
-        **options: Any,
-    ) -> SequenceDataModule:
+    def from_texts(cls, texts: Any, labels: Any, **options: Any) -> SequenceDataModule:
         """Texts with one label each (classification), or token lists with one tag per token
-        (tagging); the vocabulary comes from the training texts. See `TextSource`."""
-        source = TextSource(
-            texts, labels, test_texts, test_labels, test_fraction, seed, tokenizer, lowercase, name=name
-        )
-        return cls(source, **options)
+        (tagging); the vocabulary comes from the training texts. `options`: `TextSource`'s
+        (test_texts, test_labels, tokenizer, lowercase, ...) and this class's."""
+        return cls._from_source(TextSource, (texts, labels), options)
+
+    @classmethod
+    def _from_source(cls, source_class: type, data: tuple, options: dict[str, Any]) -> SequenceDataModule:
+        ours = inspect.signature(cls.__init__).parameters
+        source = source_class(*data, **{k: v for k, v in options.items() if k not in ours})
+        return cls(source, **{k: v for k, v in options.items() if k in ours})
 
     def setup(self, stage: str | None = None) -> None:
         """Load, split and encode once; later calls (fit, then test) reuse the result."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from seqnet.data import DataSpec, SeqBatch
+from seqnet.data import DataSpec, SeqBatch, collate_sequences
 from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn.decoder import StateBridge
@@ -68,7 +69,7 @@ class Forecaster(SequenceModule):
 
     TARGET_KINDS = ("series",)
     CONFIG_NAME = "forecaster"
-    CAPABILITIES = frozenset({"predict"})
+    CAPABILITIES = frozenset({"predict", "backtest"})
 
     def __init__(
         self,
@@ -254,6 +255,58 @@ class Forecaster(SequenceModule):
 
     def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Tensor]:
         return self(batch)
+
+    @torch.no_grad()
+    def backtest(self, series: Any, start: int | float = 0.8, stride: int | None = None) -> dict[str, Any]:
+        """Rolling-origin evaluation (Darts' `historical_forecasts`): from each origin o = start,
+        start + stride, ... with o + horizon <= N, forecast the horizon from the `window` steps
+        before o, as at prediction (known-future covariates read from the series), and score each
+        origin and all of them beside the seasonal-naive forecast from the same origins.
+
+        series: (N, F) in data units, the trained columns in order (a ForecastSource's `read()`).
+        start: the first origin, a step or a fraction of N; stride: steps between origins (default
+        the horizon: each step is forecast once).
+        Returns {"origins": [{"origin", "mae", "rmse", "baseline_mae", "mase"}], "overall": the
+        same over every forecast value, with "origins" counted}.
+        """
+        values = torch.as_tensor(np.asarray(series, dtype=np.float32))
+        values = values.reshape(len(values), -1)  # (N, F)
+        first = round(start * len(values)) if isinstance(start, float) else int(start)
+        first, stride = max(first, self.spec.window), stride or self.horizon
+        origins = list(range(first, len(values) - self.horizon + 1, stride))
+        if not origins:
+            raise InputError(
+                f"no origin from step {first} leaves {self.horizon} steps to forecast in a series of "
+                f"{len(values)}; start earlier"
+            )
+        targets, future = self.spec.target_features, self.spec.future_features
+        items = [
+            (
+                values[o - self.spec.window : o],  # (W, F)
+                values[o : o + self.horizon, targets],  # (H, K)
+                None,
+                values[o : o + self.horizon, future] if future else None,  # (H, Cf)
+            )
+            for o in origins
+        ]
+        training = self.training
+        self.eval()
+        try:
+            batch = collate_sequences(items).to(self.device)
+            forecast, baseline = self(batch)["preds"], self.baseline(batch)  # (B, H, K) each
+        finally:
+            self.train(training)
+        error, naive = (forecast - batch.targets).abs(), (baseline - batch.targets).abs()  # (B, H, K)
+
+        def scores(error: Tensor, naive: Tensor) -> dict[str, float]:
+            mae, baseline_mae = float(error.mean()), float(naive.mean())
+            return {
+                "mae": mae, "rmse": float(error.pow(2).mean().sqrt()), "baseline_mae": baseline_mae,
+                "mase": mae / baseline_mae if baseline_mae > 0 else float("nan"),
+            }  # fmt: skip
+
+        per_origin = [{"origin": o, **scores(error[i], naive[i])} for i, o in enumerate(origins)]
+        return {"origins": per_origin, "overall": {**scores(error, naive), "origins": len(origins)}}
 
     def record(self, prediction: dict[str, Any], row: int, source: PredictionInput) -> dict[str, Any]:
         """{"forecast": one entry per step: "step" (1..), its date under the time column's name

@@ -286,3 +286,15 @@ def test_a_series_with_a_date_column_gets_forecasts_with_dates(tmp_path):
     )
     header, first, *_ = (tmp_path / "out.csv").read_text().splitlines()
     assert header.startswith("index,step,month,sales") and first.startswith("0,1,2000-01,")
+
+
+def test_eval_backtests_a_forecaster_over_its_test_period(forecaster):
+    folder, checkpoint = forecaster
+    result = run_cli(
+        "seqnet-eval", f"ckpt_path={checkpoint}", "backtest=true", "hydra.run.dir=bt", cwd=folder
+    )
+    assert_ok(result)
+    found = json.loads((folder / "bt" / "backtest.json").read_text())
+    assert found["overall"]["origins"] == len(found["origins"]) == 8  # 48 test steps, horizon 6
+    metrics = json.loads((folder / "bt" / "metrics.json").read_text())
+    assert metrics["backtest/mae"] == pytest.approx(found["overall"]["mae"])

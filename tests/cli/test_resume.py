@@ -183,6 +183,15 @@ EARLY_STOPPING = (
 )  # fmt: skip
 
 
+@pytest.fixture
+def at_a_terminal():
+    """SIGINT raising KeyboardInterrupt, as in a terminal (a job started in the background, the test
+    suite's included, inherits it ignored, and seqnet then leaves it ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture(scope="module")
 def unbroken_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("unbroken") / "run"
@@ -190,15 +199,20 @@ def unbroken_run(tmp_path_factory) -> Path:
     return run
 
 
-def ctrl_c_and_resume(run: Path, point: tuple[str, int, int]) -> subprocess.CompletedProcess:
-    """Press Ctrl-C at `point` of a run of EARLY_STOPPING in `run`, then `seqnet-train resume=run`."""
+def press_ctrl_c(run: Path, point: tuple[str, int, int]) -> subprocess.CompletedProcess:
+    """A run of EARLY_STOPPING in `run` with Ctrl-C pressed once at `point` (hook, epoch, batch)."""
     hook, epoch, batch = point
-    pressed = run_cli(
+    return run_cli(
         "seqnet-train", *EARLY_STOPPING, "+callbacks.ctrl_c._target_=tests.cli.faults.CtrlC",
         f"+callbacks.ctrl_c.hook={hook}", f"+callbacks.ctrl_c.epoch={epoch}",
         f"+callbacks.ctrl_c.batch={batch}",
         f"+callbacks.ctrl_c.marker={run.parent / 'pressed'}", f"hydra.run.dir={run}", cwd=run.parent,
     )  # fmt: skip
+
+
+def ctrl_c_and_resume(run: Path, point: tuple[str, int, int]) -> subprocess.CompletedProcess:
+    """Press Ctrl-C at `point` of a run of EARLY_STOPPING in `run`, then `seqnet-train resume=run`."""
+    pressed = press_ctrl_c(run, point)
     assert pressed.returncode == 130, pressed.stderr[-3000:]
     assert f"to continue from its checkpoint: seqnet-train resume={run}" in pressed.stderr
     return run_cli("seqnet-train", f"resume={run}", cwd=run.parent)
@@ -212,7 +226,9 @@ def assert_same_run(unbroken: Path, resumed: Path) -> None:
 
 
 @pytest.mark.parametrize("point", CTRL_C_POINTS.values(), ids=CTRL_C_POINTS.keys())
-def test_ctrl_c_anywhere_resumes_to_the_unbroken_run_with_early_stopping_on(tmp_path, unbroken_run, point):
+def test_ctrl_c_anywhere_resumes_to_the_unbroken_run_with_early_stopping_on(
+    tmp_path, unbroken_run, point, at_a_terminal
+):
     resumed = ctrl_c_and_resume(tmp_path / "run", point)
     assert_ok(resumed)
     assert_same_run(unbroken_run, tmp_path / "run")
@@ -220,7 +236,22 @@ def test_ctrl_c_anywhere_resumes_to_the_unbroken_run_with_early_stopping_on(tmp_
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", CTRL_C_POINTS_SLOW.values(), ids=CTRL_C_POINTS_SLOW.keys())
-def test_ctrl_c_at_every_other_point_resumes_to_the_run_never_stopped(tmp_path, unbroken_run, point):
+def test_ctrl_c_at_every_other_point_resumes_to_the_run_never_stopped(
+    tmp_path, unbroken_run, point, at_a_terminal
+):
     resumed = ctrl_c_and_resume(tmp_path / "run", point)
     assert_ok(resumed)
+    assert_same_run(unbroken_run, tmp_path / "run")
+
+
+def test_a_job_that_ignores_sigint_keeps_ignoring_it(tmp_path, unbroken_run):
+    """nohup and background jobs start with SIGINT ignored: a Ctrl-C meant for the terminal's
+    foreground does not stop them."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = press_ctrl_c(tmp_path / "run", CTRL_C_POINTS["mid_epoch_training_step"])
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert_ok(result)
+    assert (tmp_path / "pressed").is_file()  # it was pressed, and ignored
     assert_same_run(unbroken_run, tmp_path / "run")

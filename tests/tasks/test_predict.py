@@ -85,3 +85,22 @@ class _InMemory:
             target_kind="series", horizon=3, window=24, target_features=[0], season=12,
             feature_names=["value"],
         )  # fmt: skip
+
+
+def test_a_backtest_forecasts_from_every_origin_as_prediction_does_and_scores_each():
+    t = np.arange(200)
+    series = (50 + 10 * np.sin(2 * np.pi * t / 12)).astype(np.float32)
+    data = SequenceDataModule(_InMemory(series), batch_size=16)
+    data.setup()
+    model = Forecaster(data.spec, encoder=GRU)
+    found = model.backtest(series[:, None], start=170)
+    assert [o["origin"] for o in found["origins"]] == list(range(170, 198, 3))
+    assert found["overall"]["origins"] == 10
+    assert found["overall"]["mae"] == pytest.approx(np.mean([o["mae"] for o in found["origins"]]), rel=1e-5)
+    (record,) = model.predict([series[:176, None]])  # the origin 176, as a prediction sees it
+    actual = series[176:179]
+    by_hand = np.abs(np.array([s["value"] for s in record["forecast"]]) - actual).mean()
+    assert found["origins"][2]["mae"] == pytest.approx(by_hand, rel=1e-4)
+    assert found["origins"][0]["baseline_mae"] == pytest.approx(
+        0.0, abs=1e-4
+    )  # a pure season: naive is exact

@@ -145,8 +145,7 @@ class ForecastSource:
     def load(self) -> SequenceSplits:
         series, times = self.read_series()  # (N, F), (N,) datetime64 or None
         length = len(series)
-        test_start = length - round(self.test_fraction * length)
-        val_start = test_start - round(self.val_fraction * length)
+        val_start, test_start = self.periods(length)
         if val_start - self.window < self.horizon or 0 < test_start - val_start < self.horizon:
             raise InputError(
                 f"{self.name}: {length} steps leave no room for window={self.window} and "
@@ -180,6 +179,11 @@ class ForecastSource:
             time_column=self.found_time_column if times is not None else None,
             frequency=infer_frequency(times) if times is not None else None,
         )
+
+    def periods(self, length: int) -> tuple[int, int]:
+        """Where the validation and the test periods of a series of `length` steps start."""
+        test_start = length - round(self.test_fraction * length)
+        return test_start - round(self.val_fraction * length), test_start
 
     @property
     def columns(self) -> list[str]:
