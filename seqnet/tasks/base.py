@@ -213,13 +213,17 @@ class SequenceModule(L.LightningModule):
             )
 
     def setup_metrics(
-        self, metrics: MetricCollection | None = None, test_metrics: MetricCollection | None = None
+        self,
+        metrics: MetricCollection | None = None,
+        test_metrics: MetricCollection | None = None,
+        train_metrics: MetricCollection | None = None,
     ) -> None:
         """One collection of `metrics` (default: the output object's) per stage, the test stage's
-        from `test_metrics` when only the test split has what they read (anomaly labels); call at
-        the end of __init__."""
+        from `test_metrics` when only the test split has what they read (anomaly labels), the
+        training stage's from `train_metrics` when fewer are worth their cost there; call at the
+        end of __init__."""
         metrics = metrics if metrics is not None else self.output.metrics()
-        self.train_metrics = metrics.clone(prefix="train/")
+        self.train_metrics = (train_metrics if train_metrics is not None else metrics).clone(prefix="train/")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = (test_metrics if test_metrics is not None else metrics).clone(prefix="test/")
         self.val_loss = MeanMetric()

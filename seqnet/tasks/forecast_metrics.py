@@ -119,3 +119,9 @@ def forecast_metrics(mape: bool, intervals: list[str]) -> MetricCollection:
     metrics.update({f"baseline_{name}": metric for name, metric in _errors("baseline", mape).items()})
     metrics.update({f"coverage{level}": IntervalCoverage(level) for level in intervals})
     return MetricCollection(metrics, compute_groups=False)
+
+
+def training_metrics() -> MetricCollection:
+    """What a forecaster scores its training windows by: MAE and RMSE of the point forecast."""
+    errors = _errors("preds", percentages=False)
+    return MetricCollection({name: errors[name] for name in ("mae", "rmse")}, compute_groups=False)

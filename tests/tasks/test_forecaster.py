@@ -198,3 +198,14 @@ def test_bad_settings_are_refused(series, tmp_path):
     many = Forecaster(dm.spec, highway=20)
     with pytest.raises(ValueError, match="highway=20 reads that many past steps, but a window has 8"):
         many(batch_of(dm, size=2))
+
+
+def test_training_scores_mae_and_rmse_alone_and_evaluation_the_baseline_too(series):
+    """The seasonal-naive forecast and the percentage errors cost a small model's training step
+    most of its time; validation and test keep every metric."""
+    model = Forecaster(series.spec, encoder={"cell": "gru", "hidden_size": 8})
+    batch = batch_of(series)
+    assert sorted(model.train_metrics.keys(keep_base=False)) == ["train/mae", "train/rmse"]
+    assert "baseline" not in model.step(batch).preds
+    assert "baseline" in model.evaluation_step(batch).preds
+    assert {"val/mase", "val/baseline_mae"} <= set(model.val_metrics.keys(keep_base=False))
