@@ -110,3 +110,32 @@ def times_after(last: np.datetime64, frequency: str, steps: int) -> list[str]:
     if unit in CALENDAR_UNITS and written not in CALENDAR_UNITS:
         following = following.astype(f"datetime64[{written}]")
     return [str(t).replace("T", " ") for t in following]
+
+
+# The usual cycle of a series by the step between its rows: a year of months or weeks, a week of
+# days, a day of hours or half-hours or quarter-hours.
+SEASONS = {"1M": 12, "3M": 4, "7D": 52, "1D": 7, "1h": 24, "30m": 48, "15m": 96, "1Y": 1}
+
+
+def season_of(frequency: str | None) -> int | None:
+    """The usual seasonal cycle, in steps, of a series at `frequency`; None when there is none."""
+    return SEASONS.get(frequency) if frequency else None
+
+
+def autocorrelation_season(values: np.ndarray, threshold: float = 0.3) -> int:
+    """The lag (2 .. N/3) of the highest autocorrelation peak of a series (N,) after removing its
+    linear trend, when it reaches `threshold`; else 1 (no season)."""
+    values = np.asarray(values, dtype=np.float64)
+    steps = np.arange(len(values))
+    detrended = values - np.polyval(np.polyfit(steps, values, 1), steps)
+    detrended -= detrended.mean()
+    variance = float((detrended**2).sum())
+    longest = len(values) // 3
+    if variance == 0 or longest < 3:
+        return 1
+    acf = np.array(
+        [float((detrended[:-lag] * detrended[lag:]).sum()) / variance for lag in range(1, longest + 1)]
+    )
+    peaks = [lag for lag in range(2, longest) if acf[lag - 1] > acf[lag - 2] and acf[lag - 1] >= acf[lag]]
+    best = max(peaks, key=lambda lag: acf[lag - 1], default=None)
+    return best if best is not None and acf[best - 1] >= threshold else 1

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from seqnet.cli.resume import newest_checkpoint
 from tests.commands import run_cli
 
 
@@ -66,8 +67,9 @@ def test_sigterm_saves_a_checkpoint_exits_143_and_prints_the_command_that_contin
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr[-3000:]
-    interrupted = run_dir / "checkpoints" / "interrupted.ckpt"
-    stopped_at = torch.load(interrupted, weights_only=True, map_location="cpu")["global_step"]
+    # interrupted.ckpt after the step the signal came in, or last.ckpt when it came in an epoch's
+    # last step or its validation (the run then ends that epoch first)
+    stopped_at = torch.load(newest_checkpoint(run_dir), weights_only=True, map_location="cpu")["global_step"]
     assert "stopped by SIGTERM" in stderr and (run_dir / "metrics.json").is_file()
     (command,) = [
         line for line in stderr.splitlines() if line.startswith("to continue from its checkpoint: ")

@@ -23,6 +23,7 @@ known in the future: temperature forecasts and the calendar).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +38,17 @@ from seqnet.data.series import (
 )
 from seqnet.data.sources.base import SequenceSplits
 from seqnet.data.sources.packaged import packaged_file, packaged_or_path
-from seqnet.data.timestamps import find_time_column, infer_frequency, parse_times, read_column
+from seqnet.data.timestamps import (
+    autocorrelation_season,
+    find_time_column,
+    infer_frequency,
+    parse_times,
+    read_column,
+    season_of,
+)
 from seqnet.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,9 @@ class ForecastSource:
         future_covariates: input columns whose values over the forecast steps are known too and
             fed to the model (default for a packaged series: its own, e.g. elecdemand's
             temperature and workday flag; [] leaves them out).
-        season: steps per seasonal cycle, for the seasonal-naive baseline (default: the packaged
-            series' own, else 1, the naive forecast).
+        season: steps per seasonal cycle, for the seasonal-naive baseline and MASE (default: the
+            packaged series' own; else the usual cycle of the time column's frequency, 12 for
+            months; else the training period's autocorrelation peak, 1 (naive) when it has none).
         window / horizon: input steps, and steps forecast from each window.
         val_fraction / test_fraction: the periods at the end of the series (see module doc);
             val_fraction=0: no validation period, the DataModule holds out a random share of the
@@ -133,8 +144,8 @@ class ForecastSource:
             if future_covariates is not None
             else (packaged.future_covariates if packaged else [])
         )
-        self.season = season if season is not None else (packaged.season if packaged else 1)
-        if self.season < 1:
+        self.season = season if season is not None else (packaged.season if packaged else None)
+        if self.season is not None and self.season < 1:
             raise InputError(f"season must be at least 1 (1: no season), got {season}")
         self.window, self.horizon, self.stride = window, horizon, stride
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
@@ -144,6 +155,8 @@ class ForecastSource:
 
     def load(self) -> SequenceSplits:
         series, times = self.read_series()  # (N, F), (N,) datetime64 or None
+        frequency = infer_frequency(times) if times is not None else None
+        season = self.season or self.inferred_season(series, frequency)
         length = len(series)
         val_start, test_start = self.periods(length)
         if val_start - self.window < self.horizon or 0 < test_start - val_start < self.horizon:
@@ -174,11 +187,22 @@ class ForecastSource:
             window=self.window,
             target_features=targets,
             future_features=future or None,
-            season=self.season,
+            season=season,
             feature_names=self.columns,
             time_column=self.found_time_column if times is not None else None,
-            frequency=infer_frequency(times) if times is not None else None,
+            frequency=frequency,
         )
+
+    def inferred_season(self, series: np.ndarray, frequency: str | None) -> int:
+        """`season` when not given: the usual cycle of the time column's frequency (12 for months,
+        24 for hours), else the first target's autocorrelation peak over the training period;
+        logged, since the seasonal-naive baseline and MASE follow it."""
+        season, how = season_of(frequency), f"its time column's frequency ({frequency})"
+        if season is None:
+            val_start, _ = self.periods(len(series))
+            season, how = autocorrelation_season(series[:val_start, 0]), "its autocorrelation"
+        log.info("%s: season=%d steps, from %s (data.source.season sets it)", self.name, season, how)
+        return season
 
     def periods(self, length: int) -> tuple[int, int]:
         """Where the validation and the test periods of a series of `length` steps start."""
