@@ -82,11 +82,14 @@ class InterruptedCheckpoint(OnExceptionCheckpoint):
         raise KeyboardInterrupt if self.requested == "Ctrl-C" else SIGTERMException()
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # a validation inside the epoch (val_check_interval < 1): the next training step stops
+        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            self.on_train_epoch_end(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.sanity_checking and self._agreed(trainer):
             self.requested = self.requested or "SIGTERM"
-            trainer.should_stop = True
-
-    on_train_epoch_end = on_validation_end
+            trainer.should_stop = True  # the epoch ends as usual, then fit returns
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._restore()

@@ -199,20 +199,21 @@ def unbroken_run(tmp_path_factory) -> Path:
     return run
 
 
-def press_ctrl_c(run: Path, point: tuple[str, int, int]) -> subprocess.CompletedProcess:
-    """A run of EARLY_STOPPING in `run` with Ctrl-C pressed once at `point` (hook, epoch, batch)."""
+def press_ctrl_c(run: Path, point: tuple[str, int, int], *extra: str) -> subprocess.CompletedProcess:
+    """A run of EARLY_STOPPING (and `extra`) in `run` with Ctrl-C pressed once at `point` (hook,
+    epoch, batch)."""
     hook, epoch, batch = point
     return run_cli(
-        "seqnet-train", *EARLY_STOPPING, "+callbacks.ctrl_c._target_=tests.cli.faults.CtrlC",
+        "seqnet-train", *EARLY_STOPPING, *extra, "+callbacks.ctrl_c._target_=tests.cli.faults.CtrlC",
         f"+callbacks.ctrl_c.hook={hook}", f"+callbacks.ctrl_c.epoch={epoch}",
         f"+callbacks.ctrl_c.batch={batch}",
         f"+callbacks.ctrl_c.marker={run.parent / 'pressed'}", f"hydra.run.dir={run}", cwd=run.parent,
     )  # fmt: skip
 
 
-def ctrl_c_and_resume(run: Path, point: tuple[str, int, int]) -> subprocess.CompletedProcess:
+def ctrl_c_and_resume(run: Path, point: tuple[str, int, int], *extra: str) -> subprocess.CompletedProcess:
     """Press Ctrl-C at `point` of a run of EARLY_STOPPING in `run`, then `seqnet-train resume=run`."""
-    pressed = press_ctrl_c(run, point)
+    pressed = press_ctrl_c(run, point, *extra)
     assert pressed.returncode == 130, pressed.stderr[-3000:]
     assert f"to continue from its checkpoint: seqnet-train resume={run}" in pressed.stderr
     return run_cli("seqnet-train", f"resume={run}", cwd=run.parent)
@@ -255,3 +256,16 @@ def test_a_job_that_ignores_sigint_keeps_ignoring_it(tmp_path, unbroken_run):
     assert_ok(result)
     assert (tmp_path / "pressed").is_file()  # it was pressed, and ignored
     assert_same_run(unbroken_run, tmp_path / "run")
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_validation_inside_the_epoch_stops_at_the_next_training_step(tmp_path, at_a_terminal):
+    """With validation twice an epoch, the first one is not the epoch's end: the run goes on to the
+    next training step and stops there, and resumes to the unbroken run."""
+    inside = "+trainer.val_check_interval=2"
+    unbroken = tmp_path / "unbroken"
+    assert_ok(run_cli("seqnet-train", *EARLY_STOPPING, inside, f"hydra.run.dir={unbroken}", cwd=tmp_path))
+    pressed = press_ctrl_c(tmp_path / "run", ("on_validation_end", 1, 0), inside)
+    assert "stopped by Ctrl-C at epoch 1, step 7" in pressed.stderr  # the step after, not the epoch's end (8)
+    assert_ok(run_cli("seqnet-train", f"resume={tmp_path / 'run'}", cwd=tmp_path))
+    assert_same_run(unbroken, tmp_path / "run")
