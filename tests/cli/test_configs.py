@@ -47,10 +47,6 @@ def test_choosing_only_a_data_set_is_not_overlaid_by_the_default_experiment():
 def test_runs_without_an_experiment_are_named_after_their_data_and_file(overrides, name):
     data = next((o.partition("=")[2] for o in overrides if o.startswith("data=")), "japanese_vowels")
     assert run_name(data, composed(*overrides).data.source) == name
-    assert (
-        composed(*overrides)._get_node("name")._value()
-        == "${run_name:${hydra:runtime.choices.data},${data.source}}"
-    )
 
 
 @pytest.mark.parametrize("model", MODELS)
