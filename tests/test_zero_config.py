@@ -48,3 +48,17 @@ def test_the_ucr_path_passes_its_bar_on_a_set_nobody_tuned_for(tmp_path, monkeyp
     monkeypatch.setattr(zero_config, "UCR_SETS", [d for d in zero_config.UCR_SETS if d.name == "Coffee"])
     (row,) = zero_config.ucr_rows(42, tmp_path / "cache", tmp_path)
     assert zero_config.beats(row) == {"trivial": True, "classical": True}, row
+
+
+def test_report_series_become_csv_files_whose_dates_seqnet_reads(tmp_path):
+    from seqnet.data.sources import ForecastSource
+
+    found = {}
+    for data in zero_config.SERIES:
+        path = zero_config.series_csv(data, tmp_path)
+        splits = ForecastSource(path, target="value", window=data.window, horizon=data.horizon).load()
+        found[data.name] = (splits.frequency, splits.season, len(path.read_text().splitlines()) - 1)
+    assert found["elec_equip"] == ("1M", 12, 257)
+    assert found["elnino"][:2] == ("1M", 12) and found["elnino"][2] == 61 * 12
+    frequency, season, rows = found["Lynx"]
+    assert (frequency, rows) == ("1Y", 114) and 8 <= season <= 11  # the lynx cycle, from the autocorrelation

@@ -113,8 +113,9 @@ def times_after(last: np.datetime64, frequency: str, steps: int) -> list[str]:
 
 
 # The usual cycle of a series by the step between its rows: a year of months or weeks, a week of
-# days, a day of hours or half-hours or quarter-hours.
-SEASONS = {"1M": 12, "3M": 4, "7D": 52, "1D": 7, "1h": 24, "30m": 48, "15m": 96, "1Y": 1}
+# days, a day of hours or half-hours or quarter-hours. Yearly series have none: their cycles (a
+# lynx population's 10 years) come from the autocorrelation.
+SEASONS = {"1M": 12, "3M": 4, "7D": 52, "1D": 7, "1h": 24, "30m": 48, "15m": 96}  # yearly: no calendar cycle
 
 
 def season_of(frequency: str | None) -> int | None:

@@ -62,7 +62,8 @@ class Forecaster(SequenceModule):
         loss: point forecasts: mse | mae.
         quantiles: quantile forecasts: the probabilities, including 0.5 (default 0.025, 0.1,
             0.5, 0.9, 0.975, which give the 80 % and 95 % intervals).
-        scaling: train | window | mean.
+        scaling: window (the default: it beat train on the series defaults are chosen on,
+            benchmarks/zero_config/choose/csv_series.json) | train | mean.
         transform: none | log (strictly positive targets; window or mean scaling).
         highway: direct style: steps of the linear autoregressive highway (0: none).
         decoder: autoregressive style: `RecurrentEncoder` arguments of the decoder (unidirectional;
@@ -84,7 +85,7 @@ class Forecaster(SequenceModule):
         output: str = "point",
         loss: str = "mse",
         quantiles: list[float] | None = None,
-        scaling: str = "train",
+        scaling: str = "window",
         transform: str = "none",
         highway: int = 0,
         decoder: dict | None = None,
