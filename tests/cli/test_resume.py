@@ -161,7 +161,8 @@ def test_a_run_continued_from_its_step_checkpoint_still_validates_the_epoch_it_w
     assert "val/loss" in json.loads((run / "metrics.json").read_text())
 
 
-# Where Ctrl-C lands (a Lightning hook, epoch, batch): each must continue to the unbroken run.
+# Where Ctrl-C lands (a Lightning hook, epoch, batch): each must continue to the unbroken run; the
+# second set runs in the slow suite.
 CTRL_C_POINTS = {
     "mid_epoch_training_step": ("on_train_batch_start", 1, 2),
     "during_validation": ("on_validation_batch_start", 1, 0),
@@ -226,18 +227,14 @@ def assert_same_run(unbroken: Path, resumed: Path) -> None:
     assert metrics[0] == metrics[1] and "test/loss" in metrics[1] and "val/loss" in metrics[1]
 
 
-@pytest.mark.parametrize("point", CTRL_C_POINTS.values(), ids=CTRL_C_POINTS.keys())
+@pytest.mark.parametrize(
+    "point",
+    [
+        *(pytest.param(point, id=name) for name, point in CTRL_C_POINTS.items()),
+        *(pytest.param(point, id=name, marks=pytest.mark.slow) for name, point in CTRL_C_POINTS_SLOW.items()),
+    ],
+)
 def test_ctrl_c_anywhere_resumes_to_the_unbroken_run_with_early_stopping_on(
-    tmp_path, unbroken_run, point, at_a_terminal
-):
-    resumed = ctrl_c_and_resume(tmp_path / "run", point)
-    assert_ok(resumed)
-    assert_same_run(unbroken_run, tmp_path / "run")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("point", CTRL_C_POINTS_SLOW.values(), ids=CTRL_C_POINTS_SLOW.keys())
-def test_ctrl_c_at_every_other_point_resumes_to_the_run_never_stopped(
     tmp_path, unbroken_run, point, at_a_terminal
 ):
     resumed = ctrl_c_and_resume(tmp_path / "run", point)

@@ -47,12 +47,16 @@ def test_texts_in_texts_out_through_the_models_own_vocabulary(tmp_path):
     assert [r["label"] for r in found] == ["great", "other"] and found[0]["input"] == "Tasty soup!"
 
 
-def test_a_forecaster_predicts_from_a_history_array():
-    t = np.arange(200)
-    series = (50 + 10 * np.sin(2 * np.pi * t / 12)).astype(np.float32)
+def sine_forecaster() -> tuple[np.ndarray, Forecaster]:
+    """200 steps of a pure season of 12, and an untrained forecaster of its windows (24 in, 3 out)."""
+    series = (50 + 10 * np.sin(2 * np.pi * np.arange(200) / 12)).astype(np.float32)
     data = SequenceDataModule(_InMemory(series), batch_size=16)
     data.setup()
-    model = Forecaster(data.spec, encoder=GRU)
+    return series, Forecaster(data.spec, encoder=GRU)
+
+
+def test_a_forecaster_predicts_from_a_history_array():
+    series, model = sine_forecaster()
     (record,) = model.predict([series[:-5, None]])
     assert [s["step"] for s in record["forecast"]] == [1, 2, 3]
     expected = model.predict_step(
@@ -88,11 +92,7 @@ class _InMemory:
 
 
 def test_a_backtest_forecasts_from_every_origin_as_prediction_does_and_scores_each():
-    t = np.arange(200)
-    series = (50 + 10 * np.sin(2 * np.pi * t / 12)).astype(np.float32)
-    data = SequenceDataModule(_InMemory(series), batch_size=16)
-    data.setup()
-    model = Forecaster(data.spec, encoder=GRU)
+    series, model = sine_forecaster()
     found = model.backtest(series[:, None], start=170)
     assert [o["origin"] for o in found["origins"]] == list(range(170, 198, 3))
     assert found["overall"]["origins"] == 10
