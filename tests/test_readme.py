@@ -65,7 +65,7 @@ OWN_FILES = {  # a small file of each kind the README's own-file commands name
     "load.csv": "step,load\n" + "".join(f"{i},{i % 7}\n" for i in range(120)),
 }
 OWN_FILE_COMMANDS = sorted(
-    set(re.findall(r"`(seqnet-train data=(?:conll|parallel_tsv|text_tsv|csv_series) [^`]*)`", TEXT))
+    set(re.findall(r"`(seqnet-train data=(?:conll|parallel_tsv|text_tsv|csv_series) [^`\n]*)`", TEXT))
 )
 
 
