@@ -15,6 +15,7 @@ from seqnet.cli.config_dir import CONFIG_DIR
 from seqnet.cli.console import tidy_lightning_output
 from seqnet.cli.launch import launch, reported
 from seqnet.cli.process import apply_process_settings
+from seqnet.errors import InputError
 
 
 def predict(cfg: DictConfig) -> Path:
@@ -31,7 +32,13 @@ def predict(cfg: DictConfig) -> Path:
     from seqnet.data.prediction import read_prediction_inputs
 
     model = load_task(cfg.ckpt_path, program="seqnet-predict", capability="predict")
-    inputs = read_prediction_inputs(cfg.input, model.spec, cfg.input_format)
+    horizon = cfg.get("horizon")
+    if horizon:
+        if not hasattr(model, "predict_horizon"):
+            raise InputError(f"horizon={horizon} applies to forecasters; {type(model).__name__} has none")
+        model.predict_horizon = int(horizon)
+        model.steps_to_forecast()  # refuses a model that cannot step that far, before reading
+    inputs = read_prediction_inputs(cfg.input, model.spec, cfg.input_format, horizon)
     output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir) / "predictions.jsonl"
     output_format = cfg.get("format") or ("csv" if output.suffix.lower() == ".csv" else "jsonl")
     writer = PredictionWriter(output, inputs, output_format)

@@ -62,9 +62,10 @@ class PredictionInput:
 
 
 def read_prediction_inputs(
-    path: str | Path, spec: DataSpec, input_format: str = "auto"
+    path: str | Path, spec: DataSpec, input_format: str = "auto", horizon: int | None = None
 ) -> list[PredictionInput]:
-    """The sequences of `path`, encoded for a model trained on data described by `spec`."""
+    """The sequences of `path`, encoded for a model trained on data described by `spec`; a
+    forecaster's dates cover `horizon` steps (default: its trained horizon)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"input file {path} does not exist")
@@ -74,7 +75,7 @@ def read_prediction_inputs(
             raise InputError(
                 f"a forecaster reads a CSV file with the columns {spec.feature_names}, not {kind}"
             )
-        return [read_forecast_input(path, spec)]
+        return [read_forecast_input(path, spec, horizon)]
     if spec.target_kind == "anomaly" and spec.feature_names:
         if kind != "csv":
             raise InputError(f"an anomaly detector reads a CSV file with the columns {spec.feature_names}")
@@ -189,7 +190,7 @@ def _read_csv_series(path: Path) -> np.ndarray:
     return fill_missing(values, "error", str(path))
 
 
-def read_forecast_input(path: Path, spec: DataSpec) -> PredictionInput:
+def read_forecast_input(path: Path, spec: DataSpec, horizon: int | None = None) -> PredictionInput:
     """A forecaster's input from a CSV file read by the column names it was trained on.
 
     The rows up to the last one with every target present are the history (its last
@@ -222,22 +223,22 @@ def read_forecast_input(path: Path, spec: DataSpec) -> PredictionInput:
                 f"{_names(spec, spec.target_features)} and {columns} filled in"
             )
         lines = list(range(end + 2, end + spec.horizon + 2))
-    times = forecast_times(path, spec, end)
+    times = forecast_times(path, spec, end, horizon or spec.horizon)
     return PredictionInput(history.astype(np.float32), future=future, future_lines=lines, future_times=times)
 
 
-def forecast_times(path: Path, spec: DataSpec, end: int) -> list[str] | None:
-    """The dates of the `spec.horizon` steps after row `end` of a forecaster's input file: read from
+def forecast_times(path: Path, spec: DataSpec, end: int, steps: int) -> list[str] | None:
+    """The dates of the `steps` steps after row `end` of a forecaster's input file: read from
     its time column where the rows are there, else continued at the frequency of its history (or
     the training series'); None for a model trained without a time column."""
     if not spec.time_column or spec.time_column not in read_csv_header(path):
         return None
     cells = read_column(path, spec.time_column)
-    times = parse_times(cells[: end + spec.horizon], f"{path}: {spec.time_column}")
-    if len(times) >= end + spec.horizon:
-        return [str(t).replace("T", " ") for t in times[end : end + spec.horizon]]
+    times = parse_times(cells[: end + steps], f"{path}: {spec.time_column}")
+    if len(times) >= end + steps:
+        return [str(t).replace("T", " ") for t in times[end : end + steps]]
     frequency = infer_frequency(times[:end]) if end > 1 else spec.frequency
-    return times_after(times[end - 1], frequency, spec.horizon)
+    return times_after(times[end - 1], frequency, steps)
 
 
 def read_anomaly_inputs(path: Path, spec: DataSpec) -> list[PredictionInput]:

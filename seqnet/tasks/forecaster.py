@@ -118,6 +118,7 @@ class Forecaster(SequenceModule):
             raise InputError("highway adds to the direct head: set style=direct or highway=0")
         self.style, self.scaling, self.transform, self.highway = style, scaling, transform, highway
         self.horizon, self.season = spec.horizon, max(1, spec.season)
+        self.predict_horizon: int | None = None  # forecast this many steps (autoregressive style)
         targets, future = spec.target_features, spec.future_features or []
         self.register_buffer("target_index", torch.tensor(targets), persistent=False)
         self.register_buffer("target_mean", torch.tensor(spec.target_mean), persistent=False)
@@ -173,12 +174,14 @@ class Forecaster(SequenceModule):
 
     def forecast(self, batch: SeqBatch, loc: Tensor, scale: Tensor, teacher: Tensor | None = None) -> Tensor:
         """Output parameters (B, H, K, P) in model units; `teacher` (B, H, K): the true scaled
-        targets, fed back step by step by the autoregressive decoder (teacher forcing)."""
+        targets, fed back step by step by the autoregressive decoder (teacher forcing). Without a
+        teacher, an autoregressive forecaster steps `predict_horizon` times when it is set."""
+        steps = self.steps_to_forecast() if teacher is None else self.horizon
         x = self.standardize(batch.inputs)  # (B, T, F)
         history = (self.to_model(batch.inputs.index_select(-1, self.target_index)) - loc) / scale  # (B, T, K)
         x = x.index_copy(-1, self.target_index, history)
         enc = self.encode(self.input_layer(x), batch.lengths)
-        future = self._future(batch)  # (B, H, Cf)
+        future = self._future(batch, steps)  # (B, H, Cf)
         if self.style == "direct":
             features = torch.cat([enc.last, future.flatten(1)], dim=-1)  # (B, D + H * Cf)
             params = self.output(self.hidden(self.dropout(features)))  # (B, H, K, P)
@@ -192,13 +195,26 @@ class Forecaster(SequenceModule):
             previous = torch.cat([last, teacher[:, :-1]], dim=1)  # (B, H, K)
             out = self.decoder(torch.cat([previous, future], dim=-1), None, state).outputs  # (B, H, D)
             return self.output(self.dropout(out))
-        steps, previous = [], last[:, 0]  # (B, K)
-        for h in range(self.horizon):
+        found, previous = [], last[:, 0]  # (B, K)
+        for h in range(steps):
             y_t, state = self.decoder.step(torch.cat([previous, future[:, h]], dim=-1), state)
             params = self.output(self.dropout(y_t))  # (B, 1, K, P)
-            steps.append(params)
+            found.append(params)
             previous = self.output.point(params)[:, 0]
-        return torch.cat(steps, dim=1)
+        return torch.cat(found, dim=1)
+
+    def steps_to_forecast(self) -> int:
+        """The trained horizon, or `predict_horizon` (set it, or `seqnet-predict horizon=N`, to
+        forecast further): only an autoregressive forecaster without known-future covariates can
+        step past what it was trained on."""
+        steps = self.predict_horizon or self.horizon
+        if steps != self.horizon and (self.style != "autoregressive" or len(self.future_index)):
+            why = "a direct head emits" if self.style != "autoregressive" else "its covariates cover"
+            raise InputError(
+                f"this forecaster forecasts {self.horizon} steps ({why} exactly those), not {steps}; "
+                "train with model.style=autoregressive (and no known-future covariates) to step further"
+            )
+        return steps
 
     def _recent(self, history: Tensor, lengths: Tensor) -> Tensor:
         """The last `highway` values of each row's history (B, T, K) -> (B, N, K)."""
@@ -209,10 +225,10 @@ class Forecaster(SequenceModule):
             )
         return last_steps(history, lengths, self.highway)
 
-    def _future(self, batch: SeqBatch) -> Tensor:
-        """Standardised known-future covariates (B, H, Cf); (B, H, 0) when the data has none."""
+    def _future(self, batch: SeqBatch, steps: int) -> Tensor:
+        """Standardised known-future covariates (B, H, Cf); (B, steps, 0) when the data has none."""
         if not len(self.future_index):
-            return batch.inputs.new_zeros(len(batch), self.horizon, 0)
+            return batch.inputs.new_zeros(len(batch), steps, 0)
         if batch.future is None or batch.future.shape[1] != self.horizon:
             raise InputError(
                 f"this forecaster reads {len(self.future_index)} known-future covariates over its "

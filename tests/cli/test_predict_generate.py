@@ -298,3 +298,24 @@ def test_eval_backtests_a_forecaster_over_its_test_period(forecaster):
     assert found["overall"]["origins"] == len(found["origins"]) == 8  # 48 test steps, horizon 6
     metrics = json.loads((folder / "bt" / "metrics.json").read_text())
     assert metrics["backtest/mae"] == pytest.approx(found["overall"]["mae"])
+
+
+def test_predict_forecasts_past_the_trained_horizon_with_dates_when_the_style_allows(tmp_path):
+    months = [f"{1990 + i // 12}-{i % 12 + 1:02d}" for i in range(96)]
+    rows = "".join(f"{m},{100 + 10 * np.sin(2 * np.pi * i / 12):.3f}\n" for i, m in enumerate(months))
+    (tmp_path / "sales.csv").write_text("month,sales\n" + rows)
+    checkpoint = train(
+        tmp_path, "data=csv_series", "data.source.path=sales.csv", "data.source.target=sales",
+        "data.source.window=24", "data.source.horizon=3", "model=forecaster", "model.style=autoregressive",
+    )  # fmt: skip
+    (tmp_path / "recent.csv").write_text((tmp_path / "sales.csv").read_text())
+    command = (
+        "seqnet-predict",
+        f"ckpt_path={checkpoint}",
+        "input=recent.csv",
+        "output=out.jsonl",
+        "horizon=5",
+    )
+    assert_ok(run_cli(*command, cwd=tmp_path))
+    (record,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [s["month"] for s in record["forecast"]] == ["1998-01", "1998-02", "1998-03", "1998-04", "1998-05"]

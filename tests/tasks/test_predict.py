@@ -104,3 +104,16 @@ def test_a_backtest_forecasts_from_every_origin_as_prediction_does_and_scores_ea
     assert found["origins"][0]["baseline_mae"] == pytest.approx(
         0.0, abs=1e-4
     )  # a pure season: naive is exact
+
+
+def test_an_autoregressive_forecaster_steps_past_its_trained_horizon_and_a_direct_one_refuses():
+    series, direct = sine_forecaster()
+    model = Forecaster(direct.spec, encoder=GRU, style="autoregressive")
+    (trained,) = model.predict([series[:150, None]])
+    model.predict_horizon = 7
+    (longer,) = model.predict([series[:150, None]])
+    assert [s["step"] for s in longer["forecast"]] == list(range(1, 8))
+    assert [s["value"] for s in longer["forecast"][:3]] == [s["value"] for s in trained["forecast"]]
+    direct.predict_horizon = 7
+    with pytest.raises(ValueError, match=r"forecasts 3 steps \(a direct head emits exactly those\), not 7"):
+        direct.predict([series[:150, None]])
