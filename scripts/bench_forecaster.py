@@ -40,7 +40,13 @@ def airline(batch_size: int) -> L.LightningDataModule:
 
 
 def seqnet_run(data: L.LightningDataModule, epochs: int) -> float:
-    model = Forecaster(data.spec, encoder={"cell": "lstm", "hidden_size": 32}, gradient_clip_val=1.0)
+    model = Forecaster(  # the hand-written network: one candidate, no anchor
+        data.spec,
+        encoder={"cell": "lstm", "hidden_size": 32},
+        scaling="train",
+        anchor="none",
+        gradient_clip_val=1.0,
+    )
     trainer = L.Trainer(
         max_epochs=epochs, limit_val_batches=0, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,

@@ -4,6 +4,7 @@ baselines on the same split.
 
     python scripts/zero_config.py                  # every path this script covers (ucr, csv_series)
     python scripts/zero_config.py ucr --seed 42    # writes benchmarks/zero_config/<path>.json and README.md
+    python scripts/zero_config.py csv_series --choose  # the sets defaults are chosen on: choose/<path>.json
 
 Paths and their sets (role "report": what the table shows; the defaults were chosen elsewhere):
 - ucr (`seqnet-train data=ucr data.source.name=<set> data.source.data_dir=<folder>`): a user's
@@ -19,7 +20,10 @@ Paths and their sets (role "report": what the table shows; the defaults were cho
   data.source.target=value data.source.window=<w> data.source.horizon=<h>`, the sizes a user
   picks: two or three seasons in, one out): elec_equip and elnino (statsmodels wheel, monthly) and
   Lynx (sktime wheel, yearly), written out as a CSV of ISO dates (or years) and values. Defaults
-  were chosen on the forecasting experiments' series (airline, co2, nile). Baselines on
+  were chosen on the forecasting experiments' series (airline, co2, nile, through their data
+  configs) and on three more CSV series by the same command as the report's: seatbelts (sktime,
+  monthly road casualties, a seat-belt law in its last years), sunspots (statsmodels, yearly, an
+  11-year cycle) and US unemployment (statsmodels macrodata, quarterly). Baselines on
   the same test windows: naive (the last value repeated) and seasonal naive (what the run logs as
   `test/baseline_mae`, at the season the run inferred).
 
@@ -170,7 +174,7 @@ def ucr_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     return rows
 
 
-def ucr_choose_rows(seed: int, work: Path) -> list[dict]:
+def ucr_choose_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     """The sets defaults are chosen on (never reported above): the zero-config command's accuracy
     beside the `experiment=ucr` recipe's (mean over seeds, committed by scripts/ucr_table.py) and
     1-NN ED. Sets that the recipe runs with overrides (long series) are left out."""
@@ -207,6 +211,12 @@ SERIES = [
     Series("elnino", "statsmodels", "datasets/elnino/elnino.csv", window=36, horizon=12),
     Series("Lynx", "sktime", "datasets/data/Lynx/Lynx.csv", window=30, horizon=10),
 ]
+CHOOSE_SERIES = [
+    Series("seatbelts", "sktime", "datasets/data/seatbelts/seatbelts.csv", window=36, horizon=12),
+    Series("sunspots", "statsmodels", "datasets/sunspots/sunspots.csv", window=30, horizon=10),
+    Series("unemployment", "statsmodels", "datasets/macrodata/macrodata.csv", window=16, horizon=8),
+]
+CHOOSE_CSVS = [data.name for data in CHOOSE_SERIES]
 # the forecasting experiments' series (elecdemand's takes ~5 minutes a run: left out)
 SERIES_CHOOSE_SETS = ["airline", "co2", "nile"]
 
@@ -230,12 +240,34 @@ def series_csv(data: Series, cache: Path) -> Path:
             for m, value in enumerate(cells[1:])
         ]
         header = "month,value"
-    else:  # Lynx: "1821,269", yearly
+    elif data.name == "seatbelts":  # "1969-01-01,1687,0": monthly, the law flag dropped
+        rows = [
+            f"{cells[0][:7]},{cells[1]}" for cells in (line.split(",") for line in text[1:] if line.strip())
+        ]
+        header = "month,value"
+    elif data.name == "unemployment":  # "year,quarter,...": the unemp column, quarterly
+        names = text[0].replace('"', "").split(",")
+        column = names.index("unemp")
+        rows = [
+            f"{cells[0].split('.')[0]}-{3 * int(float(cells[1])) - 2:02d},{cells[column]}"
+            for cells in (line.split(",") for line in text[1:] if line.strip())
+        ]
+        header = "quarter,value"
+    else:  # Lynx: "1821,269", sunspots: "1700,5": yearly
         rows, header = [line for line in text[1:] if line.strip()], "year,value"
     target = cache / f"{data.name}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(header + "\n" + "\n".join(rows) + "\n")
     return target
+
+
+def csv_command(data: Series, path: Path) -> list[str]:
+    """The README's command for one's own series, with the paths and sizes a user gives."""
+    return [
+        "seqnet-train", "data=csv_series", "model=forecaster", f"data.source.path={path}",
+        "data.source.target=value", f"data.source.window={data.window}",
+        f"data.source.horizon={data.horizon}",
+    ]  # fmt: skip
 
 
 def csv_series_rows(seed: int, cache: Path, work: Path) -> list[dict]:
@@ -244,11 +276,7 @@ def csv_series_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     rows = []
     for data in SERIES:
         path = series_csv(data, cache)
-        command = [
-            "seqnet-train", "data=csv_series", "model=forecaster", f"data.source.path={path}",
-            "data.source.target=value", f"data.source.window={data.window}",
-            f"data.source.horizon={data.horizon}",
-        ]  # fmt: skip
+        command = csv_command(data, path)
         metrics, seconds = train([*command, f"seed={seed}"], work / data.name)
         test = ForecastSource(path, target="value", window=data.window, horizon=data.horizon).load().test
         naive = float(
@@ -269,21 +297,30 @@ def csv_series_rows(seed: int, cache: Path, work: Path) -> list[dict]:
 
 # Forecaster settings a default could take; compared on the choose series by test MASE.
 FORECAST_CANDIDATES = {
-    "direct, train scaling": [],
-    "direct, window scaling": ["model.scaling=window"],
-    "autoregressive, train scaling": ["model.style=autoregressive"],
-    "autoregressive, window scaling": ["model.style=autoregressive", "model.scaling=window"],
+    "direct, train scaling": ["model.scaling=train", "model.anchor=none"],
+    "direct, window scaling": ["model.scaling=window", "model.anchor=none"],
+    "direct, train scaling, seasonal-naive anchor": ["model.scaling=train", "model.anchor=seasonal_naive"],
+    "direct, window scaling, seasonal-naive anchor": ["model.scaling=window", "model.anchor=seasonal_naive"],
+    "direct, scaling and anchor chosen on validation (auto)": ["model.scaling=auto", "model.anchor=auto"],
+    "autoregressive, window scaling, seasonal-naive anchor": [
+        "model.style=autoregressive",
+        "model.scaling=window",
+        "model.anchor=seasonal_naive",
+    ],
 }
 
 
-def csv_series_choose_rows(seed: int, work: Path) -> list[dict]:
+def csv_series_choose_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     """Each candidate default on the forecasting experiments' series, through their data configs
-    alone (no experiment): test MASE against seasonal naive."""
+    alone (no experiment), and on the choose CSV series by the report's command: test MASE against
+    seasonal naive."""
+    commands = {name: ["seqnet-train", f"data={name}", "model=forecaster"] for name in SERIES_CHOOSE_SETS}
+    commands |= {data.name: csv_command(data, series_csv(data, cache)) for data in CHOOSE_SERIES}
     rows = []
-    for name in SERIES_CHOOSE_SETS:
+    for name, base in commands.items():
         mase = {}
         for candidate, overrides in FORECAST_CANDIDATES.items():
-            command = ["seqnet-train", f"data={name}", "model=forecaster", *overrides, f"seed={seed}"]
+            command = [*base, *overrides, f"seed={seed}"]
             metrics, _ = train(command, work / f"choose_{name}_{len(mase)}")
             mase[candidate] = round(metrics["test/mase"], 4)
         rows.append({"set": name, "role": "choose", "test_mase": mase})
@@ -324,7 +361,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--choose", action="store_true", help="also run the sets defaults are chosen on")
+    parser.add_argument(
+        "--choose",
+        action="store_true",
+        help="run the sets defaults are chosen on (choose/<path>.json) instead",
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "zero_config"))
     args = parser.parse_args()
     out = Path(args.out)
@@ -332,18 +373,19 @@ def main() -> None:
     cache = Path(os.environ.get("SEQNET_CACHE_DIR", Path.home() / ".cache" / "seqnet")) / "zero_config"
     with tempfile.TemporaryDirectory() as work:
         for path in args.paths:
+            if args.choose:
+                chosen = {"path": path, "seed": args.seed, "rows": CHOOSE[path](args.seed, cache, Path(work))}
+                (out / "choose").mkdir(exist_ok=True)
+                (out / "choose" / f"{path}.json").write_text(json.dumps(chosen, indent=2) + "\n")
+                continue
             rows = PATHS[path](args.seed, cache, Path(work))
             machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
             record = {
                 "path": path, "seed": args.seed,
-                "choose_sets": CHOOSE_SETS if path == "ucr" else SERIES_CHOOSE_SETS,
+                "choose_sets": CHOOSE_SETS if path == "ucr" else [*SERIES_CHOOSE_SETS, *CHOOSE_CSVS],
                 "environment": {"date": date.today().isoformat(), "machine": machine}, "rows": rows,
             }  # fmt: skip
             (out / f"{path}.json").write_text(json.dumps(record, indent=2) + "\n")
-            if args.choose:
-                chosen = {"path": path, "seed": args.seed, "rows": CHOOSE[path](args.seed, Path(work))}
-                (out / "choose").mkdir(exist_ok=True)
-                (out / "choose" / f"{path}.json").write_text(json.dumps(chosen, indent=2) + "\n")
     rows = [row for f in sorted(out.glob("*.json")) for row in json.loads(f.read_text())["rows"]]
     (out / "README.md").write_text(
         "# Zero-config benchmark\n\nGenerated by `python scripts/zero_config.py` from the JSON files here: "

@@ -16,7 +16,7 @@ from seqnet.data import DataSpec, SeqBatch
 from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn.decoder import StateBridge
-from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.base import SERIES_ENCODER, SequenceModule, StepOutput
 
 WINDOW_SCORES = ("max", "mean")
 
@@ -52,6 +52,7 @@ class SequenceAutoencoder(SequenceModule):
     """
 
     TARGET_KINDS = ("anomaly",)
+    DEFAULT_ENCODER = SERIES_ENCODER
     CONFIG_NAME = "autoencoder"
     CAPABILITIES = frozenset({"predict"})
 

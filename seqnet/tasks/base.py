@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -31,8 +31,12 @@ from seqnet.tasks.deferred_updates import DeferredUpdates
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 
 CLIP_ALGORITHMS = ("norm", "value")
-DEFAULT_OPTIMIZER = {"_target_": "torch.optim.AdamW", "lr": 1e-3}
-DEFAULT_ENCODER = {"cell": "lstm", "hidden_size": 128}
+# The defaults live here and in the task signatures; configs/ repeats them (so the command line can
+# set each key) and tests/tasks/test_defaults.py holds the two equal.
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.AdamW", "lr": 0.003, "weight_decay": 0.01}
+DEFAULT_GRADIENT_CLIP = 1.0
+BIDIRECTIONAL_ENCODER = {"cell": "lstm", "hidden_size": 128, "bidirectional": True}  # reads it all first
+SERIES_ENCODER = {"cell": "gru", "hidden_size": 128}  # reads a series in time order
 DEFAULT_TOKEN_EMBEDDING = 64
 
 
@@ -53,6 +57,15 @@ class StepOutput:
     preds: Tensor | dict[str, Tensor]
     targets: Tensor
     mask: Tensor | None = None
+
+
+def optimizer_settings(given: dict | None) -> dict[str, Any]:
+    """The optimizer's settings: `DEFAULT_OPTIMIZER` with the given keys over it, or, for another
+    optimizer (a different `_target_`), the given dict alone."""
+    given = dict(given or {})
+    if given.get("_target_", DEFAULT_OPTIMIZER["_target_"]) != DEFAULT_OPTIMIZER["_target_"]:
+        return given
+    return {**DEFAULT_OPTIMIZER, **given}
 
 
 def to_primitive(value: Any) -> Any:
@@ -91,19 +104,25 @@ class SequenceModule(L.LightningModule):
     Args:
         spec: the data set's `DataSpec` (or its dict), saved with the checkpoint.
         encoder: `RecurrentEncoder` arguments except `input_size`, e.g. {"cell": "gru",
-            "hidden_size": 64}; missing keys take {"cell": "lstm", "hidden_size": 128}.
+            "hidden_size": 64}; missing keys take the task's `DEFAULT_ENCODER` (a bidirectional
+            LSTM-128 where the whole input is read first, an LSTM-128 for generators, a GRU-128
+            for series in time order), as `model.encoder.cell=gru` keeps the config's others.
         embedding_dim: embedding width for token inputs (None: 64); for features an optional
             projection width (None feeds the standardised features directly).
-        optimizer: {"_target_": "torch.optim.AdamW", "lr": 1e-3, ...}; `params` is filled in here.
+        optimizer: {"_target_": "torch.optim.AdamW", "lr": 0.003, "weight_decay": 0.01} by default;
+            given keys override those of the default optimizer (a dict without `_target_`, or
+            with AdamW's), or stand alone for another optimizer. `params` is filled in here.
         scheduler: None, or a dict with `_target_` (an LR scheduler class), its arguments, and the
             optional Lightning keys `interval` (epoch/step) and `frequency`.
-        gradient_clip_val / gradient_clip_algorithm: clipping applied by every task, including those
-            that optimise manually (they call `clip_gradients_now`). Configure it here, not on the
-            Trainer, so manual optimisation honours it too.
+        gradient_clip_val / gradient_clip_algorithm: clipping (default: norm 1.0; None: off)
+            applied by every task, including those that optimise manually (they call
+            `clip_gradients_now`). Configure it here, not on the Trainer, so manual optimisation
+            honours it too.
         monitor / monitor_mode: the validation metric that picks the best model and stops early
             ("val/acc", "max"); its best value is logged as `hp_metric` for TensorBoard's HPARAMS
             tab. "auto": the task's headline metric (`default_monitor`): entity F1 for BIO/BIOES
-            tag sets, where the loss picks an early model that tags everything O; else the loss.
+            tag sets, where the loss picks an early model that tags everything O; the token error
+            rate for seq2seq; the MAE for forecasts; else the loss.
             monitor_mode "auto" follows the metric (max for accuracy, F1, BLEU, ...).
         augment: None, or `SeriesAugmentation` arguments (jitter, scaling, window_slice): random
             changes to feature inputs in training steps only; jitter is in units of each channel's
@@ -114,6 +133,8 @@ class SequenceModule(L.LightningModule):
     """
 
     TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
+    # the encoder when none is given (configs/model/<task>.yaml selects the same one)
+    DEFAULT_ENCODER: ClassVar[dict[str, Any]] = {"cell": "lstm", "hidden_size": 128}
     CONFIG_NAME: str | None = None  # its option of the `model` config group (`model=many_to_one`)
     # What the task does besides training, read by the commands and callbacks instead of a list of
     # task classes: "predict" (`record` turns its `predict_step` rows into records).
@@ -130,7 +151,7 @@ class SequenceModule(L.LightningModule):
         embedding_dim: int | None = None,
         optimizer: dict | None = None,
         scheduler: dict | None = None,
-        gradient_clip_val: float | None = None,
+        gradient_clip_val: float | None = DEFAULT_GRADIENT_CLIP,
         gradient_clip_algorithm: str = "norm",
         monitor: str = "auto",
         monitor_mode: str = "auto",
@@ -149,7 +170,7 @@ class SequenceModule(L.LightningModule):
             self.hparams[key] = to_primitive(value)
         self.spec = spec if isinstance(spec, DataSpec) else DataSpec.from_dict(dict(spec))
         self._check_target_kind()
-        self.optimizer_config = dict(optimizer or DEFAULT_OPTIMIZER)
+        self.optimizer_config = optimizer_settings(optimizer)
         self.scheduler_config = dict(scheduler) if scheduler else None
         resolve_target(self.optimizer_config, "optimizer")  # fail now, not at fit time
         if self.scheduler_config:
@@ -176,7 +197,7 @@ class SequenceModule(L.LightningModule):
             )
         self.register_buffer("feature_mean", torch.tensor(spec.feature_mean or 0.0), persistent=False)
         self.register_buffer("feature_std", torch.tensor(spec.feature_std or 1.0), persistent=False)
-        self.encoder_config = {**DEFAULT_ENCODER, **(encoder or {})}
+        self.encoder_config = {**self.DEFAULT_ENCODER, **(encoder or {})}
         self.encoder = RecurrentEncoder(self.encoder_input_size(), **self.encoder_config)
         self.output: nn.Module
 
@@ -353,7 +374,10 @@ class SequenceModule(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
             return
-        values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
+        self.record_best({"val/loss": self.val_loss.compute(), **self.val_metrics.compute()})
+
+    def record_best(self, values: dict[str, Tensor]) -> None:
+        """Track the best monitored value of this epoch's validation `values` as `hp_metric`."""
         self.best_monitored(values[self.monitor])
         self.log("hp_metric", self.best_monitored.compute(), sync_dist=True)
 

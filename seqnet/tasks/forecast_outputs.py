@@ -40,6 +40,7 @@ class ForecastOutput(nn.Module):
     """
 
     num_params = 1
+    locations: int | None = None  # how many of the params are locations (None: all of them)
 
     def __init__(self, input_size: int, targets: int, steps: int = 1) -> None:
         super().__init__()
@@ -60,6 +61,21 @@ class ForecastOutput(nn.Module):
     def point(self, params: Tensor) -> Tensor:
         """(B, H, K, P) -> the point forecast (B, H, K)."""
         return params[..., 0]
+
+    def shift(self, params: Tensor, offset: Tensor | None) -> Tensor:
+        """Params (B, H, K, P) moved by `offset` (B, H, K) in model units: every location parameter
+        (the first `locations` of P; all by default) moves, a scale does not. None: unchanged."""
+        if offset is None:
+            return params
+        count = self.locations or self.num_params
+        moved = params[..., :count] + offset.unsqueeze(-1)  # (B, H, K, count)
+        return torch.cat([moved, params[..., count:]], dim=-1)
+
+    def start_at_zero(self) -> None:
+        """Zero the head, so every parameter starts at 0: with an anchor, the forecast starts as the
+        anchor's."""
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
     def has_interval(self, level: float) -> bool:
         """Whether `interval` gives the central `level` interval."""
@@ -89,6 +105,7 @@ class GaussianOutput(ForecastOutput):
     """A Gaussian per step and target: params[..., 0] the mean, params[..., 1] the raw scale."""
 
     num_params = 2
+    locations = 1
 
     def loss(self, params: Tensor, targets: Tensor) -> Tensor:
         """Negative log-likelihood per value, with its constant: -Normal(mean, scale).log_prob."""

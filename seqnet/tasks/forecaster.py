@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from seqnet.data import DataSpec, SeqBatch, collate_sequences
 from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn.decoder import StateBridge
-from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.base import SERIES_ENCODER, SequenceModule, StepOutput
 from seqnet.tasks.forecast_metrics import (
     INTERVAL_LEVELS,
     forecast_metrics,
@@ -26,8 +27,26 @@ from seqnet.tasks.forecast_outputs import build_forecast_output
 log = logging.getLogger(__name__)
 
 STYLES = ("direct", "autoregressive")
+ANCHORS = ("none", "seasonal_naive")
+# what `auto` stands for: the candidates trained side by side and chosen between on validation
+AUTO = {"scaling": ("train", "window"), "anchor": ("seasonal_naive", "none")}
 SCALINGS = ("train", "window", "mean")
 TRANSFORMS = ("none", "log")
+
+
+def candidate_settings(scaling: str, anchor: str, transform: str) -> list[tuple[str, str]]:
+    """The (scaling, anchor) pairs a forecaster trains side by side: an `auto` value stands for each
+    of its `AUTO` candidates (train scaling left out under a log transform, which it cannot take)."""
+    scalings = (
+        [s for s in AUTO["scaling"] if transform != "log" or s != "train"] if scaling == "auto" else [scaling]
+    )
+    anchors = list(AUTO["anchor"]) if anchor == "auto" else [anchor]
+    return [(s, a) for s in scalings for a in anchors]
+
+
+def _mirror_chosen(module: Forecaster, incompatible: object) -> None:
+    """After a state dict loads, the host copy of the chosen candidate follows its buffer."""
+    module._chosen = int(module.chosen)
 
 
 class Forecaster(SequenceModule):
@@ -49,6 +68,11 @@ class Forecaster(SequenceModule):
     every metric are in data units. Metrics (`seqnet.tasks.forecast_metrics`) include the
     seasonal-naive forecast of the same windows as `baseline_*`, and MASE against it.
 
+    `anchor="seasonal_naive"` makes the network forecast a correction to the seasonal-naive
+    forecast of its window (in model units) rather than the series itself, with a head that starts
+    at zero: an untrained model is the baseline, and training moves off it only as far as the
+    training windows support (the "naive residual" of N-BEATS-style and hybrid forecasters).
+
     `highway=N` adds a linear map from the last N scaled values of each target to its forecast
     (direct style), the autoregressive "highway" of LSTNet (Lai et al., 2018): the recurrent part
     then models what a linear autoregression misses, which helps most on short series.
@@ -62,9 +86,13 @@ class Forecaster(SequenceModule):
         loss: point forecasts: mse | mae.
         quantiles: quantile forecasts: the probabilities, including 0.5 (default 0.025, 0.1,
             0.5, 0.9, 0.975, which give the 80 % and 95 % intervals).
-        scaling: window (the default: it beat train on the series defaults are chosen on,
-            benchmarks/zero_config/choose/csv_series.json) | train | mean.
+        scaling: window | train | mean, or auto (train and window side by side, the one with the
+            better validation metric kept).
         transform: none | log (strictly positive targets; window or mean scaling).
+        anchor: seasonal_naive | none (forecast the correction to the window's seasonal-naive
+            forecast, starting from it), or auto (both, chosen on validation). The defaults,
+            window scaling with the anchor, lost to seasonal naive on the fewest of the six series
+            defaults are chosen on, and by the least (benchmarks/zero_config/choose/csv_series.json).
         highway: direct style: steps of the linear autoregressive highway (0: none).
         decoder: autoregressive style: `RecurrentEncoder` arguments of the decoder (unidirectional;
             default: the encoder's cell and hidden size, one layer).
@@ -75,6 +103,7 @@ class Forecaster(SequenceModule):
     """
 
     TARGET_KINDS = ("series",)
+    DEFAULT_ENCODER = SERIES_ENCODER
     CONFIG_NAME = "forecaster"
     CAPABILITIES = frozenset({"predict", "backtest"})
 
@@ -87,6 +116,7 @@ class Forecaster(SequenceModule):
         quantiles: list[float] | None = None,
         scaling: str = "window",
         transform: str = "none",
+        anchor: str = "seasonal_naive",
         highway: int = 0,
         decoder: dict | None = None,
         head_hidden: int = 0,
@@ -95,6 +125,8 @@ class Forecaster(SequenceModule):
     ) -> None:
         super().__init__(spec, **options)
         spec = self.spec
+        choices = candidate_settings(scaling, anchor, transform)
+        scaling, anchor = choices[0]  # this module is the first candidate, the others its members
         if spec.horizon < 1 or not spec.target_features:
             raise InputError(
                 f"Forecaster needs forecasting data (a horizon and target series), but {spec.name!r} "
@@ -102,7 +134,8 @@ class Forecaster(SequenceModule):
             )
         if style not in STYLES or scaling not in SCALINGS:
             raise InputError(
-                f"style must be one of {STYLES} and scaling one of {SCALINGS}; got {style!r}, {scaling!r}"
+                f"style must be one of {STYLES} and scaling one of {SCALINGS} or auto; "
+                f"got {style!r}, {scaling!r}"
             )
         if transform not in TRANSFORMS or (transform == "log" and scaling == "train"):
             raise InputError(
@@ -114,9 +147,12 @@ class Forecaster(SequenceModule):
                 f"transform=log needs positive targets, but {spec.name!r} has a minimum of "
                 f"{spec.target_min}; use transform=none"
             )
+        if anchor not in ANCHORS:
+            raise InputError(f"anchor must be one of {ANCHORS} or auto, got {anchor!r}")
         if highway and style != "direct":
             raise InputError("highway adds to the direct head: set style=direct or highway=0")
         self.style, self.scaling, self.transform, self.highway = style, scaling, transform, highway
+        self.anchor = anchor
         self.horizon, self.season = spec.horizon, max(1, spec.season)
         self.predict_horizon: int | None = None  # forecast this many steps (autoregressive style)
         targets, future = spec.target_features, spec.future_features or []
@@ -139,6 +175,8 @@ class Forecaster(SequenceModule):
             self.decoder = self.forward_decoder(size + len(future), decoder)
             self.bridge = StateBridge(self.encoder.output_size, self.decoder.state_sizes)
             self.output = build_forecast_output(output, self.decoder.output_size, size, 1, loss, quantiles)
+        if anchor != "none":
+            self.output.start_at_zero()
         self.intervals = [name for name, level in INTERVAL_LEVELS.items() if self.output.has_interval(level)]
         if not positive:
             log.info("%s: MAPE left out, a training target touches 0 (min %s)", spec.name, spec.target_min)
@@ -146,6 +184,20 @@ class Forecaster(SequenceModule):
         # errors cost a seasonal-naive forecast per step and 7 more logged values per epoch, which on
         # a small series (airline: 2 batches an epoch) was most of a training step.
         self.setup_metrics(forecast_metrics(positive, self.intervals), train_metrics=training_metrics())
+        same = dict(style=style, output=output, loss=loss, quantiles=quantiles, transform=transform,
+                    highway=highway, decoder=decoder, head_hidden=head_hidden, dropout=dropout)  # fmt: skip
+        self.others = nn.ModuleList(
+            Forecaster(spec, scaling=s, anchor=a, **same, **options) for s, a in choices[1:]
+        )
+        self.choices = [f"{s} scaling, {a} anchor" for s, a in choices]
+        self.register_buffer("chosen", torch.tensor(0))  # saved: the checkpoint forecasts with it
+        self._chosen = 0  # its value on the host, read every step without a device sync
+        self.register_load_state_dict_post_hook(_mirror_chosen)
+
+    def default_monitor(self, known: list[str]) -> str:
+        """Checkpoints and early stopping follow the validation MAE in data units (what MASE and the
+        test report score); the loss is in scaled units, which window scaling weighs per window."""
+        return "val/mae"
 
     # --- hooks --------------------------------------------------------------------------------
     def to_model(self, values: Tensor) -> Tensor:
@@ -182,26 +234,35 @@ class Forecaster(SequenceModule):
         x = x.index_copy(-1, self.target_index, history)
         enc = self.encode(self.input_layer(x), batch.lengths)
         future = self._future(batch, steps)  # (B, H, Cf)
+        anchor = self._anchor(history, batch.lengths, steps)  # (B, H, K)
         if self.style == "direct":
             features = torch.cat([enc.last, future.flatten(1)], dim=-1)  # (B, D + H * Cf)
             params = self.output(self.hidden(self.dropout(features)))  # (B, H, K, P)
-            if self.highway_map is None:
-                return params
-            recent = self._recent(history, batch.lengths)  # (B, N, K)
-            return params + self.highway_map(recent.transpose(1, 2)).transpose(1, 2).unsqueeze(-1)
+            if self.highway_map is not None:
+                recent = self._recent(history, batch.lengths)  # (B, N, K)
+                params = params + self.highway_map(recent.transpose(1, 2)).transpose(1, 2).unsqueeze(-1)
+            return self.output.shift(params, anchor)
         last = last_steps(history, batch.lengths, 1)  # (B, 1, K) the last observed values
         state = self.bridge(enc.last)
         if teacher is not None:
             previous = torch.cat([last, teacher[:, :-1]], dim=1)  # (B, H, K)
             out = self.decoder(torch.cat([previous, future], dim=-1), None, state).outputs  # (B, H, D)
-            return self.output(self.dropout(out))
+            return self.output.shift(self.output(self.dropout(out)), anchor)
         found, previous = [], last[:, 0]  # (B, K)
         for h in range(steps):
             y_t, state = self.decoder.step(torch.cat([previous, future[:, h]], dim=-1), state)
-            params = self.output(self.dropout(y_t))  # (B, 1, K, P)
+            step_anchor = None if anchor is None else anchor[:, h : h + 1]  # (B, 1, K)
+            params = self.output.shift(self.output(self.dropout(y_t)), step_anchor)  # (B, 1, K, P)
             found.append(params)
             previous = self.output.point(params)[:, 0]
         return torch.cat(found, dim=1)
+
+    def _anchor(self, history: Tensor, lengths: Tensor, steps: int) -> Tensor | None:
+        """What the network's forecast is added to (B, steps, K) in model units: the seasonal-naive
+        forecast of the scaled history (B, T, K), or None (nothing)."""
+        if self.anchor == "none":
+            return None
+        return seasonal_naive(history, lengths, steps, self.season)
 
     def steps_to_forecast(self) -> int:
         """The trained horizon, or `predict_horizon` (set it, or `seqnet-predict horizon=N`, to
@@ -267,19 +328,79 @@ class Forecaster(SequenceModule):
         weight = torch.tensor(targets.numel(), device=targets.device)
         return StepOutput(loss, weight, flat, batch.targets.flatten())
 
+    # --- candidates (`auto` settings) ---------------------------------------------------------
+    def members(self) -> list[Forecaster]:
+        """The candidates trained side by side: this module first, then `others` (one for fixed
+        settings)."""
+        return [self, *self.others]
+
+    def candidate(self) -> Forecaster:
+        """The forecaster that forecasts: this one, or the candidate the last validation chose."""
+        member = self.members()[self._chosen]
+        member.predict_horizon = self.predict_horizon
+        return member
+
     def step(self, batch: SeqBatch) -> StepOutput:
-        """Training: the autoregressive decoder is teacher-forced."""
-        return self._step(batch, training=True)
+        """Training: the autoregressive decoder is teacher-forced. With candidates, the loss is the
+        sum of theirs (each one's gradient is its own) and the metrics read the chosen one's."""
+        outs = [member._step(batch, training=True) for member in self.members()]
+        chosen = outs[self._chosen]
+        return replace(chosen, loss=torch.stack([out.loss for out in outs]).sum()) if self.others else chosen
 
     def evaluation_step(self, batch: SeqBatch) -> StepOutput:
-        """Validation and test forecast as at prediction: the decoder feeds back its own forecasts."""
-        return self._step(batch, training=False)
+        """Test (and validation) forecast as at prediction, the decoder feeding back its own
+        forecasts, with the chosen candidate."""
+        return self.candidate()._step(batch, training=False)
+
+    def validation_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
+        """With candidates, each one's metrics are gathered, to choose between them at epoch end."""
+        if not self.others:
+            return super().validation_step(batch, batch_idx)
+        outs = [member._step(batch, training=False) for member in self.members()]
+        for member, out in zip(self.members(), outs, strict=True):
+            member.val_loss.update(out.loss, weight=out.weight)
+            member.val_metrics.update(out.preds, out.targets)
+        return outs[self._chosen]
+
+    def on_validation_epoch_end(self) -> None:
+        """With candidates: keep the one with the best monitored metric, and log its metrics as the
+        epoch's (and its index as `val/choice`), so checkpoints and early stopping follow it."""
+        if not self.others:
+            return super().on_validation_epoch_end()
+        scores = []
+        for member in self.members():
+            scores.append({"val/loss": member.val_loss.compute(), **member.val_metrics.compute()})
+            member.val_loss.reset()
+            member.val_metrics.reset()
+        if self.trainer.sanity_checking:
+            return None
+        values = torch.stack([score[self.monitor] for score in scores])  # (C,)
+        best = int(values.argmax() if self.monitor_mode == "max" else values.argmin())
+        if best != self._chosen:
+            log.info("%s: validation chose %s (%s %.4g)", self.spec.name, self.choices[best], self.monitor,
+                     float(values[best]))  # fmt: skip
+        self._chosen = best
+        self.chosen.fill_(best)
+        self.log_dict({**scores[best], "val/choice": float(best)}, prog_bar=True)
+        self.record_best(scores[best])
+        return None
+
+    def clip_gradients_now(self, optimizer: torch.optim.Optimizer) -> None:
+        """Candidates clip by norm each on its own, as if each trained alone."""
+        if not self.others or not self.gradient_clip_val or self.gradient_clip_algorithm != "norm":
+            return super().clip_gradients_now(optimizer)
+        theirs = {id(p) for p in self.others.parameters()}
+        own = [p for p in self.parameters() if id(p) not in theirs]
+        for group in [own, *(list(m.parameters()) for m in self.others)]:
+            nn.utils.clip_grad_norm_(group, self.gradient_clip_val)
+        return None
 
     def forward(self, batch: SeqBatch) -> dict[str, Tensor]:
         """{"preds": (B, H, K)} in data units, plus "lower80"/"upper80"/"lower95"/"upper95" for
-        probabilistic outputs."""
-        loc, scale = self.scales(batch)
-        return self.readings(self.forecast(batch, loc, scale), loc, scale)
+        probabilistic outputs (from the chosen candidate)."""
+        member = self.candidate()
+        loc, scale = member.scales(batch)
+        return member.readings(member.forecast(batch, loc, scale), loc, scale)
 
     def predict_step(self, batch: SeqBatch, batch_idx: int = 0) -> dict[str, Tensor]:
         return self(batch)

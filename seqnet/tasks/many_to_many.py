@@ -9,7 +9,7 @@ from torch import Tensor
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch
 from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
-from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
 from seqnet.tasks.metrics import is_span_tagset, spans
 from seqnet.tasks.outputs import build_output
 
@@ -35,13 +35,14 @@ class ManyToMany(SequenceModule):
     """
 
     TARGET_KINDS = ("tags", "series")
+    DEFAULT_ENCODER = BIDIRECTIONAL_ENCODER
     CONFIG_NAME = "many_to_many"
     CAPABILITIES = frozenset({"predict"})
 
     def __init__(
         self,
         spec: DataSpec | dict,
-        dropout: float = 0.0,
+        dropout: float = 0.1,
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
         crf: bool = False,

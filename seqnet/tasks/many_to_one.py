@@ -10,7 +10,7 @@ from torch import Tensor
 from seqnet.data import DataSpec, SeqBatch
 from seqnet.data.prediction import PredictionInput
 from seqnet.nn import ConvBranch, EncoderOutput, build_pooling
-from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
 from seqnet.tasks.outputs import build_output
 
 
@@ -39,6 +39,7 @@ class ManyToOne(SequenceModule):
     """
 
     TARGET_KINDS = ("classes", "values")
+    DEFAULT_ENCODER = BIDIRECTIONAL_ENCODER
     CONFIG_NAME = "many_to_one"
     CAPABILITIES = frozenset({"predict"})
     frontend_may_stride = True
@@ -47,7 +48,7 @@ class ManyToOne(SequenceModule):
         self,
         spec: DataSpec | dict,
         pooling: str = "last",
-        dropout: float = 0.0,
+        dropout: float = 0.1,
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
         conv_branch: dict | None = None,

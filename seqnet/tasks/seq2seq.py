@@ -16,10 +16,10 @@ from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput
 from seqnet.nn.decoder import DecoderState, RecurrentDecoder, StateBridge
 from seqnet.nn.decoding import Decoded, beam_search, greedy
-from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
 from seqnet.tasks.outputs import DecodedOutput
 
-DEFAULT_DECODER = {"cell": "lstm", "hidden_size": 128, "attention": "general", "input_feed": True}
+DEFAULT_DECODER = {"cell": "lstm", "hidden_size": 256, "attention": "general", "input_feed": True}
 BRIDGES = ("linear", "none")
 
 
@@ -54,6 +54,7 @@ class Seq2Seq(SequenceModule):
     """
 
     TARGET_KINDS = ("tokens",)
+    DEFAULT_ENCODER = BIDIRECTIONAL_ENCODER
     CONFIG_NAME = "seq2seq"
     CAPABILITIES = frozenset({"predict"})
 
@@ -71,7 +72,6 @@ class Seq2Seq(SequenceModule):
         bleu: bool | None = None,
         **options: Any,
     ) -> None:
-        options.setdefault("monitor", "val/ter")
         super().__init__(spec, **options)
         spec = self.spec
         if spec.input_kind != "tokens" or spec.aligned:
@@ -107,6 +107,10 @@ class Seq2Seq(SequenceModule):
         self.output = DecodedOutput(spec.target_vocab, label_smoothing, bleu=bleu)
         self.setup_metrics()
         self.train_metrics = self.output.training_metrics().clone(prefix="train/")
+
+    def default_monitor(self, known: list[str]) -> str:
+        """Checkpoints follow the token error rate of the decoded output, what the task is for."""
+        return "val/ter"
 
     # --- the model ----------------------------------------------------------------------------
     def start_decoder(self, enc: EncoderOutput) -> DecoderState:

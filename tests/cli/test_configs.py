@@ -1,5 +1,7 @@
 """Config composition: no experiment overlay by default, and every model config builds its task."""
 
+import inspect
+
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
@@ -7,6 +9,7 @@ from omegaconf import OmegaConf
 
 from seqnet.cli.config_dir import CONFIG_DIR, run_name
 from seqnet.data import DataSpec
+from seqnet.nn import RecurrentEncoder
 
 VOCAB = ["<pad>", "<unk>", "<bos>", "<eos>", "a", "b"]
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
@@ -49,33 +52,58 @@ def test_runs_without_an_experiment_are_named_after_their_data_and_file(override
     assert run_name(data, composed(*overrides).data.source) == name
 
 
+SPECS = {  # a spec each task config builds from
+    "many_to_one": DataSpec("features", 3, "classes", num_classes=2, class_names=["a", "b"]),
+    "many_to_many": DataSpec("tokens", 9, "tags", num_classes=2, class_names=["O", "B-X"], aligned=True),
+    "language_model": DataSpec("tokens", 6, "tokens", vocab=VOCAB, target_vocab=VOCAB, aligned=True),
+    "seq2seq": DataSpec("tokens", 6, "tokens", vocab=VOCAB, target_vocab=VOCAB),
+    "one_to_many": DataSpec(
+        "tokens",
+        6,
+        "tokens",
+        vocab=VOCAB,
+        target_vocab=VOCAB,
+        aligned=True,
+        condition_kind="classes",
+        condition_names=["f", "m"],
+    ),
+    "autoencoder": DataSpec(
+        "features", 2, "anomaly", num_classes=2, class_names=["normal", "anomaly"], aligned=True
+    ),
+    "forecaster": DataSpec(
+        "features", 2, "series", target_mean=[1.0], target_std=[2.0], horizon=3, target_features=[0]
+    ),
+}
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_config_builds_its_task_from_a_matching_spec(model):
-    specs = {
-        "many_to_one": DataSpec("features", 3, "classes", num_classes=2, class_names=["a", "b"]),
-        "many_to_many": DataSpec("tokens", 9, "tags", num_classes=2, class_names=["O", "B-X"], aligned=True),
-        "language_model": DataSpec("tokens", 6, "tokens", vocab=VOCAB, target_vocab=VOCAB, aligned=True),
-        "seq2seq": DataSpec("tokens", 6, "tokens", vocab=VOCAB, target_vocab=VOCAB),
-        "one_to_many": DataSpec(
-            "tokens",
-            6,
-            "tokens",
-            vocab=VOCAB,
-            target_vocab=VOCAB,
-            aligned=True,
-            condition_kind="classes",
-            condition_names=["f", "m"],
-        ),
-        "autoencoder": DataSpec(
-            "features", 2, "anomaly", num_classes=2, class_names=["normal", "anomaly"], aligned=True
-        ),
-        "forecaster": DataSpec(
-            "features", 2, "series", target_mean=[1.0], target_std=[2.0], horizon=3, target_features=[0]
-        ),
-    }
     cfg = composed(f"model={model}")
-    task = instantiate(cfg.model, spec=specs[model].to_dict(), _recursive_=False, _convert_="all")
+    task = instantiate(cfg.model, spec=SPECS[model].to_dict(), _recursive_=False, _convert_="all")
     assert type(task).__name__ == cfg.model._target_.rpartition(".")[2]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_task_built_from_python_with_its_defaults_is_the_one_its_config_builds(model):
+    """One source of defaults: the task signatures, `DEFAULT_ENCODER` and `DEFAULT_OPTIMIZER`. The
+    configs repeat them (so the command line can set each key) and must agree with them."""
+    cfg = composed(f"model={model}")
+    from_config = instantiate(cfg.model, spec=SPECS[model].to_dict(), _recursive_=False, _convert_="all")
+    from_python = type(from_config)(SPECS[model])
+    assert repr(from_python) == repr(from_config)  # layers, sizes, directions, dropout
+    for setting in ("optimizer_config", "scheduler_config", "gradient_clip_val", "gradient_clip_algorithm",
+                    "monitor", "monitor_mode"):  # fmt: skip
+        assert getattr(from_python, setting) == getattr(from_config, setting), setting
+    settings = inspect.signature(RecurrentEncoder).parameters
+    encoder = {k: p.default for k, p in settings.items() if k not in ("input_size", "num_layers")}
+
+    def effective(config: dict) -> dict:  # num_layers None means one per cell: the repr compares it
+        return {k: v for k, v in {**encoder, **config}.items() if k != "num_layers"}
+
+    assert effective(from_python.encoder_config) == effective(from_config.encoder_config)
+    for key, value in from_config.hparams.items():
+        if key not in ("spec", "encoder", "optimizer") and from_python.hparams[key] is not None:
+            assert from_python.hparams[key] == value, key  # a None default (a decoder) is in the repr
 
 
 def test_data_ucr_brings_its_recipe_with_the_default_task_and_tilde_recipe_drops_it():

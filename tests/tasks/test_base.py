@@ -53,6 +53,7 @@ def test_trainer_predict_works_with_the_datamodule_in_source_order(fixture, requ
     assert sum(len(p["preds"]) for p in predictions) == len(dm.datasets["test"])
     assert predictions[0]["probs"].shape[0] == dm.eval_batch_size or len(predictions) == 1
     collate = dm.predict_dataloader().collate_fn
+    model.eval()  # the Trainer puts it back in training mode, where dropout acts
     for batch_number, row, example in ((0, 0, dm.datasets["test"][0]), (-1, -1, dm.datasets["test"][-1])):
         with torch.no_grad():
             alone = model.predict_step(collate([example]))["probs"][0]  # (C,) or (T, C)

@@ -27,6 +27,8 @@ def batch_of(dm, split="train", size=16):
         dict(style="direct", output="quantile", transform="log", scaling="mean", highway=12),
         dict(style="autoregressive", output="point", loss="mae"),
         dict(style="autoregressive", output="gaussian", scaling="mean"),
+        dict(style="direct", output="point", anchor="seasonal_naive"),
+        dict(style="autoregressive", output="quantile", anchor="seasonal_naive"),
     ],
 )
 def test_each_forecaster_overfits_a_tiny_batch(series, settings):
@@ -62,6 +64,25 @@ def test_forecasts_are_in_data_units(series):
             loc, scale = history.mean(1), torch.full((4,), std)
         expected = params[..., 0, 0] * scale[:, None] + loc[:, None]
         torch.testing.assert_close(preds[..., 0], expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("output", ["point", "gaussian", "quantile"])
+@pytest.mark.parametrize("style", ["direct", "autoregressive"])
+def test_an_anchored_forecaster_starts_as_the_seasonal_naive_forecast(series, style, output):
+    """Untrained, it forecasts exactly the baseline (in data units, any scaling); its Gaussian
+    scale and quantile spread are left free (intervals around the baseline, not on it)."""
+    torch.manual_seed(0)
+    batch = batch_of(series, size=4)
+    for scaling in ("train", "window"):
+        model = Forecaster(series.spec, encoder=GRU, style=style, output=output, scaling=scaling,
+                           anchor="seasonal_naive").eval()  # fmt: skip
+        with torch.no_grad():
+            found = model(batch)
+        torch.testing.assert_close(found["preds"], model.baseline(batch), rtol=1e-5, atol=1e-4)
+        if output == "gaussian":
+            assert (found["upper80"] > found["preds"]).all()
+    with pytest.raises(ValueError, match="anchor must be one of"):
+        Forecaster(series.spec, encoder=GRU, anchor="drift")
 
 
 def test_log_transform_forecasts_in_data_units(series):
@@ -142,7 +163,7 @@ def test_forecast_metrics_equal_hand_computations():
 
 def test_teacher_forced_decoder_equals_stepping_with_the_true_values(series):
     torch.manual_seed(0)
-    model = Forecaster(series.spec, encoder=GRU, style="autoregressive").eval()
+    model = Forecaster(series.spec, encoder=GRU, style="autoregressive", anchor="none").eval()
     batch = batch_of(series, size=4)
     loc, scale = model.scales(batch)
     targets = (batch.targets - loc) / scale
@@ -156,7 +177,9 @@ def test_teacher_forced_decoder_equals_stepping_with_the_true_values(series):
 @pytest.mark.parametrize("style", ["direct", "autoregressive"])
 def test_known_future_covariates_reach_the_forecast(series, style):
     torch.manual_seed(0)
-    model = Forecaster(series.spec, encoder=GRU, style=style).eval()
+    model = Forecaster(
+        series.spec, encoder=GRU, style=style, anchor="none"
+    ).eval()  # a zero head reads nothing
     batch = batch_of(series, size=4)
     with torch.no_grad():
         plain = model(batch)["preds"]
@@ -209,3 +232,38 @@ def test_training_scores_mae_and_rmse_alone_and_evaluation_the_baseline_too(seri
     assert "baseline" not in model.step(batch).preds
     assert "baseline" in model.evaluation_step(batch).preds
     assert {"val/mase", "val/baseline_mae"} <= set(model.val_metrics.keys(keep_base=False))
+
+
+def test_auto_settings_train_each_candidate_and_forecast_with_the_one_validation_chose(series, tmp_path):
+    torch.manual_seed(0)
+    model = Forecaster(series.spec, encoder=GRU, scaling="auto", anchor="auto")
+    assert model.choices == [
+        "train scaling, seasonal_naive anchor", "train scaling, none anchor",
+        "window scaling, seasonal_naive anchor", "window scaling, none anchor",
+    ]  # fmt: skip
+    before = [next(m.encoder.parameters()).detach().clone() for m in model.members()]
+    trainer = quiet_trainer(tmp_path, max_epochs=2)
+    trainer.fit(model, datamodule=series)
+    after = [next(m.encoder.parameters()).detach() for m in model.members()]
+    assert all(not torch.equal(a, b) for a, b in zip(before, after, strict=True))  # each one trains
+    model.eval()
+    errors = []
+    with torch.no_grad():
+        for member in model.members():
+            found = [(member(b)["preds"] - b.targets).abs() for b in series.val_dataloader()]
+            errors.append(float(torch.cat([f.flatten() for f in found]).mean()))
+    chosen = int(np.argmin(errors))
+    assert model._chosen == chosen == int(trainer.callback_metrics["val/choice"])
+    assert float(trainer.callback_metrics["val/mae"]) == pytest.approx(errors[chosen], rel=1e-4)
+    batch = batch_of(series, "test", 4)
+    with torch.no_grad():
+        torch.testing.assert_close(model(batch)["preds"], model.members()[chosen](batch)["preds"])
+    loaded = Forecaster(series.spec, encoder=GRU, scaling="auto", anchor="auto")
+    loaded.load_state_dict(model.state_dict())
+    assert loaded._chosen == chosen  # the checkpoint forecasts with its choice
+    with torch.no_grad():
+        model.output.head.bias.fill_(100.0)  # spoil the first candidate: validation moves off it
+    trainer.validate(model, datamodule=series, verbose=False)
+    assert model._chosen == int(np.argmin(errors[1:])) + 1
+    log_only = Forecaster(series.spec, encoder=GRU, scaling="auto", transform="log", anchor="none")
+    assert log_only.choices == ["window scaling, none anchor"] and not log_only.others
