@@ -62,3 +62,23 @@ def test_report_series_become_csv_files_whose_dates_seqnet_reads(tmp_path):
     assert found["elnino"][:2] == ("1M", 12) and found["elnino"][2] == 61 * 12
     frequency, season, rows = found["Lynx"]
     assert (frequency, rows) == ("1Y", 114) and 8 <= season <= 11  # the lynx cycle, from the autocorrelation
+
+
+def test_choose_series_become_csv_files_at_their_frequencies(tmp_path):
+    from seqnet.data.sources import ForecastSource
+
+    found = {}
+    for data in zero_config.CHOOSE_SERIES:
+        path = zero_config.series_csv(data, tmp_path)
+        splits = ForecastSource(path, target="value", window=data.window, horizon=data.horizon).load()
+        found[data.name] = (splits.frequency, len(path.read_text().splitlines()) - 1)
+    assert found == {"seatbelts": ("1M", 192), "sunspots": ("1Y", 309), "unemployment": ("3M", 203)}
+    assert not set(zero_config.CHOOSE_CSVS) & {data.name for data in zero_config.SERIES}  # never reported
+
+
+@pytest.mark.slow
+def test_the_csv_series_path_passes_its_bar_on_a_series_nobody_tuned_for(tmp_path, monkeypatch):
+    """One row of the report (benchmarks/zero_config/csv_series.json), run as the script runs it."""
+    monkeypatch.setattr(zero_config, "SERIES", [d for d in zero_config.SERIES if d.name == "Lynx"])
+    (row,) = zero_config.csv_series_rows(42, tmp_path / "cache", tmp_path)
+    assert zero_config.beats(row) == {"trivial": True, "classical": True}, row
