@@ -32,7 +32,7 @@ from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_
 
 CLIP_ALGORITHMS = ("norm", "value")
 # The defaults live here and in the task signatures; configs/ repeats them (so the command line can
-# set each key) and tests/tasks/test_defaults.py holds the two equal.
+# set each key) and tests/cli/test_configs.py holds the two equal.
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.AdamW", "lr": 0.003, "weight_decay": 0.01}
 DEFAULT_GRADIENT_CLIP = 1.0
 BIDIRECTIONAL_ENCODER = {"cell": "lstm", "hidden_size": 128, "bidirectional": True}  # reads it all first

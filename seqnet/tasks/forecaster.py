@@ -190,9 +190,10 @@ class Forecaster(SequenceModule):
             Forecaster(spec, scaling=s, anchor=a, **same, **options) for s, a in choices[1:]
         )
         self.choices = [f"{s} scaling, {a} anchor" for s, a in choices]
-        self.register_buffer("chosen", torch.tensor(0))  # saved: the checkpoint forecasts with it
-        self._chosen = 0  # its value on the host, read every step without a device sync
-        self.register_load_state_dict_post_hook(_mirror_chosen)
+        self._chosen = 0  # the chosen candidate, read every step without a device sync
+        if self.others:  # saved as a buffer: the checkpoint forecasts with its choice
+            self.register_buffer("chosen", torch.tensor(0))
+            self.register_load_state_dict_post_hook(_mirror_chosen)
 
     def default_monitor(self, known: list[str]) -> str:
         """Checkpoints and early stopping follow the validation MAE in data units (what MASE and the
