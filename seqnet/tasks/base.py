@@ -26,7 +26,12 @@ from seqnet.nn import (
     RecurrentEncoder,
     SeriesAugmentation,
 )
-from seqnet.tasks.checkpoint import CHECKPOINT_FORMAT_VERSION, check_and_upgrade
+from seqnet.tasks.checkpoint import (
+    CHECKPOINT_FORMAT_VERSION,
+    FORMAT_2_ENCODER,
+    check_and_upgrade,
+    settings_to_restore,
+)
 from seqnet.tasks.deferred_updates import DeferredUpdates
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 
@@ -198,6 +203,7 @@ class SequenceModule(L.LightningModule):
         self.register_buffer("feature_mean", torch.tensor(spec.feature_mean or 0.0), persistent=False)
         self.register_buffer("feature_std", torch.tensor(spec.feature_std or 1.0), persistent=False)
         self.encoder_config = {**self.DEFAULT_ENCODER, **(encoder or {})}
+        self.hparams["encoder"] = self.encoder_config  # recorded: a later default cannot change it
         self.encoder = RecurrentEncoder(self.encoder_input_size(), **self.encoder_config)
         self.output: nn.Module
 
@@ -465,11 +471,20 @@ class SequenceModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        check_and_upgrade(checkpoint)
+        check_and_upgrade(checkpoint, type(self))
+
+    @classmethod
+    def unrecorded_defaults(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """The init arguments a format 1-2 checkpoint with `settings` was trained under but did
+        not record: the defaults its `__init__` filled in then (an LSTM-128 encoder for every task).
+        A subclass whose defaults changed adds its own (see `seqnet.tasks.checkpoint`)."""
+        return {"encoder": {**FORMAT_2_ENCODER, **(settings.get("encoder") or {})}}
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> Any:
-        """Lightning's loader, returning the model in eval mode (dropout off): ready to predict."""
+        """Lightning's loader, returning the model in eval mode (dropout off): ready to predict.
+        An older checkpoint is built with the defaults it was trained under, not today's."""
+        kwargs = {**settings_to_restore(checkpoint_path, cls), **kwargs}
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs).eval()
 
 

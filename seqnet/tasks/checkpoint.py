@@ -5,20 +5,28 @@ Version history:
    `encoder.initial_h/initial_c` (L, D, H), the many-to-one head as `classifier`.
 2. Encoder layers from the cell registry (`encoder.layers.<k>.rnn`), one learned initial tensor
    per layer and state (`encoder.initial_states.<k>.<j>`), heads inside output objects (`output.head`).
+3. Settings resolved inside a task's `__init__` (the encoder with the task's default filled in, a
+   seq2seq decoder) are recorded in `hyper_parameters`, so a later change of default cannot change
+   a saved model. Formats 1-2 recorded only what the run gave; loading one fills in the defaults of
+   its day (`SequenceModule.unrecorded_defaults`) before the task is built.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+
+import torch
 
 from seqnet.errors import InputError
 
-CHECKPOINT_FORMAT_VERSION = 2
+CHECKPOINT_FORMAT_VERSION = 3
+FORMAT_2_ENCODER = {"cell": "lstm", "hidden_size": 128, "bidirectional": False}  # all tasks, formats 1-2
 
 
-def check_and_upgrade(checkpoint: dict[str, Any]) -> None:
-    """Refuse checkpoints seqnet cannot read; rewrite older formats in place to the current one."""
+def format_version(checkpoint: dict[str, Any]) -> int:
+    """The format a checkpoint was written in; refuse one seqnet did not write or cannot read."""
     version = checkpoint.get("seqnet", {}).get("format_version")
     if version is None:
         raise InputError("this checkpoint was not written by a seqnet task (no format version)")
@@ -27,9 +35,33 @@ def check_and_upgrade(checkpoint: dict[str, Any]) -> None:
             f"checkpoint format {version} is newer than this seqnet's "
             f"({CHECKPOINT_FORMAT_VERSION}); upgrade seqnet to load it"
         )
+    return version
+
+
+def check_and_upgrade(checkpoint: dict[str, Any], task: type) -> None:
+    """Refuse checkpoints seqnet cannot read; rewrite older formats in place to the current one
+    (`task`, the class being loaded, names the defaults an older checkpoint was trained under)."""
+    version = format_version(checkpoint)
     if version == 1:
         _upgrade_from_1(checkpoint)
-        checkpoint["seqnet"]["format_version"] = CHECKPOINT_FORMAT_VERSION
+    if version < 3:
+        settings = checkpoint.setdefault("hyper_parameters", {})
+        settings.update(task.unrecorded_defaults(settings))
+    checkpoint["seqnet"]["format_version"] = CHECKPOINT_FORMAT_VERSION
+
+
+def settings_to_restore(source: str | Path | IO[bytes], task: type) -> dict[str, Any]:
+    """The init arguments an older checkpoint at `source` was trained under but did not record,
+    read before the task is built from it ({} for a current one)."""
+    if isinstance(source, str | Path):
+        checkpoint = torch.load(source, map_location="cpu", weights_only=True, mmap=True)
+    else:  # a file object: read it, and leave it where Lightning starts reading
+        start = source.tell()
+        checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+        source.seek(start)
+    if format_version(checkpoint) >= 3:
+        return {}
+    return task.unrecorded_defaults(checkpoint.get("hyper_parameters", {}))
 
 
 def _upgrade_from_1(checkpoint: dict[str, Any]) -> None:

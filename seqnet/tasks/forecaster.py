@@ -195,6 +195,11 @@ class Forecaster(SequenceModule):
             self.register_buffer("chosen", torch.tensor(0))
             self.register_load_state_dict_post_hook(_mirror_chosen)
 
+    @classmethod
+    def unrecorded_defaults(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """Formats 1-2 predate the anchor: those forecasters forecast without one."""
+        return {**super().unrecorded_defaults(settings), "anchor": settings.get("anchor", "none")}
+
     def default_monitor(self, known: list[str]) -> str:
         """Checkpoints and early stopping follow the validation MAE in data units (what MASE and the
         test report score); the loss is in scaled units, which window scaling weighs per window."""

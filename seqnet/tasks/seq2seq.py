@@ -89,6 +89,7 @@ class Seq2Seq(SequenceModule):
         self.vocabulary = Vocabulary(spec.target_vocab)
         settings = {**DEFAULT_DECODER, **(decoder or {})}
         settings.setdefault("embedding_dim", self.input_layer.output_size)
+        self.hparams["decoder"] = settings  # recorded: a later default cannot change it
         self.decoder = RecurrentDecoder(
             len(self.vocabulary), self.encoder.output_size, pad_id=self.vocabulary.pad_id, **settings
         )
@@ -107,6 +108,12 @@ class Seq2Seq(SequenceModule):
         self.output = DecodedOutput(spec.target_vocab, label_smoothing, bleu=bleu)
         self.setup_metrics()
         self.train_metrics = self.output.training_metrics().clone(prefix="train/")
+
+    @classmethod
+    def unrecorded_defaults(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """Formats 1-2 also left out the decoder's defaults: then a 128-unit LSTM."""
+        decoder = {**DEFAULT_DECODER, "hidden_size": 128, **(settings.get("decoder") or {})}
+        return {**super().unrecorded_defaults(settings), "decoder": decoder}
 
     def default_monitor(self, known: list[str]) -> str:
         """Checkpoints follow the token error rate of the decoded output, what the task is for."""

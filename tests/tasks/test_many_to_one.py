@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -78,32 +77,6 @@ print(json.dumps({{"probs": out["probs"].tolist(), "labels": model.label_names(o
     torch.testing.assert_close(torch.tensor(loaded["probs"]), expected, atol=1e-6, rtol=0)
     assert loaded["labels"] == model.label_names(expected.argmax(-1))
     assert torch.load(path, weights_only=True)["seqnet"]["format_version"] == CHECKPOINT_FORMAT_VERSION
-
-
-def test_a_format_1_checkpoint_loads_and_predicts_what_it_did():
-    """The fixture was written by seqnet at 2adbc48 (format 1): a bidirectional LSTM-under-GRU
-    stack with learned initial states and attention pooling, and its predictions on 8 test series."""
-    fixtures = Path(__file__).parent / "fixtures"
-    model = ManyToOne.load_from_checkpoint(fixtures / "v1_many_to_one.ckpt", map_location="cpu")
-    expected = torch.load(fixtures / "v1_many_to_one_expected.pt", weights_only=True)
-    batch = SeqBatch(expected["inputs"], expected["lengths"], torch.zeros(8, dtype=torch.long))
-    assert not model.training
-    with torch.no_grad():
-        probs = model.predict_step(batch)["probs"]
-    torch.testing.assert_close(probs, expected["probs"], atol=1e-6, rtol=0)
-
-
-def test_a_checkpoint_from_a_newer_format_is_refused(vowels, tmp_path):
-    model = ManyToOne(vowels.spec, encoder=GRU)
-    trainer = quiet_trainer(tmp_path, max_steps=1, limit_val_batches=0)
-    trainer.fit(model, datamodule=vowels)
-    path = tmp_path / "model.ckpt"
-    trainer.save_checkpoint(path)
-    checkpoint = torch.load(path, weights_only=True)
-    checkpoint["seqnet"]["format_version"] = 99
-    torch.save(checkpoint, path)
-    with pytest.raises(ValueError, match="checkpoint format 99 is newer"):
-        ManyToOne.load_from_checkpoint(path)
 
 
 class NaNFromSecondEpoch(ManyToOne):
