@@ -40,6 +40,7 @@ CLIP_ALGORITHMS = ("norm", "value")
 # set each key) and tests/cli/test_configs.py holds the two equal.
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.AdamW", "lr": 0.003, "weight_decay": 0.01}
 DEFAULT_GRADIENT_CLIP = 1.0
+TRAIN_METRICS_MIN_STEPS = 8  # training metrics pool shorter epochs (see `on_train_epoch_end`)
 BIDIRECTIONAL_ENCODER = {"cell": "lstm", "hidden_size": 128, "bidirectional": True}  # reads it all first
 SERIES_ENCODER = {"cell": "gru", "hidden_size": 128}  # reads a series in time order
 DEFAULT_TOKEN_EMBEDDING = 64
@@ -186,6 +187,7 @@ class SequenceModule(L.LightningModule):
         self.monitor_mode = monitor_mode
         self._all_finite: Tensor | None = None  # device-side finite flag between checks
         self._train_updates = DeferredUpdates()  # training metrics: updated in batches of steps
+        self._pooled_steps = 0  # training steps the training metrics cover since they were logged
 
         spec = self.spec
         if spec.input_kind == "tokens":
@@ -339,6 +341,7 @@ class SequenceModule(L.LightningModule):
         out = self.step(batch)
         self._check_finite(out.loss, batch_idx)
         self._train_updates.add(self.train_metrics, out.preds, out.targets)  # computed once per epoch
+        self._pooled_steps += 1
         if self._logs_this_step():
             self.log(
                 "train/loss", out.loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
@@ -351,10 +354,24 @@ class SequenceModule(L.LightningModule):
         trainer = self._trainer
         return trainer is None or (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
 
+    def on_train_start(self) -> None:
+        self.train_metrics.reset()  # nothing pooled by an earlier fit
+        self._train_updates.held.clear()
+        self._pooled_steps = 0
+
     def on_train_epoch_end(self) -> None:
+        """Log the training metrics over this epoch, or, where epochs are shorter than
+        `TRAIN_METRICS_MIN_STEPS` (and `log_every_n_steps`), over the epochs since they were last
+        logged and at the fit's last epoch: each logged value costs ~1 ms, as much as a small
+        model's whole step, which a two-batch forecasting epoch would pay each epoch."""
+        trainer = self._trainer
+        enough = min(TRAIN_METRICS_MIN_STEPS, trainer.log_every_n_steps) if trainer is not None else 0
+        if self._pooled_steps < enough and not _last_epoch(trainer):
+            return
         self._train_updates.flush(self.train_metrics)
         self.log_dict(self.train_metrics.compute())  # synchronised across processes by torchmetrics
         self.train_metrics.reset()
+        self._pooled_steps = 0
 
     def evaluation_step(self, batch: SeqBatch) -> StepOutput:
         """What validation and test score: `step`, unless a task evaluates otherwise (Seq2Seq
@@ -486,6 +503,15 @@ class SequenceModule(L.LightningModule):
         An older checkpoint is built with the defaults it was trained under, not today's."""
         kwargs = {**settings_to_restore(checkpoint_path, cls), **kwargs}
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs).eval()
+
+
+def _last_epoch(trainer: L.Trainer) -> bool:
+    """Whether the epoch ending now is the fit's last (epochs, steps or a callback's stop)."""
+    return (
+        trainer.should_stop
+        or 0 < (trainer.max_epochs or 0) <= trainer.current_epoch + 1
+        or 0 < trainer.max_steps <= trainer.global_step
+    )
 
 
 def _flatten(key: str, value: Any) -> dict[str, Any]:

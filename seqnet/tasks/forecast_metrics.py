@@ -1,6 +1,6 @@
 """Forecast metrics in data units, the seasonal-naive baseline, and what they read.
 
-A forecaster's step hands its metrics one dict of flat tensors (N,) over every forecast value of
+A forecaster's evaluation step hands its metrics one dict of flat tensors (N,) over every forecast value of
 the batch (windows x steps x targets): "preds" (the model's point forecast), "baseline" (seasonal naive
 on the same windows) and, for probabilistic outputs, "lower80"/"upper80" and "lower95"/"upper95".
 Each metric reads its entries:
@@ -122,6 +122,8 @@ def forecast_metrics(mape: bool, intervals: list[str]) -> MetricCollection:
 
 
 def training_metrics() -> MetricCollection:
-    """What a forecaster scores its training windows by: MAE and RMSE of the point forecast."""
-    errors = _errors("preds", percentages=False)
-    return MetricCollection({name: errors[name] for name in ("mae", "rmse")}, compute_groups=False)
+    """What a forecaster scores its training windows by: MAE and RMSE of the point forecast, read
+    as a flat tensor (N,) (not the dict above: plain tensors let training steps batch updates)."""
+    return MetricCollection(
+        {"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False)}, compute_groups=False
+    )

@@ -327,11 +327,13 @@ class Forecaster(SequenceModule):
         teacher = targets if training and self.style == "autoregressive" else None
         params = self.forecast(batch, loc, scale, teacher)
         loss = self.output.loss(params, targets)
+        weight = torch.tensor(targets.numel(), device=targets.device)
+        if training:  # the point forecast alone: what the training metrics read
+            point = self.to_data(self.output.point(params.detach()) * scale + loc)  # (B, H, K)
+            return StepOutput(loss, weight, point.flatten(), batch.targets.flatten())
         readings = self.readings(params.detach(), loc, scale)
         flat = {name: value.flatten() for name, value in readings.items()}
-        if not training:
-            flat["baseline"] = self.baseline(batch).flatten()  # what evaluation's MASE compares with
-        weight = torch.tensor(targets.numel(), device=targets.device)
+        flat["baseline"] = self.baseline(batch).flatten()  # what evaluation's MASE compares with
         return StepOutput(loss, weight, flat, batch.targets.flatten())
 
     # --- candidates (`auto` settings) ---------------------------------------------------------

@@ -1,11 +1,13 @@
 """What every task gets from SequenceModule: no Hydra inside, settings for HPARAMS, prediction
-through Lightning, eval mode after loading, optimizer classes checked up front."""
+through Lightning, eval mode after loading, optimizer classes checked up front, training metrics pooled over short epochs."""
 
 import ast
+import csv
 from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.loggers import CSVLogger
 
 import seqnet
 from seqnet.tasks import ManyToMany, ManyToOne
@@ -79,3 +81,20 @@ def test_an_unknown_optimizer_or_scheduler_fails_when_the_task_is_built(vowels):
         ManyToOne(vowels.spec, optimizer={"_target_": "torch.optim.Adamm", "lr": 0.1})
     with pytest.raises(ValueError, match="scheduler config needs a _target_"):
         ManyToOne(vowels.spec, scheduler={"step_size": 3})
+
+
+@pytest.mark.parametrize("log_every_n_steps, epochs", [(50, [3, 4]), (1, [0, 1, 2, 3, 4])])
+def test_short_epochs_pool_their_training_metrics_and_the_last_epoch_logs(
+    vowels, tmp_path, log_every_n_steps, epochs
+):
+    """Two-batch epochs: training metrics cover 8 steps (epochs 0-3), then the last epoch's own;
+    `log_every_n_steps=1` asks for every epoch."""
+    model = ManyToOne(vowels.spec, encoder={"cell": "gru", "hidden_size": 8})
+    logger = CSVLogger(tmp_path, name="", version="")
+    trainer = quiet_trainer(
+        tmp_path, logger=logger, max_epochs=5, limit_train_batches=2, limit_val_batches=0,
+        log_every_n_steps=log_every_n_steps,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=vowels)
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert [int(row["epoch"]) for row in rows if row.get("train/acc")] == epochs
