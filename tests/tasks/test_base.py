@@ -1,5 +1,6 @@
 """What every task gets from SequenceModule: no Hydra inside, settings for HPARAMS, prediction
-through Lightning, eval mode after loading, optimizer classes checked up front, training metrics pooled over short epochs."""
+through Lightning, eval mode after loading, optimizer classes checked up front, training metrics
+pooled over short epochs."""
 
 import ast
 import csv
