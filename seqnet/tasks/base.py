@@ -354,11 +354,6 @@ class SequenceModule(L.LightningModule):
         trainer = self._trainer
         return trainer is None or (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
 
-    def on_train_start(self) -> None:
-        self.train_metrics.reset()  # nothing pooled by an earlier fit
-        self._train_updates.held.clear()
-        self._pooled_steps = 0
-
     def on_train_epoch_end(self) -> None:
         """Log the training metrics over this epoch, or, where epochs are shorter than
         `TRAIN_METRICS_MIN_STEPS` (and `log_every_n_steps`), over the epochs since they were last
@@ -481,14 +476,22 @@ class SequenceModule(L.LightningModule):
 
     # --- checkpoints --------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._train_updates.flush(self.train_metrics)
         checkpoint["seqnet"] = {
             **checkpoint.get("seqnet", {}),
             "format_version": CHECKPOINT_FORMAT_VERSION,
             "task": f"{type(self).__module__}.{type(self).__qualname__}",
+            # what the training metrics pooled since they were last logged: a resumed run logs
+            # what the unbroken one would
+            "train_metrics": {"steps": self._pooled_steps, "state": _metric_states(self.train_metrics)},
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_and_upgrade(checkpoint, type(self))
+        pooled = checkpoint["seqnet"].get("train_metrics")
+        if pooled is not None:
+            self._pooled_steps = pooled["steps"]
+            _metric_states(self.train_metrics, pooled["state"])
 
     @classmethod
     def unrecorded_defaults(cls, settings: dict[str, Any]) -> dict[str, Any]:
@@ -503,6 +506,17 @@ class SequenceModule(L.LightningModule):
         An older checkpoint is built with the defaults it was trained under, not today's."""
         kwargs = {**settings_to_restore(checkpoint_path, cls), **kwargs}
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs).eval()
+
+
+def _metric_states(metrics: MetricCollection, states: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The accumulated states of `metrics` (sums, counts), after loading `states` where given:
+    torchmetrics keeps them out of a module's state dict unless made persistent."""
+    metrics.persistent(True)
+    if states is not None:
+        metrics.load_state_dict(states)
+    states = metrics.state_dict()
+    metrics.persistent(False)
+    return dict(states)
 
 
 def _last_epoch(trainer: L.Trainer) -> bool:
