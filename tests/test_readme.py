@@ -68,6 +68,14 @@ def test_the_docs_ucr_table_is_the_one_the_script_wrote():
     assert table.strip() and generated.rstrip().endswith(table.strip())
 
 
+def test_the_docs_memory_table_is_the_one_the_benchmark_wrote():
+    page = (README.parent / "docs" / "long_sequences.md").read_text()
+    rows = json.loads((README.parent / "benchmarks" / "bench_tbptt_memory.json").read_text())["rows"]
+    for length in {row["length"] for row in rows}:
+        full, truncated = (r["training_mib"] for r in rows if r["length"] == length)
+        assert f"| {length} | {full} | {truncated} |" in page
+
+
 OWN_FILES = {  # a small file of each kind the README's own-file commands name
     "train.conll": "".join(f"Paris\tB-LOC\nis\tO\nbig{i}\tO\n\n" for i in range(12)),
     "pairs.tsv": "".join(f"march {d} 2021\t2021-03-{d:02d}\n" for d in range(1, 13)),

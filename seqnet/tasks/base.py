@@ -34,6 +34,7 @@ from seqnet.tasks.checkpoint import (
 )
 from seqnet.tasks.deferred_updates import DeferredUpdates
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
+from seqnet.tasks.truncated_bptt import step_schedulers, time_chunks
 
 CLIP_ALGORITHMS = ("norm", "value")
 # The defaults live here and in the task signatures; configs/ repeats them (so the command line can
@@ -163,6 +164,7 @@ class SequenceModule(L.LightningModule):
         monitor_mode: str = "auto",
         frontend: dict | None = None,
         augment: dict | None = None,
+        tbptt_steps: int | None = None,
     ) -> None:
         super().__init__()
         if gradient_clip_algorithm not in CLIP_ALGORITHMS:
@@ -207,7 +209,33 @@ class SequenceModule(L.LightningModule):
         self.encoder_config = {**self.DEFAULT_ENCODER, **(encoder or {})}
         self.hparams["encoder"] = self.encoder_config  # recorded: a later default cannot change it
         self.encoder = RecurrentEncoder(self.encoder_input_size(), **self.encoder_config)
+        self.tbptt_steps = tbptt_steps
+        if tbptt_steps is not None:
+            self._check_tbptt(tbptt_steps)
+        self.automatic_optimization = tbptt_steps is None  # truncated BPTT steps per chunk itself
         self.output: nn.Module
+
+    def _check_tbptt(self, steps: int) -> None:
+        """Refuse truncated BPTT where it cannot mean what it says, with the reason."""
+        name = type(self).__name__
+        if "tbptt" not in self.CAPABILITIES:
+            able = sorted(t.__name__ for t in all_tasks() if "tbptt" in t.CAPABILITIES)
+            raise InputError(
+                f"{name} reads each sequence whole, so tbptt_steps does not apply; truncated BPTT "
+                f"trains tasks with an output at every step: {', '.join(able)}"
+            )
+        if not isinstance(steps, int) or steps < 1:
+            raise InputError(f"tbptt_steps must be a positive number of steps, got {steps!r}")
+        if self.encoder.bidirectional:
+            raise InputError(
+                "truncated BPTT carries the state forward from chunk to chunk, which a bidirectional "
+                "encoder's backward direction cannot: set model.encoder.bidirectional=false"
+            )
+        if self.frontend is not None:
+            raise InputError(
+                "truncated BPTT cuts the sequence into chunks, and a front-end's convolutions would not "
+                "see across their boundaries: drop model.frontend"
+            )
 
     def encoder_input_size(self) -> int:
         """Width of what the encoder reads: the embedded inputs (a task that concatenates more to
@@ -334,19 +362,59 @@ class SequenceModule(L.LightningModule):
         """Loss, its weight, and what the metrics read, for one batch."""
         raise NotImplementedError
 
+    def batch_state(self, batch: SeqBatch) -> Any:
+        """The state a batch's sequences start from: None (the encoder's initial state); a
+        conditioned task starts from each row's condition."""
+        return None
+
+    def step_from(self, batch: SeqBatch, state: Any) -> tuple[StepOutput, Any]:
+        """`step` from a given state (`batch_state`'s kind), also returning the state after each
+        row's last step: what truncated BPTT carries from chunk to chunk. Tasks with "tbptt" in
+        their `CAPABILITIES` implement it."""
+        raise NotImplementedError(f"{type(self).__name__} does not carry a state between chunks")
+
     # --- Lightning steps ----------------------------------------------------------------------
-    def training_step(self, batch: SeqBatch, batch_idx: int) -> Tensor:
+    def training_step(self, batch: SeqBatch, batch_idx: int) -> Tensor | None:
         if self.augmentation is not None:
             batch = replace(batch, inputs=self.augmentation(batch.inputs, batch.lengths, self.feature_std))
+        if self.tbptt_steps is not None:
+            self._truncated_training_step(batch, batch_idx)
+            return None
         out = self.step(batch)
-        self._check_finite(out.loss, batch_idx)
-        self._train_updates.add(self.train_metrics, out.preds, out.targets)  # computed once per epoch
-        self._pooled_steps += 1
+        self._record_training_step(out, batch_idx)
         if self._logs_this_step():
             self.log(
                 "train/loss", out.loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
             )
         return out.loss
+
+    def _record_training_step(self, out: StepOutput, batch_idx: int) -> None:
+        self._check_finite(out.loss, batch_idx)
+        self._train_updates.add(self.train_metrics, out.preds, out.targets)  # computed once per epoch
+        self._pooled_steps += 1
+
+    def _truncated_training_step(self, batch: SeqBatch, batch_idx: int) -> None:
+        """Truncated BPTT (`seqnet.tasks.truncated_bptt`): one optimizer step per chunk of
+        `tbptt_steps` steps, the state carried and detached between chunks; `train/loss` is the
+        batch's loss weighted by each chunk's targets."""
+        optimizer = self.optimizers()
+        state = self.batch_state(batch)
+        total, weight = 0.0, 0
+        for chunk in time_chunks(batch, self.tbptt_steps):
+            out, state = self.step_from(chunk, state)
+            self._record_training_step(out, batch_idx)
+            optimizer.zero_grad()
+            self.manual_backward(out.loss)
+            self.clip_gradients_now(optimizer)
+            optimizer.step()
+            step_schedulers(self, "step")
+            state = state.detach()
+            total, weight = total + out.loss.detach() * out.weight, weight + out.weight
+            if 0 < self.trainer.max_steps <= self.trainer.global_step:
+                break  # max_steps counts optimizer steps: chunks
+        self.log(
+            "train/loss", total / weight, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
+        )
 
     def _logs_this_step(self) -> bool:
         """Whether the Trainer writes logs after this step (every `log_every_n_steps`): logging
@@ -360,6 +428,8 @@ class SequenceModule(L.LightningModule):
         logged and at the fit's last epoch: each logged value costs ~1 ms, as much as a small
         model's whole step, which a two-batch forecasting epoch would pay each epoch."""
         trainer = self._trainer
+        if self.tbptt_steps is not None and trainer is not None:
+            step_schedulers(self, "epoch")  # manual optimization: the automatic loop does not
         enough = min(TRAIN_METRICS_MIN_STEPS, trainer.log_every_n_steps) if trainer is not None else 0
         if self._pooled_steps < enough and not _last_epoch(trainer):
             return

@@ -35,6 +35,7 @@ class LanguageModel(SequenceModule):
 
     TARGET_KINDS = ("tokens",)
     CONFIG_NAME = "language_model"
+    CAPABILITIES = frozenset({"tbptt"})
     PROMPT_AFTER_BOS = False  # True where every training sequence starts with <bos> (OneToMany)
 
     def __init__(
@@ -84,14 +85,21 @@ class LanguageModel(SequenceModule):
         enc = self.encode(self.embed(inputs), lengths, state)
         return self.output(enc.outputs), enc
 
-    def batch_state(self, batch: SeqBatch) -> Any:
-        """The state a batch's sequences start from: None (the encoder's initial state); a
-        conditioned task starts from each row's condition."""
-        return None
-
     def step(self, batch: SeqBatch) -> StepOutput:
         """Next-token loss against the batch's targets, and what the metrics read."""
         logits, _ = self(batch.inputs, batch.lengths, self.batch_state(batch))
+        return self.scored(logits, batch)
+
+    def step_from(self, batch: SeqBatch, state: Any) -> tuple[StepOutput, Any]:
+        logits, enc = self(batch.inputs, batch.lengths, state)
+        return self.scored(logits, batch), self.state_after(state, enc)
+
+    def state_after(self, state: Any, enc: EncoderOutput) -> Any:
+        """The state to continue from after a step that started from `state`: the encoder's."""
+        return enc.final_state
+
+    def scored(self, logits: Tensor, batch: SeqBatch) -> StepOutput:
+        """The next-token loss of logits (B, T, V) against the batch's targets."""
         mask = batch.target_mask
         targets = batch.targets.masked_fill(~mask, IGNORE_INDEX)
         loss, weight = self.output.loss(logits, targets)

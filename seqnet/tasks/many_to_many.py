@@ -9,6 +9,7 @@ from torch import Tensor
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch
 from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
+from seqnet.nn import EncoderState
 from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
 from seqnet.tasks.metrics import is_span_tagset, spans
 from seqnet.tasks.outputs import build_output
@@ -37,7 +38,7 @@ class ManyToMany(SequenceModule):
     TARGET_KINDS = ("tags", "series")
     DEFAULT_ENCODER = BIDIRECTIONAL_ENCODER
     CONFIG_NAME = "many_to_many"
-    CAPABILITIES = frozenset({"predict"})
+    CAPABILITIES = frozenset({"predict", "tbptt"})
 
     def __init__(
         self,
@@ -73,7 +74,14 @@ class ManyToMany(SequenceModule):
         return self.head(enc.outputs)
 
     def step(self, batch: SeqBatch) -> StepOutput:
-        outputs = self(batch)
+        return self.scored(self(batch), batch)
+
+    def step_from(self, batch: SeqBatch, state: EncoderState | None) -> tuple[StepOutput, EncoderState]:
+        enc = self.encode(self.embed(batch.inputs), batch.lengths, state)
+        return self.scored(self.head(enc.outputs), batch), enc.final_state
+
+    def scored(self, outputs: Tensor, batch: SeqBatch) -> StepOutput:
+        """The loss of the head's outputs (B, T, C or K) against the batch's per-step targets."""
         mask = batch.target_mask  # (B, T)
         if self.tagging:
             targets = batch.targets.masked_fill(~mask, IGNORE_INDEX)

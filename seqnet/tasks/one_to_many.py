@@ -30,6 +30,9 @@ class ConditionedState:
         rnn = None if self.rnn is None else self.rnn.index_select(rows)
         return ConditionedState(rnn, self.conditions.index_select(0, rows.to(self.conditions.device)))
 
+    def detach(self) -> ConditionedState:
+        return ConditionedState(None if self.rnn is None else self.rnn.detach(), self.conditions)
+
 
 class OneToMany(LanguageModel):
     """A language model whose every sequence is conditioned: a class through a learned embedding,
@@ -125,6 +128,9 @@ class OneToMany(LanguageModel):
         (the condition's initial state before the first token)."""
         condition = self.condition_vector(state.conditions)  # (B, C)
         return condition, state.rnn if state.rnn is not None else self.initial_state(condition)
+
+    def state_after(self, state: ConditionedState, enc: EncoderOutput) -> ConditionedState:
+        return ConditionedState(enc.final_state, state.conditions)
 
     def batch_state(self, batch: SeqBatch) -> ConditionedState:
         if batch.conditions is None:

@@ -43,6 +43,15 @@ def test_every_experiment_runs_with_debug_fast(cli, tmp_path, experiment):
     assert any(key.startswith("test/") for key in metrics(run_dir))
 
 
+def test_truncated_bptt_trains_from_the_command_line_and_a_whole_sequence_task_refuses_it(cli, tmp_path):
+    run_dir = tmp_path / "run"
+    overrides = ("debug=fast", "experiment=shakespeare_char", "model.tbptt_steps=32")
+    assert_ok(cli("seqnet-train", *overrides, f"hydra.run.dir={run_dir}"))
+    assert "test/nll" in metrics(run_dir)
+    refused = cli("seqnet-train", "debug=fast", "+model.tbptt_steps=32", f"hydra.run.dir={tmp_path / 'no'}")
+    assert refused.returncode != 0 and "ManyToOne reads each sequence whole" in refused.stderr
+
+
 def test_default_run_records_config_metrics_environment_checkpoints_and_tensorboard(tmp_path, monkeypatch):
     """In a process of its own, as a user runs it: what it prints and records about its process."""
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
