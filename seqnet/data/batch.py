@@ -29,6 +29,9 @@ class SeqBatch:
     target_lengths: (B,) int64 valid target steps for per-step targets, else None (CPU).
     conditions: (B,) condition class ids or (B, C) condition values, else None.
     future: (B, H, Cf) known-future covariates over the forecast steps (forecasting), else None.
+    continues: stateful streams (`seqnet.data.streams`): (B,) bool, True where a row continues the
+        same row of the previous batch (its recurrent state carries over), on the CPU; None for
+        batches of independent sequences.
     """
 
     inputs: Tensor
@@ -37,6 +40,7 @@ class SeqBatch:
     target_lengths: Tensor | None = None
     conditions: Tensor | None = None
     future: Tensor | None = None
+    continues: Tensor | None = None
 
     @property
     def mask(self) -> Tensor:

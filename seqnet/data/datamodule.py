@@ -19,6 +19,7 @@ from seqnet.data.sources.arrays import ArraySource, TextSource
 from seqnet.data.sources.base import SequenceExample, SequenceSource
 from seqnet.data.spec import DataSpec
 from seqnet.data.splits import hold_out
+from seqnet.data.streams import StreamBatchSampler, StreamWindows, continuing_windows
 from seqnet.data.targets import TargetEncoder, build_spec, target_pad_value
 from seqnet.errors import InputError
 
@@ -56,6 +57,11 @@ class SequenceDataModule(L.LightningDataModule):
             padding and an epoch has at least `AUTO_BUCKET_MIN_BATCHES` batches; True or False
             decide for every data set.
         num_workers / pin_memory: passed to the DataLoaders.
+        stateful: lay each split's consecutive windows (a corpus) out as `batch_size` parallel
+            streams, row i of each batch continuing row i of the previous one
+            (`seqnet.data.streams`), so a task carries its state from batch to batch, in
+            training, validation and test; batches come in stream order, unbucketed. Without a
+            validation split, the last `val_fraction` of the training windows validate.
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class SequenceDataModule(L.LightningDataModule):
         bucket_pool_factor: int = 50,
         num_workers: int = 0,
         pin_memory: bool = False,
+        stateful: bool = False,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -80,6 +87,11 @@ class SequenceDataModule(L.LightningDataModule):
             raise InputError(f"bucket must be true, false or auto, got {bucket!r}")
         if max_length is not None and max_length < 1:
             raise InputError(f"max_length must be at least 1 or null, got {max_length}")
+        if stateful and bucket is True:
+            raise InputError(
+                "stateful streams keep each batch row on one stream, in order; bucketing would regroup "
+                "the windows by length: set data.bucket=auto or false"
+            )
         self.source = source
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
@@ -90,8 +102,10 @@ class SequenceDataModule(L.LightningDataModule):
         self.bucket_pool_factor = bucket_pool_factor
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.stateful = stateful
         self.spec: DataSpec | None = None
         self.datasets: dict[str, list[Item]] = {}
+        self.continues: dict[str, list[bool]] = {}  # per split: whether each example continues the last
 
     @classmethod
     def from_arrays(cls, x: Any, y: Any, **options: Any) -> SequenceDataModule:
@@ -127,6 +141,9 @@ class SequenceDataModule(L.LightningDataModule):
                 splits.name,
             )
             val = train
+        elif val is None and self.stateful:  # the stream's last windows: held out in one piece
+            cut = len(train) - max(1, round(self.val_fraction * len(train)))
+            train, val = train[:cut], train[cut:]
         elif val is None:
             train, val = hold_out(train, self.val_fraction, self.split_seed, splits.target_kind)
         parts = {"train": train, "val": val, "test": splits.test}
@@ -135,8 +152,27 @@ class SequenceDataModule(L.LightningDataModule):
                 raise InputError(f"the {name} split of {splits.name} is empty")
         self.spec = build_spec(splits, train)
         self.datasets = {name: self._encode(examples, name, splits.name) for name, examples in parts.items()}
+        if self.stateful:
+            self.bucket = False
+            self.continues = {
+                name: self._continuation(examples, name, splits.name) for name, examples in parts.items()
+            }
         if self.bucket == "auto":
             self.bucket = self._auto_bucket(splits.name)
+
+    def _continuation(self, examples: list[SequenceExample], split: str, name: str) -> list[bool]:
+        """Whether each encoded example is the window right after the one before it (stateful)."""
+        windows = [example.window for example in examples if len(example.values)]
+        if not any(window is not None for window in windows):
+            raise InputError(
+                f"data.stateful=true carries state from window to window of a longer sequence, but the "
+                f"{split} split of {name} holds whole sequences; use a corpus (data=shakespeare, "
+                "data=text_corpus) or set data.stateful=false"
+            )
+        return [
+            window is not None and before is not None and window == (before[0], before[1] + 1)
+            for before, window in zip([None, *windows[:-1]], windows, strict=True)
+        ]
 
     def _auto_bucket(self, name: str) -> bool:
         train = self.datasets["train"]
@@ -206,22 +242,34 @@ class SequenceDataModule(L.LightningDataModule):
         resumed run's draws match the uninterrupted run's."""
         if not self.datasets:
             raise RuntimeError("call setup() before asking for DataLoaders")
-        dataset = self.datasets[split]
+        dataset: Any = self.datasets[split]
         trainer = self.trainer
         seed = torch.initial_seed() % 2**32
-        sampler = BucketBatchSampler(
-            [len(x) for x, *_ in dataset],
-            batch_size=self.batch_size if split == "train" else self.eval_batch_size,
-            shuffle=shuffle,
-            pool_factor=self.bucket_pool_factor if self.bucket else None,
-            num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0,
-            seed=seed,
-        )
+        batch_size = self.batch_size if split == "train" else self.eval_batch_size
+        replicas = {
+            "num_replicas": trainer.world_size if trainer else 1,
+            "rank": trainer.global_rank if trainer else 0,
+        }
+        collate: Any = self._collate()
+        if self.stateful:
+            sampler: Any = StreamBatchSampler(len(dataset), batch_size, **replicas)
+            dataset, collate = (
+                StreamWindows(dataset, self.continues[split], sampler.run_length),
+                continuing_windows(collate),
+            )
+        else:
+            sampler = BucketBatchSampler(
+                [len(x) for x, *_ in dataset],
+                batch_size=batch_size,
+                shuffle=shuffle,
+                pool_factor=self.bucket_pool_factor if self.bucket else None,
+                seed=seed,
+                **replicas,
+            )
         return (ResumableDataLoader if split == "train" else DataLoader)(
             dataset,
             batch_sampler=sampler,
-            collate_fn=self._collate(),
+            collate_fn=collate,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,

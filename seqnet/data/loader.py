@@ -8,10 +8,12 @@ from typing import Any
 from torch.utils.data import DataLoader
 
 from seqnet.data.sampler import BucketBatchSampler
+from seqnet.data.streams import StreamBatchSampler
 
 
 class ResumableDataLoader(DataLoader):
-    """A DataLoader over a `BucketBatchSampler` that Lightning can checkpoint mid-epoch.
+    """A DataLoader over a `BucketBatchSampler` (or a `StreamBatchSampler`) that Lightning can
+    checkpoint mid-epoch.
 
     Lightning saves `state_dict()` of a training loader that has one (its support for stateful
     loaders) in every checkpoint, and calls `load_state_dict` when a run resumes in the middle of
@@ -23,12 +25,12 @@ class ResumableDataLoader(DataLoader):
     after it calls `iter()` on a resumed run, and the order must be that epoch's.
     """
 
-    batch_sampler: BucketBatchSampler
+    batch_sampler: BucketBatchSampler | StreamBatchSampler
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not isinstance(self.batch_sampler, BucketBatchSampler):
-            raise TypeError("ResumableDataLoader needs batch_sampler=BucketBatchSampler(...)")
+        if not isinstance(self.batch_sampler, BucketBatchSampler | StreamBatchSampler):
+            raise TypeError("ResumableDataLoader needs a BucketBatchSampler or StreamBatchSampler")
         self.batches_returned = 0
 
     def __iter__(self) -> Iterator[Any]:

@@ -34,6 +34,7 @@ from seqnet.tasks.checkpoint import (
 )
 from seqnet.tasks.deferred_updates import DeferredUpdates
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
+from seqnet.tasks.streams import StreamStates
 from seqnet.tasks.truncated_bptt import step_schedulers, time_chunks
 
 CLIP_ALGORITHMS = ("norm", "value")
@@ -190,6 +191,7 @@ class SequenceModule(L.LightningModule):
         self._all_finite: Tensor | None = None  # device-side finite flag between checks
         self._train_updates = DeferredUpdates()  # training metrics: updated in batches of steps
         self._pooled_steps = 0  # training steps the training metrics cover since they were logged
+        self.streams = StreamStates()  # what stateful streams carry from batch to batch
 
         spec = self.spec
         if spec.input_kind == "tokens":
@@ -218,8 +220,8 @@ class SequenceModule(L.LightningModule):
     def _check_tbptt(self, steps: int) -> None:
         """Refuse truncated BPTT where it cannot mean what it says, with the reason."""
         name = type(self).__name__
-        if "tbptt" not in self.CAPABILITIES:
-            able = sorted(t.__name__ for t in all_tasks() if "tbptt" in t.CAPABILITIES)
+        if "stateful" not in self.CAPABILITIES:
+            able = sorted(t.__name__ for t in all_tasks() if "stateful" in t.CAPABILITIES)
             raise InputError(
                 f"{name} reads each sequence whole, so tbptt_steps does not apply; truncated BPTT "
                 f"trains tasks with an output at every step: {', '.join(able)}"
@@ -235,6 +237,29 @@ class SequenceModule(L.LightningModule):
             raise InputError(
                 "truncated BPTT cuts the sequence into chunks, and a front-end's convolutions would not "
                 "see across their boundaries: drop model.frontend"
+            )
+
+    def on_fit_start(self) -> None:
+        self._check_streams()
+
+    def on_test_start(self) -> None:
+        self._check_streams()
+
+    def _check_streams(self) -> None:
+        """Refuse stateful streams (`data.stateful=true`) where the state cannot carry over."""
+        if not getattr(self.trainer.datamodule, "stateful", False):
+            return
+        name = type(self).__name__
+        if "stateful" not in self.CAPABILITIES:
+            able = sorted(t.__name__ for t in all_tasks() if "stateful" in t.CAPABILITIES)
+            raise InputError(
+                f"data.stateful=true carries the state from batch to batch, which {name} does not "
+                f"take: use a task that does ({', '.join(able)}) or set data.stateful=false"
+            )
+        if self.encoder.bidirectional:
+            raise InputError(
+                "data.stateful=true carries the state forward from batch to batch, which a "
+                "bidirectional encoder's backward direction cannot: set model.encoder.bidirectional=false"
             )
 
     def encoder_input_size(self) -> int:
@@ -369,9 +394,23 @@ class SequenceModule(L.LightningModule):
 
     def step_from(self, batch: SeqBatch, state: Any) -> tuple[StepOutput, Any]:
         """`step` from a given state (`batch_state`'s kind), also returning the state after each
-        row's last step: what truncated BPTT carries from chunk to chunk. Tasks with "tbptt" in
-        their `CAPABILITIES` implement it."""
+        row's last step: what truncated BPTT carries from chunk to chunk and stateful streams from
+        batch to batch. Tasks with "stateful" in their `CAPABILITIES` implement it."""
         raise NotImplementedError(f"{type(self).__name__} does not carry a state between chunks")
+
+    def start_state(self, batch: SeqBatch, stage: str) -> Any:
+        """The state `batch` starts from: `batch_state`, or, in stateful streams, the state the
+        stage's previous batch ended in (the encoder's initial state in rows that start over)."""
+        if batch.continues is None:
+            return self.batch_state(batch)
+        device = batch.inputs.device
+        return self.streams.start(stage, batch, lambda: self.encoder.initial_state(len(batch), device))
+
+    def _step_in_stream(self, batch: SeqBatch, stage: str) -> StepOutput:
+        """`step_from` the stream's carried state; the state it ends in is kept for the next batch."""
+        out, state = self.step_from(batch, self.start_state(batch, stage))
+        self.streams.end(stage, state)
+        return out
 
     # --- Lightning steps ----------------------------------------------------------------------
     def training_step(self, batch: SeqBatch, batch_idx: int) -> Tensor | None:
@@ -380,7 +419,7 @@ class SequenceModule(L.LightningModule):
         if self.tbptt_steps is not None:
             self._truncated_training_step(batch, batch_idx)
             return None
-        out = self.step(batch)
+        out = self.step(batch) if batch.continues is None else self._step_in_stream(batch, "train")
         self._record_training_step(out, batch_idx)
         if self._logs_this_step():
             self.log(
@@ -398,7 +437,7 @@ class SequenceModule(L.LightningModule):
         `tbptt_steps` steps, the state carried and detached between chunks; `train/loss` is the
         batch's loss weighted by each chunk's targets."""
         optimizer = self.optimizers()
-        state = self.batch_state(batch)
+        state = self.start_state(batch, "train")
         total, weight = 0.0, 0
         for chunk in time_chunks(batch, self.tbptt_steps):
             out, state = self.step_from(chunk, state)
@@ -412,6 +451,8 @@ class SequenceModule(L.LightningModule):
             total, weight = total + out.loss.detach() * out.weight, weight + out.weight
             if 0 < self.trainer.max_steps <= self.trainer.global_step:
                 break  # max_steps counts optimizer steps: chunks
+        if batch.continues is not None:
+            self.streams.end("train", state)
         self.log(
             "train/loss", total / weight, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
         )
@@ -443,8 +484,11 @@ class SequenceModule(L.LightningModule):
         decodes, and its metrics read the decoded text)."""
         return self.step(batch)
 
+    def _evaluated(self, batch: SeqBatch, stage: str) -> StepOutput:
+        return self.evaluation_step(batch) if batch.continues is None else self._step_in_stream(batch, stage)
+
     def validation_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
-        out = self.evaluation_step(batch)
+        out = self._evaluated(batch, "val")
         self.val_loss.update(out.loss, weight=out.weight)
         self.val_metrics.update(out.preds, out.targets)
         self.log("val/loss", self.val_loss, prog_bar=True, batch_size=len(batch))
@@ -452,7 +496,7 @@ class SequenceModule(L.LightningModule):
         return out
 
     def test_step(self, batch: SeqBatch, batch_idx: int) -> StepOutput:
-        out = self.evaluation_step(batch)
+        out = self._evaluated(batch, "test")
         self.test_loss.update(out.loss, weight=out.weight)
         self.test_metrics.update(out.preds, out.targets)
         self.log("test/loss", self.test_loss, batch_size=len(batch))
@@ -554,6 +598,7 @@ class SequenceModule(L.LightningModule):
             # what the training metrics pooled since they were last logged: a resumed run logs
             # what the unbroken one would
             "train_metrics": {"steps": self._pooled_steps, "state": _metric_states(self.train_metrics)},
+            "streams": self.streams.state_dict(),  # where stateful training streams stand
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -562,6 +607,7 @@ class SequenceModule(L.LightningModule):
         if pooled is not None:
             self._pooled_steps = pooled["steps"]
             _metric_states(self.train_metrics, pooled["state"])
+        self.streams.load_state_dict(checkpoint["seqnet"].get("streams", {}))
 
     @classmethod
     def unrecorded_defaults(cls, settings: dict[str, Any]) -> dict[str, Any]:

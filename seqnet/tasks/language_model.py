@@ -35,7 +35,7 @@ class LanguageModel(SequenceModule):
 
     TARGET_KINDS = ("tokens",)
     CONFIG_NAME = "language_model"
-    CAPABILITIES = frozenset({"tbptt"})
+    CAPABILITIES = frozenset({"stateful"})
     PROMPT_AFTER_BOS = False  # True where every training sequence starts with <bos> (OneToMany)
 
     def __init__(

@@ -38,7 +38,7 @@ class ManyToMany(SequenceModule):
     TARGET_KINDS = ("tags", "series")
     DEFAULT_ENCODER = BIDIRECTIONAL_ENCODER
     CONFIG_NAME = "many_to_many"
-    CAPABILITIES = frozenset({"predict", "tbptt"})
+    CAPABILITIES = frozenset({"predict", "stateful"})
 
     def __init__(
         self,

@@ -21,12 +21,17 @@ from tests.commands import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = (
-    "trainer.max_epochs=3", "+trainer.limit_train_batches=6", "+trainer.limit_val_batches=2",
-    "+trainer.limit_test_batches=1", "callbacks.step_checkpoint.every_n_train_steps=2",
+    "trainer.max_epochs=3", "++trainer.limit_train_batches=6", "++trainer.limit_val_batches=2",
+    "++trainer.limit_test_batches=1", "callbacks.step_checkpoint.every_n_train_steps=2",
     "callbacks.progress_bar=null",
 )  # fmt: skip
 MANY_TO_ONE = ("model.encoder.num_layers=2", "model.encoder.dropout=0.3")  # the default: JapaneseVowels
 PER_STEP = ("experiment=sine_denoise", "model.dropout=0.3")
+STATEFUL_TBPTT = (  # two chunks a batch, the streams' state carried from batch to batch
+    "experiment=shakespeare_char", "data.stateful=true", "model.tbptt_steps=32", "data.source.seq_len=64",
+    "data.batch_size=8", "model.encoder.hidden_size=32", "model.dropout=0.3",
+    "trainer.val_check_interval=1.0",
+)  # fmt: skip
 
 
 def assert_ok(result: subprocess.CompletedProcess) -> None:
@@ -38,7 +43,9 @@ def weights(run_dir: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", [MANY_TO_ONE, PER_STEP], ids=["many_to_one", "per_step"])
+@pytest.mark.parametrize(
+    "task", [MANY_TO_ONE, PER_STEP, STATEFUL_TBPTT], ids=["many_to_one", "per_step", "stateful_tbptt"]
+)
 def test_a_run_killed_between_checkpoints_resumes_to_the_weights_and_metrics_of_an_unbroken_run(
     tmp_path, monkeypatch, task
 ):
@@ -179,8 +186,8 @@ CTRL_C_POINTS_SLOW = {
 }
 # The default config with early stopping that matters (patience 1) and a step checkpoint per 2.
 EARLY_STOPPING = (
-    *(o for o in SHORT if not o.startswith("+trainer.limit_train_batches")), "+trainer.limit_train_batches=4",
-    *MANY_TO_ONE, "callbacks.early_stopping.patience=1",
+    *(o for o in SHORT if not o.startswith("++trainer.limit_train_batches")),
+    "++trainer.limit_train_batches=4", *MANY_TO_ONE, "callbacks.early_stopping.patience=1",
 )  # fmt: skip
 
 

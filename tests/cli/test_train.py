@@ -43,11 +43,19 @@ def test_every_experiment_runs_with_debug_fast(cli, tmp_path, experiment):
     assert any(key.startswith("test/") for key in metrics(run_dir))
 
 
-def test_truncated_bptt_trains_from_the_command_line_and_a_whole_sequence_task_refuses_it(cli, tmp_path):
-    run_dir = tmp_path / "run"
-    overrides = ("debug=fast", "experiment=shakespeare_char", "model.tbptt_steps=32")
-    assert_ok(cli("seqnet-train", *overrides, f"hydra.run.dir={run_dir}"))
-    assert "test/nll" in metrics(run_dir)
+def test_truncated_bptt_and_stateful_streams_train_from_the_cli_and_whole_sequence_tasks_refuse(
+    cli, tmp_path
+):
+    for stateful in ("false", "true"):
+        run_dir = tmp_path / f"run_{stateful}"
+        overrides = (
+            "debug=fast",
+            "experiment=shakespeare_char",
+            "model.tbptt_steps=32",
+            f"data.stateful={stateful}",
+        )
+        assert_ok(cli("seqnet-train", *overrides, f"hydra.run.dir={run_dir}"))
+        assert "test/nll" in metrics(run_dir)
     refused = cli("seqnet-train", "debug=fast", "+model.tbptt_steps=32", f"hydra.run.dir={tmp_path / 'no'}")
     assert refused.returncode != 0 and "ManyToOne reads each sequence whole" in refused.stderr
 

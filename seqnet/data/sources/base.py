@@ -25,6 +25,8 @@ class SequenceExample:
     origin: where a user's file holds it ("path:line"), for error messages; None otherwise.
     future: forecasting with known-future covariates: their values over the forecast steps
         (T', Cf) float32 (calendar, weather forecasts); None otherwise.
+    window: (document, index) of a window cut from a longer sequence (a corpus), so stateful
+        streams know which example continues which; None for whole sequences.
     """
 
     values: np.ndarray
@@ -32,6 +34,7 @@ class SequenceExample:
     condition: str | np.ndarray | None = None
     origin: str | None = None
     future: np.ndarray | None = None
+    window: tuple[int, int] | None = None
 
 
 @dataclass

@@ -158,11 +158,11 @@ def corpus_splits(
 
     def chunks(documents: list[list[str]]) -> list[SequenceExample]:
         examples = []
-        for document in documents:
+        for number, document in enumerate(documents):
             ids = np.array(vocab.encode(document), dtype=np.int64)
-            for start in range(0, len(ids) - 1, seq_len):
+            for index, start in enumerate(range(0, len(ids) - 1, seq_len)):
                 chunk = ids[start : start + seq_len + 1]
-                examples.append(SequenceExample(values=chunk[:-1], target=chunk[1:]))
+                examples.append(SequenceExample(values=chunk[:-1], target=chunk[1:], window=(number, index)))
         return examples
 
     examples = {split: chunks(documents) for split, documents in tokens.items()}
