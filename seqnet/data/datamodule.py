@@ -252,7 +252,9 @@ class SequenceDataModule(L.LightningDataModule):
         }
         collate: Any = self._collate()
         if self.stateful:
-            sampler: Any = StreamBatchSampler(len(dataset), batch_size, **replicas)
+            sampler: Any = StreamBatchSampler(
+                len(dataset), batch_size, split_rows=split != "train", **replicas
+            )
             dataset, collate = (
                 StreamWindows(dataset, self.continues[split], sampler.run_length),
                 continuing_windows(collate),

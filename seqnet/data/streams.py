@@ -6,13 +6,15 @@ many contiguous runs as a batch has rows (AWD-LSTM's batchify over windows); bat
 k-th window of every run. A window that begins a document does not continue the one before it in
 its run: the batch marks it (`SeqBatch.continues` False there), and the task starts that row from
 a fresh state. Runs are equally long (the remainder windows are left out); under DDP each process
-owns its own runs.
+owns its own runs in training; in evaluation the processes share one layout, each reading its
+block of rows, so a DDP metric equals the single-process one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
@@ -21,26 +23,34 @@ from seqnet.errors import InputError
 
 
 class StreamBatchSampler(Sampler[list[int]]):
-    """Batches of window indices in stream order: `batch_size` runs per process, one window of
-    each per batch, the same order every epoch.
+    """Batches of window indices in stream order, one window of each run per batch, the same order
+    every epoch.
 
     Args:
         count: windows in the split.
-        batch_size: rows per batch: streams per process.
-        num_replicas / rank: DDP processes, and this one; each owns `batch_size` runs of its own.
+        batch_size: rows per batch: with `split_rows` False (training), the streams of each
+            process, which owns `batch_size` runs of its own; with `split_rows` True (evaluation),
+            the streams of all processes together, each taking its block of rows, so that under
+            DDP the windows and the context each is read with are those of one process.
+        num_replicas / rank: DDP processes, and this one.
     """
 
-    def __init__(self, count: int, batch_size: int, num_replicas: int = 1, rank: int = 0) -> None:
-        streams = batch_size * num_replicas
-        if count < streams:
+    def __init__(
+        self, count: int, batch_size: int, num_replicas: int = 1, rank: int = 0, split_rows: bool = False
+    ) -> None:
+        streams = batch_size if split_rows else batch_size * num_replicas
+        if count < streams or (split_rows and batch_size < num_replicas):
             raise InputError(
-                f"stateful streams need a window per stream: {count} windows cannot make "
-                f"{streams} streams (batch_size {batch_size} x {num_replicas} processes); lower the "
-                "batch size or data.source.seq_len"
+                f"stateful streams need a window per stream and a stream per process: {count} windows "
+                f"cannot make {streams} streams over {num_replicas} processes (batch_size {batch_size}); "
+                "lower the batch size or data.source.seq_len"
             )
-        self.batch_size = batch_size
         self.run_length = count // streams
-        self.first_run = rank * batch_size
+        if split_rows:
+            share = [len(rows) for rows in np.array_split(np.arange(batch_size), num_replicas)]
+            self.runs = range(sum(share[:rank]), sum(share[: rank + 1]))
+        else:
+            self.runs = range(rank * batch_size, (rank + 1) * batch_size)
         self.skip = 0
         self.seed = 0  # the order does not depend on it; kept for `ResumableDataLoader`'s state
 
@@ -53,9 +63,8 @@ class StreamBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         skip, self.skip = self.skip, 0
-        runs = range(self.first_run, self.first_run + self.batch_size)
         for step in range(skip, self.run_length):
-            yield [run * self.run_length + step for run in runs]
+            yield [run * self.run_length + step for run in self.runs]
 
     def __len__(self) -> int:
         return self.run_length

@@ -20,6 +20,14 @@ def test_each_row_is_a_run_of_consecutive_windows_and_processes_own_disjoint_run
     assert list(sampler) == [[2, 5, 8]]
 
 
+def test_evaluation_processes_split_the_rows_of_one_layout():
+    """Under DDP, evaluation reads the windows one process reads, with the same context."""
+    single = list(StreamBatchSampler(20, 5, split_rows=True))
+    ranks = [list(StreamBatchSampler(20, 5, num_replicas=2, rank=r, split_rows=True)) for r in (0, 1)]
+    assert [a + b for a, b in zip(*ranks, strict=True)] == single
+    assert [len(batch) for batch in (ranks[0][0], ranks[1][0])] == [3, 2]
+
+
 @pytest.fixture
 def streams(tmp_path) -> SequenceDataModule:
     (tmp_path / "a.txt").write_text("the cat sat on the mat. " * 60)
