@@ -41,8 +41,10 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(ARGS)
 
 # Speed ratios against hand-written PyTorch (scripts/bench.py): writes benchmarks/bench_*.json and
-# benchmarks/README.md. One thread-friendly setting so a busy machine does not spin-wait the cores.
+# benchmarks/README.md. One thread-friendly setting so a busy machine does not spin-wait the cores;
+# the per-shape training steps (scripts/bench_shapes.py) first, under OpenMP's default.
 bench: $(STAMP)
+	$(BIN)/python scripts/bench_shapes.py
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python scripts/bench.py $(ARGS)
 
 # The docs site (mkdocs.yml) into site/, warnings as errors.

@@ -15,3 +15,23 @@ def test_a_baseline_script_writes_only_where_told(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no benchmarks/ beside the caller, nor anything else
     subprocess.run([*command, "--out", "mine"], cwd=tmp_path, capture_output=True, check=True, timeout=300)
     assert json.loads((tmp_path / "mine" / "baselines_JapaneseVowels.json").read_text())["test_size"] == 370
+
+
+def test_the_per_shape_benchmark_runs_every_shape_and_writes_its_table(tmp_path):
+    out = tmp_path / "shapes.json"
+    command = [
+        sys.executable,
+        str(SCRIPTS / "bench_shapes.py"),
+        "--reps",
+        "1",
+        "--steps",
+        "1",
+        "--out",
+        str(out),
+    ]
+    subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True, timeout=300)
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["shape"] for row in rows] == ["forecaster", "tagger", "language_model"]
+    assert all(
+        row["ms_per_step"]["seqnet"] > 0 and row["seqnet_vs_hand_written"]["median"] > 0 for row in rows
+    )

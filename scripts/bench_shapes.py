@@ -1,0 +1,202 @@
+"""Each task shape's small-model training step in seqnet against a hand-written loop over the same
+batches: the per-shape overhead table.
+
+    python scripts/bench_shapes.py [--reps 5] [--shapes forecaster tagger language_model]
+        [--out benchmarks/bench_shapes.json]
+
+Every shape trains its task under Lightning (no validation, logger or checkpoints; one candidate,
+no extras) and the same network as a plain torch loop (AdamW, clipping at 1.0), in turn
+(A B A B ...) in one process, over the batches of one DataLoader. Seconds per optimizer step,
+epochs included (seqnet computes and logs its training metrics once an epoch, or once every 8
+steps over shorter epochs), median over repetitions; the OpenMP wait policy in force is recorded.
+
+- forecaster: the airline series (data=airline, batches of 16: 2 an epoch), an LSTM-32 over
+  36-month windows, a linear head to the 36-month horizon, MSE, train scaling, no anchor.
+- tagger: `ManyToMany` over 20-40-token sentences (vocabulary 50, 8 tags, batches of 32), 64-wide
+  embeddings, a bidirectional LSTM-32, a linear head, cross entropy over valid steps.
+- language_model: `LanguageModel` over 64-character windows of a generated text (batches of 32),
+  64-wide embeddings, an LSTM-64, a linear head to the vocabulary, cross entropy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from torch import nn
+
+from seqnet.cli.config_dir import CONFIG_DIR
+from seqnet.data import IGNORE_INDEX, SeqBatch, SequenceDataModule
+from seqnet.data.sources import TextCorpusSource
+from seqnet.tasks import Forecaster, LanguageModel, ManyToMany, SequenceModule
+
+
+@dataclass
+class Shape:
+    """One task shape: its data, its seqnet task, and the hand-written network's loss."""
+
+    data: L.LightningDataModule
+    task: Callable[[], SequenceModule]
+    network: nn.Module
+    loss: Callable[[SeqBatch], torch.Tensor]
+
+
+def forecaster() -> Shape:
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=["data=airline", "data.batch_size=16"])
+    data = instantiate(cfg.data)
+    data.setup("fit")
+    first = next(iter(data.train_dataloader()))
+    rnn, head = nn.LSTM(first.inputs.shape[-1], 32, batch_first=True), nn.Linear(32, first.targets.shape[1])
+
+    def loss(batch: SeqBatch) -> torch.Tensor:
+        out, _ = rnn(batch.inputs)  # (B, T, H)
+        return nn.functional.mse_loss(head(out[:, -1]), batch.targets[..., 0])
+
+    def task() -> SequenceModule:
+        return Forecaster(
+            data.spec, encoder={"cell": "lstm", "hidden_size": 32}, scaling="train", anchor="none"
+        )
+
+    return Shape(data, task, nn.ModuleList([rnn, head]), loss)
+
+
+def tagger() -> Shape:
+    rng = np.random.default_rng(0)
+    sentences = [[f"w{t}" for t in rng.integers(0, 50, rng.integers(20, 41))] for _ in range(640)]
+    tags = [[f"T{int(w[1:]) % 8}" for w in sentence] for sentence in sentences]
+    data = SequenceDataModule.from_texts(sentences, tags, batch_size=32, bucket=False)
+    data.setup()
+    spec = data.spec
+    embedding, rnn = nn.Embedding(spec.input_size, 64), nn.LSTM(64, 32, batch_first=True, bidirectional=True)
+    head = nn.Linear(64, spec.num_classes)
+
+    def loss(batch: SeqBatch) -> torch.Tensor:
+        out, _ = rnn(embedding(batch.inputs))  # (B, T, 2H), padded
+        return nn.functional.cross_entropy(
+            head(out).transpose(1, 2), batch.targets, ignore_index=IGNORE_INDEX
+        )
+
+    def task() -> SequenceModule:
+        encoder = {"cell": "lstm", "hidden_size": 32, "bidirectional": True}
+        return ManyToMany(spec, encoder=encoder, embedding_dim=64, dropout=0.0)
+
+    return Shape(data, task, nn.ModuleList([embedding, rnn, head]), loss)
+
+
+def language_model() -> Shape:
+    rng = np.random.default_rng(0)
+    words = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "in", "fog", "to", "be"]
+    text = " ".join(rng.choice(words, 20_000)) + "\n"
+    path = Path(tempfile.mkdtemp()) / "corpus.txt"
+    path.write_text(text)
+    data = SequenceDataModule(TextCorpusSource([str(path)], seq_len=64), batch_size=32, bucket=False)
+    data.setup()
+    spec = data.spec
+    vocab = len(spec.target_vocab)
+    embedding, rnn, head = (
+        nn.Embedding(spec.input_size, 64),
+        nn.LSTM(64, 64, batch_first=True),
+        nn.Linear(64, vocab),
+    )
+
+    def loss(batch: SeqBatch) -> torch.Tensor:
+        out, _ = rnn(embedding(batch.inputs))  # (B, T, H)
+        targets = batch.targets.masked_fill(~batch.target_mask, IGNORE_INDEX)
+        return nn.functional.cross_entropy(head(out).transpose(1, 2), targets, ignore_index=IGNORE_INDEX)
+
+    def task() -> SequenceModule:
+        return LanguageModel(spec, encoder={"cell": "lstm", "hidden_size": 64}, embedding_dim=64)
+
+    return Shape(data, task, nn.ModuleList([embedding, rnn, head]), loss)
+
+
+SHAPES = {"forecaster": forecaster, "tagger": tagger, "language_model": language_model}
+
+
+def seqnet_run(shape: Shape, epochs: int) -> float:
+    model = shape.task()
+    trainer = L.Trainer(
+        max_epochs=epochs, limit_val_batches=0, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False,
+    )  # fmt: skip
+    start = time.perf_counter()
+    trainer.fit(model, shape.data.train_dataloader())
+    return time.perf_counter() - start
+
+
+def hand_written_run(shape: Shape, epochs: int) -> float:
+    parameters = list(shape.network.parameters())
+    optimizer = torch.optim.AdamW(parameters, lr=3e-3)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for batch in shape.data.train_dataloader():
+            loss = shape.loss(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(parameters, 1.0)
+            optimizer.step()
+    return time.perf_counter() - start
+
+
+def measure(shape: Shape, reps: int, steps_wanted: int) -> dict:
+    """Interleaved runs of about `steps_wanted` steps each: ms per step and seqnet's ratio."""
+    per_epoch = len(shape.data.train_dataloader())
+    epochs = max(1, round(steps_wanted / per_epoch))
+    steps = epochs * per_epoch
+    seqnet_run(shape, 1)  # warm-up: imports, the fused kernel's load
+    times: dict[str, list[float]] = {"hand_written": [], "seqnet": []}
+    for _ in range(reps):
+        times["hand_written"].append(hand_written_run(shape, epochs) / steps)
+        times["seqnet"].append(seqnet_run(shape, epochs) / steps)
+    ratios = [s / h for s, h in zip(times["seqnet"], times["hand_written"], strict=True)]
+    return {
+        "steps_per_run": steps, "steps_per_epoch": per_epoch,
+        "ms_per_step": {k: round(1000 * statistics.median(v), 3) for k, v in times.items()},
+        "seqnet_vs_hand_written": {
+            "median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
+            "max": round(max(ratios), 3),
+        },
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=240, help="steps per run (whole epochs)")
+    parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
+    parser.add_argument("--out", default="benchmarks/bench_shapes.json")
+    args = parser.parse_args()
+    rows = []
+    for name in args.shapes:
+        rows.append({"shape": name, **measure(SHAPES[name](), args.reps, args.steps)})
+        print(json.dumps(rows[-1]), flush=True)
+    result = {
+        "case": "shapes_training_step",
+        "environment": {
+            "date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        },
+        "rows": rows,
+    }  # fmt: skip
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
