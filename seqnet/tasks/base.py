@@ -35,7 +35,7 @@ from seqnet.tasks.checkpoint import (
 from seqnet.tasks.deferred_updates import DeferredUpdates
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 from seqnet.tasks.streams import StreamStates
-from seqnet.tasks.truncated_bptt import step_schedulers, time_chunks
+from seqnet.tasks.truncated_bptt import chunk_sizes, scaled_learning_rate, step_schedulers, time_chunks
 
 CLIP_ALGORITHMS = ("norm", "value")
 # The defaults live here and in the task signatures; configs/ repeats them (so the command line can
@@ -138,6 +138,13 @@ class SequenceModule(L.LightningModule):
         frontend: None, or `ConvFrontend` arguments (channels, kernel_sizes, stride, norm, dropout):
             convolutions between the embedded inputs and the encoder. A stride above 1 shortens the
             sequences, which only a task with one output per sequence allows.
+        tbptt_steps: truncated BPTT (`seqnet.tasks.truncated_bptt`): cut each training batch into
+            chunks of this many steps, one optimizer step per chunk, the state carried between
+            them (tasks with "stateful" in `CAPABILITIES`); None trains on whole batches.
+        tbptt_jitter: vary the chunk length as AWD-LSTM does (Merity et al. 2017): each chunk's
+            length is drawn from a normal around `tbptt_steps` with this standard deviation (a
+            fraction of `tbptt_steps`; 0: fixed), and its step's learning rate scaled by
+            length / `tbptt_steps`, so every token weighs the same.
     """
 
     TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
@@ -166,6 +173,7 @@ class SequenceModule(L.LightningModule):
         frontend: dict | None = None,
         augment: dict | None = None,
         tbptt_steps: int | None = None,
+        tbptt_jitter: float = 0.0,
     ) -> None:
         super().__init__()
         if gradient_clip_algorithm not in CLIP_ALGORITHMS:
@@ -211,9 +219,14 @@ class SequenceModule(L.LightningModule):
         self.encoder_config = {**self.DEFAULT_ENCODER, **(encoder or {})}
         self.hparams["encoder"] = self.encoder_config  # recorded: a later default cannot change it
         self.encoder = RecurrentEncoder(self.encoder_input_size(), **self.encoder_config)
-        self.tbptt_steps = tbptt_steps
+        self.tbptt_steps, self.tbptt_jitter = tbptt_steps, tbptt_jitter
         if tbptt_steps is not None:
             self._check_tbptt(tbptt_steps)
+        if tbptt_jitter < 0 or (tbptt_jitter and tbptt_steps is None):
+            raise InputError(
+                f"tbptt_jitter varies the truncated BPTT length: it needs tbptt_steps and a standard "
+                f"deviation of at least 0, got tbptt_jitter={tbptt_jitter} with tbptt_steps={tbptt_steps}"
+            )
         self.automatic_optimization = tbptt_steps is None  # truncated BPTT steps per chunk itself
         self.output: nn.Module
 
@@ -439,13 +452,15 @@ class SequenceModule(L.LightningModule):
         optimizer = self.optimizers()
         state = self.start_state(batch, "train")
         total, weight = 0.0, 0
-        for chunk in time_chunks(batch, self.tbptt_steps):
+        sizes = chunk_sizes(int(batch.lengths.max()), self.tbptt_steps, self.tbptt_jitter)
+        for chunk, size in zip(time_chunks(batch, sizes), sizes, strict=True):
             out, state = self.step_from(chunk, state)
             self._record_training_step(out, batch_idx)
             optimizer.zero_grad()
             self.manual_backward(out.loss)
             self.clip_gradients_now(optimizer)
-            optimizer.step()
+            with scaled_learning_rate(optimizer, size / self.tbptt_steps if self.tbptt_jitter else 1.0):
+                optimizer.step()
             step_schedulers(self, "step")
             state = state.detach()
             total, weight = total + out.loss.detach() * out.weight, weight + out.weight

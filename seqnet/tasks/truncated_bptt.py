@@ -10,26 +10,53 @@ loop: manual optimization leaves schedulers to the module).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 import lightning as L
+import torch
 
 from seqnet.data import SeqBatch
 from seqnet.errors import InputError
 
 
-def time_chunks(batch: SeqBatch, steps: int) -> list[SeqBatch]:
-    """An aligned batch (one target per input step) cut into chunks of `steps` steps (the last
-    shorter): chunk k holds steps [k * steps, (k + 1) * steps) of inputs and targets, with each
-    row's lengths within it. A row that ended in an earlier chunk reads one padding step there
-    (the encoder takes no empty rows) with no valid target, so it adds nothing to the loss."""
-    total = int(batch.lengths.max())
+def chunk_sizes(total: int, steps: int, jitter: float = 0.0) -> list[int]:
+    """Lengths of the chunks that cover `total` steps: `steps` each (the last shorter), or, with
+    `jitter`, each drawn from a normal around `steps` with standard deviation `jitter * steps`
+    (at least one step; torch's global generator, so a seed and a resumed run repeat them)."""
+    sizes, covered = [], 0
+    while covered < total:
+        size = steps if not jitter else max(1, round(float(torch.normal(float(steps), jitter * steps, (1,)))))
+        sizes.append(min(size, total - covered))
+        covered += sizes[-1]
+    return sizes
+
+
+@contextmanager
+def scaled_learning_rate(optimizer: Any, scale: float) -> Iterator[None]:
+    """Every parameter group's learning rate times `scale` inside the block (a jittered chunk's
+    step: a longer chunk, a larger step), restored after it."""
+    rates = [group["lr"] for group in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["lr"] *= scale
+    try:
+        yield
+    finally:
+        for group, rate in zip(optimizer.param_groups, rates, strict=True):
+            group["lr"] = rate
+
+
+def time_chunks(batch: SeqBatch, sizes: list[int]) -> list[SeqBatch]:
+    """An aligned batch (one target per input step) cut along time into chunks of `sizes` steps
+    (`chunk_sizes`): each holds its steps of inputs and targets, with each row's lengths within
+    it. A row that ended in an earlier chunk reads one padding step there (the encoder takes no
+    empty rows) with no valid target, so it adds nothing to the loss."""
     if batch.target_lengths is None or batch.targets.shape[1] != batch.inputs.shape[1]:
         raise ValueError("truncated BPTT cuts batches with one target per input step")
-    chunks = []
-    for start in range(0, total, steps):
-        width = min(steps, total - start)
+    chunks, start = [], 0
+    for width in sizes:
         chunks.append(
             replace(
                 batch,
@@ -39,6 +66,7 @@ def time_chunks(batch: SeqBatch, steps: int) -> list[SeqBatch]:
                 target_lengths=(batch.target_lengths - start).clamp(0, width),
             )
         )
+        start += width
     return chunks
 
 

@@ -7,7 +7,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from seqnet.data import SeqBatch, collate_sequences
 from seqnet.errors import InputError
 from seqnet.tasks import LanguageModel, ManyToMany, ManyToOne, OneToMany
-from seqnet.tasks.truncated_bptt import time_chunks
+from seqnet.tasks.truncated_bptt import chunk_sizes, scaled_learning_rate, time_chunks
 from tests.tasks.conftest import quiet_trainer
 
 GRU = {"cell": "gru", "hidden_size": 16}
@@ -18,7 +18,7 @@ SGD = {"_target_": "torch.optim.SGD", "lr": 0.5}
 def test_chunks_cover_the_batch_and_rows_that_ended_score_nothing():
     inputs = torch.arange(2 * 10).view(2, 10)
     batch = SeqBatch(inputs, torch.tensor([10, 3]), inputs + 1, torch.tensor([10, 3]))
-    chunks = time_chunks(batch, 4)
+    chunks = time_chunks(batch, chunk_sizes(10, 4))
     assert [c.inputs.shape[1] for c in chunks] == [4, 4, 2]
     assert torch.equal(torch.cat([c.inputs for c in chunks], 1), inputs)
     assert torch.equal(torch.cat([c.targets for c in chunks], 1), inputs + 1)
@@ -38,7 +38,7 @@ def test_chunks_read_with_the_carried_state_give_the_whole_batch_loss(fixture, r
     whole = model.step(batch)
     state, total, weight = model.batch_state(batch), 0.0, 0
     with torch.no_grad():
-        for chunk in time_chunks(batch, 5):
+        for chunk in time_chunks(batch, chunk_sizes(int(batch.lengths.max()), 5)):
             out, state = model.step_from(chunk, state)
             total, weight = total + out.loss * out.weight, weight + out.weight
     assert weight == whole.weight
@@ -87,6 +87,24 @@ def test_a_conditioned_generator_carries_its_condition_across_chunks(toy_runs, t
     assert trainer.global_step == 4 and torch.isfinite(trainer.callback_metrics["train/loss"])
 
 
+def test_jittered_chunks_vary_around_their_mean_and_scale_each_step_by_its_length(toy_corpus, tmp_path):
+    torch.manual_seed(0)
+    sizes = chunk_sizes(10_000, 70, jitter=0.1)
+    assert sum(sizes) == 10_000 and len(set(sizes)) > 5 and 60 < sum(sizes) / len(sizes) < 80
+    torch.manual_seed(0)
+    assert chunk_sizes(10_000, 70, jitter=0.1) == sizes  # seeded: a resumed run draws the same
+    weight = torch.nn.Parameter(torch.ones(1))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    weight.grad = torch.ones(1)
+    with scaled_learning_rate(optimizer, 2.0):  # a chunk twice the mean length: twice the step
+        optimizer.step()
+    assert weight.item() == pytest.approx(0.8) and optimizer.param_groups[0]["lr"] == 0.1
+    model = LanguageModel(toy_corpus.spec, encoder=GRU, optimizer=SGD, tbptt_steps=8, tbptt_jitter=0.3)
+    trainer = quiet_trainer(tmp_path, max_epochs=1, limit_train_batches=2, limit_val_batches=0)
+    trainer.fit(model, datamodule=toy_corpus)
+    assert trainer.optimizers[0].param_groups[0]["lr"] == 0.5 and trainer.global_step >= 2
+
+
 def test_gradient_accumulation_is_refused_by_name(toy_corpus, tmp_path):
     model = LanguageModel(toy_corpus.spec, encoder=GRU, tbptt_steps=8)
     trainer = quiet_trainer(tmp_path, max_steps=1, accumulate_grad_batches=2)
@@ -101,3 +119,5 @@ def test_settings_that_contradict_it_are_refused_with_the_reason(toy_corpus, toy
         ManyToMany(toy_tags.spec, tbptt_steps=8)  # the tagger's default encoder reads both ways
     with pytest.raises(InputError, match="positive"):
         LanguageModel(toy_corpus.spec, tbptt_steps=0)
+    with pytest.raises(InputError, match="needs tbptt_steps"):
+        LanguageModel(toy_corpus.spec, tbptt_jitter=0.1)
