@@ -22,6 +22,7 @@ from seqnet.nn.pooling import (
     MeanPooling,
     build_pooling,
 )
+from seqnet.nn.scan_cells import MinGRU, MinLSTM, ScanLayer
 from seqnet.nn.state import EncoderState
 
 __all__ = [
@@ -40,7 +41,10 @@ __all__ = [
     "MaskedBatchNorm",
     "MaxPooling",
     "MeanPooling",
+    "MinGRU",
+    "MinLSTM",
     "RecurrentEncoder",
+    "ScanLayer",
     "SeriesAugmentation",
     "TorchRecurrentLayer",
     "build_layer",
