@@ -138,15 +138,20 @@ def synchronized(run: Callable[[], object], device: torch.device) -> Callable[[]
     return call
 
 
+def forward_pass(module: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """One forward pass of an encoder (or of a raw torch.nn RNN over the padded tensor): its outputs."""
+
+    def run() -> torch.Tensor:
+        return module(x, lengths).outputs if isinstance(module, RecurrentEncoder) else module(x)[0]
+
+    return run
+
+
 def forward_backward(module: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> Callable[[], None]:
     """One forward+backward of an encoder (or of a raw torch.nn RNN over the padded tensor) on x's
     device; lengths stay on the CPU."""
-
-    def run() -> None:
-        out = module(x, lengths).outputs if isinstance(module, RecurrentEncoder) else module(x)[0]
-        out.sum().backward()
-
-    return synchronized(run, x.device)
+    forward = forward_pass(module, x, lengths)
+    return synchronized(lambda: forward().sum().backward(), x.device)
 
 
 KERNELS = {
@@ -266,6 +271,56 @@ def encoder_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
                 }
             )
             print(rows[-1], flush=True)
+    return rows
+
+
+def saved_for_backward_mib(run_forward: Callable[[], torch.Tensor]) -> float:
+    """MiB of the tensors autograd keeps from `run_forward()` for the backward pass (what training
+    memory grows with the length), counted as they are saved."""
+    saved = []
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        saved.append(tensor.numel() * tensor.element_size())
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        run_forward()
+    return round(sum(saved) / 2**20, 1)
+
+
+def scan_case(reps: int, tiny: bool, device: str = "cpu") -> list[dict]:
+    """The parallel-scan cells (`cell=mingru`, `minlstm`) against torch.nn's GRU and LSTM over the
+    padded batch and seqnet's own GRU route (its fused kernel on the CPU), H128, B32, equal lengths,
+    forward+backward: milliseconds, ratios, and the MiB each keeps for its backward pass."""
+    batch, hidden, inputs = (4, 8, 4) if tiny else (32, 128, 32)
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for steps in (8,) if tiny else (64, 256, 1024, 4096):
+        x = torch.randn(batch, steps, inputs, generator=generator).to(device)
+        lengths = torch.full((batch,), steps)
+        modules: dict[str, nn.Module] = {
+            "mingru": RecurrentEncoder(inputs, hidden, cell="mingru"),
+            "minlstm": RecurrentEncoder(inputs, hidden, cell="minlstm"),
+            "torch_gru": nn.GRU(inputs, hidden, batch_first=True),
+            "torch_lstm": nn.LSTM(inputs, hidden, batch_first=True),
+            "seqnet_gru": RecurrentEncoder(inputs, hidden, cell="gru"),
+        }
+        runs = {name: forward_backward(module.to(device), x, lengths) for name, module in modules.items()}
+        times = interleaved(runs, reps)
+        saved = {
+            name: saved_for_backward_mib(forward_pass(module, x, lengths)) for name, module in modules.items()
+        }
+        rows.append(
+            {
+                "steps": steps, "batch": batch, "hidden": hidden,
+                "ms": {name: round(1000 * statistics.median(t), 2) for name, t in times.items()},
+                "mingru_vs_torch_gru": ratio(times, "mingru", "torch_gru"),
+                "mingru_vs_seqnet_gru": ratio(times, "mingru", "seqnet_gru"),
+                "minlstm_vs_torch_lstm": ratio(times, "minlstm", "torch_lstm"),
+                "saved_mib": saved,
+            }
+        )  # fmt: skip
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -1242,10 +1297,11 @@ CASES = {
     "remedies": remedies_case,
     "threads": threads_case,
     "encoder_threads": encoder_threads_case,
+    "scan": scan_case,
 }
 
 
-DEVICE_CASES = ("encoder", "crossover", "step")  # the cases that take --device
+DEVICE_CASES = ("encoder", "crossover", "step", "scan")  # the cases that take --device
 
 
 def environment(device: str = "cpu") -> dict:

@@ -36,6 +36,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         "remedies",
         "threads",
         "encoder_threads",
+        "scan",
     ):
         data = json.loads((tmp_path / f"bench_{case}.json").read_text())
         assert data["case"] == case and data["rows"] and data["environment"]["torch"]
