@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
+from benchmark_file import write_benchmark
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from torch import nn
@@ -185,17 +183,7 @@ def main() -> None:
     for name in args.shapes:
         rows.append({"shape": name, **measure(SHAPES[name](), args.reps, args.steps)})
         print(json.dumps(rows[-1]), flush=True)
-    result = {
-        "case": "shapes_training_step",
-        "environment": {
-            "date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
-        },
-        "rows": rows,
-    }  # fmt: skip
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_benchmark(args.out, "shapes_training_step", rows)
 
 
 if __name__ == "__main__":

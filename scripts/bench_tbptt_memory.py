@@ -17,15 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
-from datetime import date
-from pathlib import Path
 
-import torch
+from benchmark_file import write_benchmark
 
 BATCH = 16
 
@@ -78,17 +74,8 @@ def main() -> None:
             case = json.loads(child.stdout.strip().splitlines()[-1])
             rows.append({"length": length, "tbptt_steps": tbptt or None, **case})
             print(json.dumps(rows[-1]), flush=True)
-    result = {
-        "case": "tbptt_memory",
-        "model": "experiment=shakespeare_char (LSTM-256, embeddings 64), batch 16",
-        "environment": {
-            "date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-            "torch": torch.__version__,
-        },
-        "rows": rows,
-    }  # fmt: skip
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    model = "experiment=shakespeare_char (LSTM-256, embeddings 64), batch 16"
+    write_benchmark(args.out, "tbptt_memory", rows, model=model)
 
 
 if __name__ == "__main__":

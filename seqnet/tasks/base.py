@@ -232,24 +232,28 @@ class SequenceModule(L.LightningModule):
 
     def _check_tbptt(self, steps: int) -> None:
         """Refuse truncated BPTT where it cannot mean what it says, with the reason."""
-        name = type(self).__name__
-        if "stateful" not in self.CAPABILITIES:
-            able = sorted(t.__name__ for t in all_tasks() if "stateful" in t.CAPABILITIES)
-            raise InputError(
-                f"{name} reads each sequence whole, so tbptt_steps does not apply; truncated BPTT "
-                f"trains tasks with an output at every step: {', '.join(able)}"
-            )
         if not isinstance(steps, int) or steps < 1:
             raise InputError(f"tbptt_steps must be a positive number of steps, got {steps!r}")
-        if self.encoder.bidirectional:
-            raise InputError(
-                "truncated BPTT carries the state forward from chunk to chunk, which a bidirectional "
-                "encoder's backward direction cannot: set model.encoder.bidirectional=false"
-            )
+        self._check_carries_state("tbptt_steps (truncated BPTT)", "chunk")
         if self.frontend is not None:
             raise InputError(
                 "truncated BPTT cuts the sequence into chunks, and a front-end's convolutions would not "
                 "see across their boundaries: drop model.frontend"
+            )
+
+    def _check_carries_state(self, setting: str, unit: str) -> None:
+        """Refuse `setting`, which carries the state from `unit` to `unit`, where no state can be:
+        a task that reads each sequence whole, or a bidirectional encoder."""
+        if "stateful" not in self.CAPABILITIES:
+            able = sorted(t.__name__ for t in all_tasks() if "stateful" in t.CAPABILITIES)
+            raise InputError(
+                f"{type(self).__name__} reads each sequence whole, so {setting}, which carries the state "
+                f"from {unit} to {unit}, does not apply: use a task that does ({', '.join(able)})"
+            )
+        if self.encoder.bidirectional:
+            raise InputError(
+                f"{setting} carries the state forward from {unit} to {unit}, which a bidirectional "
+                "encoder's backward direction cannot: set model.encoder.bidirectional=false"
             )
 
     def on_fit_start(self) -> None:
@@ -260,20 +264,8 @@ class SequenceModule(L.LightningModule):
 
     def _check_streams(self) -> None:
         """Refuse stateful streams (`data.stateful=true`) where the state cannot carry over."""
-        if not getattr(self.trainer.datamodule, "stateful", False):
-            return
-        name = type(self).__name__
-        if "stateful" not in self.CAPABILITIES:
-            able = sorted(t.__name__ for t in all_tasks() if "stateful" in t.CAPABILITIES)
-            raise InputError(
-                f"data.stateful=true carries the state from batch to batch, which {name} does not "
-                f"take: use a task that does ({', '.join(able)}) or set data.stateful=false"
-            )
-        if self.encoder.bidirectional:
-            raise InputError(
-                "data.stateful=true carries the state forward from batch to batch, which a "
-                "bidirectional encoder's backward direction cannot: set model.encoder.bidirectional=false"
-            )
+        if getattr(self.trainer.datamodule, "stateful", False):
+            self._check_carries_state("data.stateful=true", "batch")
 
     def encoder_input_size(self) -> int:
         """Width of what the encoder reads: the embedded inputs (a task that concatenates more to

@@ -81,5 +81,5 @@ def test_the_training_streams_state_travels_in_the_checkpoint(one_document, tmp_
 def test_a_task_that_reads_sequences_whole_refuses_streams(one_document, tmp_path, vowels):
     model = ManyToOne(vowels.spec, encoder={"cell": "gru", "hidden_size": 8})
     trainer = quiet_trainer(tmp_path, max_steps=1)
-    with pytest.raises(InputError, match=r"data\.stateful=true carries the state from batch to batch"):
+    with pytest.raises(InputError, match=r"ManyToOne reads each sequence whole, so data\.stateful=true"):
         trainer.fit(model, datamodule=one_document)
