@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import torch
+from lightning.fabric.utilities.cloud_io import get_filesystem
 
 from seqnet.errors import InputError
 
@@ -53,8 +54,11 @@ def check_and_upgrade(checkpoint: dict[str, Any], task: type) -> None:
 def settings_to_restore(source: str | Path | IO[bytes], task: type) -> dict[str, Any]:
     """The init arguments an older checkpoint at `source` was trained under but did not record,
     read before the task is built from it ({} for a current one)."""
-    if isinstance(source, str | Path):
+    if isinstance(source, Path) or (isinstance(source, str) and "://" not in source):
         checkpoint = torch.load(source, map_location="cpu", weights_only=True, mmap=True)
+    elif isinstance(source, str):  # a URL (s3://, https://, file://), read as Lightning reads it
+        with get_filesystem(source).open(source, "rb") as file:
+            checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     else:  # a file object: read it, and leave it where Lightning starts reading
         start = source.tell()
         checkpoint = torch.load(source, map_location="cpu", weights_only=True)

@@ -66,6 +66,18 @@ def test_a_format_2_seq2seq_decodes_with_the_decoder_of_its_day(toy_pairs, tmp_p
     torch.testing.assert_close(predictions(loaded, batch), predictions(old, batch))
 
 
+def test_a_format_2_checkpoint_loads_from_a_url_and_a_file_object_too():
+    """Lightning reads checkpoints from URLs (fsspec) and open files; so does the upgrade."""
+    path = FIXTURES / "v2_many_to_one.ckpt"
+    expected = torch.load(FIXTURES / "v2_many_to_one_expected.pt", weights_only=True)
+    with path.open("rb") as file:
+        sources = [path.resolve().as_uri(), file]
+        for source in sources:
+            model = ManyToOne.load_from_checkpoint(source, map_location="cpu")
+            probs = predictions(model, SeqBatch(**expected["batch"]))["probs"]
+            torch.testing.assert_close(probs, expected["preds"]["probs"], atol=1e-5, rtol=0)
+
+
 def test_a_checkpoint_records_the_defaults_it_was_built_with(vowels, tmp_path, monkeypatch):
     path = saved(ManyToOne(vowels.spec), vowels, tmp_path / "model.ckpt")
     monkeypatch.setattr(ManyToOne, "DEFAULT_ENCODER", {"cell": "gru", "hidden_size": 16})
