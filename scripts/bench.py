@@ -68,11 +68,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import itertools
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -86,6 +84,7 @@ from unittest import mock
 import lightning as L
 import numpy as np
 import torch
+from benchmark_file import environment as benchmark_environment
 from torch import nn
 
 from seqnet.data import DataSpec, SequenceDataModule
@@ -1307,14 +1306,11 @@ DEVICE_CASES = ("encoder", "crossover", "step", "scan")  # the cases that take -
 
 
 def environment(device: str = "cpu") -> dict:
+    """`benchmark_file.environment`, with the GPU, the fused kernel's build and the route limits."""
     return {
-        "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        **benchmark_environment(),
         **({"gpu": torch.cuda.get_device_name(), "cuda": torch.version.cuda} if device == "cuda" else {}),
-        "torch": torch.__version__,
         "fused_kernel_build": build_name(instruction_set()),
-        "threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "padded_max_waste": PADDED_MAX_WASTE,
         "padded_segments": cells.PADDED_SEGMENTS,
         "segment_min_saving": cells.SEGMENT_MIN_SAVING,

@@ -74,6 +74,18 @@ def test_the_docs_memory_table_is_the_one_the_benchmark_wrote():
     for length in {row["length"] for row in rows}:
         full, truncated = (r["training_mib"] for r in rows if r["length"] == length)
         assert f"| {length} | {full} | {truncated} |" in page
+        if length == 4096:  # the README's task table quotes the longest row
+            assert f"{round(truncated)} MiB at 4,096 steps, full BPTT {round(full):,} MiB" in TEXT
+
+
+def test_the_docs_shakespeare_comparison_is_the_one_the_runs_wrote():
+    page = (README.parent / "docs" / "long_sequences.md").read_text()
+    for case, label in (("windows", "| independent, shuffled"), ("stateful", "| stateful streams")):
+        run = json.loads((README.parent / "benchmarks" / f"shakespeare_char_{case}_10min.json").read_text())
+        assert (
+            f"| {run['val/nll_mean']:.3f} | {run['test/nll_mean']:.3f} |"
+            in page.split(label, 1)[1].split("\n")[0]
+        )
 
 
 OWN_FILES = {  # a small file of each kind the README's own-file commands name

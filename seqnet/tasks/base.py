@@ -427,10 +427,11 @@ class SequenceModule(L.LightningModule):
         out = self.step(batch) if batch.continues is None else self._step_in_stream(batch, "train")
         self._record_training_step(out, batch_idx)
         if self._logs_this_step():
-            self.log(
-                "train/loss", out.loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
-            )
+            self._log_train_loss(out.loss, batch)
         return out.loss
+
+    def _log_train_loss(self, loss: Tensor, batch: SeqBatch) -> None:
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch))
 
     def _record_training_step(self, out: StepOutput, batch_idx: int) -> None:
         self._check_finite(out.loss, batch_idx)
@@ -460,9 +461,7 @@ class SequenceModule(L.LightningModule):
                 break  # max_steps counts optimizer steps: chunks
         if batch.continues is not None:
             self.streams.end("train", state)
-        self.log(
-            "train/loss", total / weight, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(batch)
-        )
+        self._log_train_loss(total / weight, batch)
 
     def _logs_this_step(self) -> bool:
         """Whether the Trainer writes logs after this step (every `log_every_n_steps`): logging
@@ -582,7 +581,7 @@ class SequenceModule(L.LightningModule):
         """The settings a user compares across runs (TensorBoard's HPARAMS tab), flat: task, data
         set, encoder, optimizer and task settings; never the spec or its vocabularies."""
         summary: dict[str, Any] = {"task": type(self).__name__, "data": self.spec.name}
-        settings = {**self.hparams, "encoder": self.encoder_config, "optimizer": self.optimizer_config}
+        settings = {**self.hparams, "optimizer": self.optimizer_config}  # hparams hold the resolved encoder
         for key, value in settings.items():
             if key != "spec":
                 summary.update(_flatten(key, value))

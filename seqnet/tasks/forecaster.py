@@ -306,9 +306,13 @@ class Forecaster(SequenceModule):
         return (batch.future - mean) / std
 
     # --- composed -----------------------------------------------------------------------------
+    def point_forecast(self, params: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+        """The point forecast (B, H, K) in data units."""
+        return self.to_data(self.output.point(params) * scale + loc)
+
     def readings(self, params: Tensor, loc: Tensor, scale: Tensor) -> dict[str, Tensor]:
         """The point forecast and interval bounds (B, H, K) in data units."""
-        out = {"preds": self.to_data(self.output.point(params) * scale + loc)}
+        out = {"preds": self.point_forecast(params, loc, scale)}
         for name in self.intervals:
             lower, upper = self.output.interval(params, INTERVAL_LEVELS[name])
             out[f"lower{name}"] = self.to_data(lower * scale + loc)
@@ -329,7 +333,7 @@ class Forecaster(SequenceModule):
         loss = self.output.loss(params, targets)
         weight = torch.tensor(targets.numel(), device=targets.device)
         if training:  # the point forecast alone: what the training metrics read
-            point = self.to_data(self.output.point(params.detach()) * scale + loc)  # (B, H, K)
+            point = self.point_forecast(params.detach(), loc, scale)  # (B, H, K)
             return StepOutput(loss, weight, point.flatten(), batch.targets.flatten())
         readings = self.readings(params.detach(), loc, scale)
         flat = {name: value.flatten() for name, value in readings.items()}
