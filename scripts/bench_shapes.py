@@ -6,7 +6,9 @@ batches: the per-shape overhead table.
 
 Every shape trains its task under Lightning (no validation, logger or checkpoints; one candidate,
 no extras) and the same network as a plain torch loop (AdamW, clipping at 1.0), in turn
-(A B A B ...) in one process, over the batches of one DataLoader. Seconds per optimizer step,
+(A B A B ...) in one process, over the batches of one DataLoader. Two more seqnet contenders
+write to TensorBoard, one with the default gradient-flow diagnostics (`callbacks.gradient_flow`)
+and one without: their ratio is what the diagnostics cost a logged run. Seconds per optimizer step,
 epochs included (seqnet computes and logs its training metrics once an epoch, or once every 8
 steps over shorter epochs), median over repetitions; the OpenMP wait policy in force is recorded.
 
@@ -35,6 +37,7 @@ import torch
 from benchmark_file import write_benchmark
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
 from seqnet.cli.config_dir import CONFIG_DIR
@@ -126,11 +129,15 @@ def language_model() -> Shape:
 SHAPES = {"forecaster": forecaster, "tagger": tagger, "language_model": language_model}
 
 
-def seqnet_run(shape: Shape, epochs: int) -> float:
+def seqnet_run(shape: Shape, epochs: int, gradient_flow: bool | None = None) -> float:
+    """Train `epochs` epochs in seqnet; gradient_flow None: no logger, False: a TensorBoard logger,
+    True: that logger and the default `GradientFlow` callback (what it costs a logged run)."""
     model = shape.task()
+    logger = False if gradient_flow is None else TensorBoardLogger(tempfile.mkdtemp())
     trainer = L.Trainer(
-        max_epochs=epochs, limit_val_batches=0, logger=False, enable_checkpointing=False,
+        max_epochs=epochs, limit_val_batches=0, logger=logger, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[instantiate(gradient_flow_config())] if gradient_flow else [],
     )  # fmt: skip
     start = time.perf_counter()
     trainer.fit(model, shape.data.train_dataloader())
@@ -157,19 +164,30 @@ def measure(shape: Shape, reps: int, steps_wanted: int) -> dict:
     epochs = max(1, round(steps_wanted / per_epoch))
     steps = epochs * per_epoch
     seqnet_run(shape, 1)  # warm-up: imports, the fused kernel's load
-    times: dict[str, list[float]] = {"hand_written": [], "seqnet": []}
+    times: dict[str, list[float]] = {k: [] for k in ("hand_written", "seqnet", "logged", "gradient_flow")}
     for _ in range(reps):
         times["hand_written"].append(hand_written_run(shape, epochs) / steps)
         times["seqnet"].append(seqnet_run(shape, epochs) / steps)
-    ratios = [s / h for s, h in zip(times["seqnet"], times["hand_written"], strict=True)]
+        times["logged"].append(seqnet_run(shape, epochs, gradient_flow=False) / steps)
+        times["gradient_flow"].append(seqnet_run(shape, epochs, gradient_flow=True) / steps)
     return {
         "steps_per_run": steps, "steps_per_epoch": per_epoch,
         "ms_per_step": {k: round(1000 * statistics.median(v), 3) for k, v in times.items()},
-        "seqnet_vs_hand_written": {
-            "median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
-            "max": round(max(ratios), 3),
-        },
+        "seqnet_vs_hand_written": ratio_summary(times["seqnet"], times["hand_written"]),
+        "gradient_flow_vs_logged": ratio_summary(times["gradient_flow"], times["logged"]),
     }  # fmt: skip
+
+
+def ratio_summary(a: list[float], b: list[float]) -> dict[str, float]:
+    """Median, min and max of a / b over the interleaved repetitions."""
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    return {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3), "max": round(max(ratios), 3)}
+
+
+def gradient_flow_config() -> object:
+    """The `callbacks.gradient_flow` entry of the default configs, as a run builds it."""
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return compose("train").callbacks.gradient_flow
 
 
 def main() -> None:

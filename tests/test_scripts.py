@@ -35,3 +35,4 @@ def test_the_per_shape_benchmark_runs_every_shape_and_writes_its_table(tmp_path)
     assert all(
         row["ms_per_step"]["seqnet"] > 0 and row["seqnet_vs_hand_written"]["median"] > 0 for row in rows
     )
+    assert all(row["gradient_flow_vs_logged"]["median"] > 0 for row in rows)

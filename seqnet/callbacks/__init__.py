@@ -6,6 +6,7 @@ from seqnet.callbacks.checkpoint_config import CheckpointConfig
 from seqnet.callbacks.config_text import ConfigText
 from seqnet.callbacks.confusion import ConfusionMatrixFigure, draw_confusion_matrix
 from seqnet.callbacks.decoded import DecodedExamples
+from seqnet.callbacks.gradient_flow import GradientFlow, draw_input_gradients, memory_horizon
 from seqnet.callbacks.hparams_metric import HparamsMetric
 from seqnet.callbacks.interrupted import InterruptedCheckpoint
 from seqnet.callbacks.model_summary import CompactModelSummary
@@ -29,6 +30,7 @@ __all__ = [
     "EpochLines",
     "ForecastFigure",
     "GeneratedSamples",
+    "GradientFlow",
     "HparamsMetric",
     "InterruptedCheckpoint",
     "OverfitCheck",
@@ -38,5 +40,7 @@ __all__ = [
     "draw_anomalies",
     "draw_confusion_matrix",
     "draw_forecasts",
+    "draw_input_gradients",
+    "memory_horizon",
     "progress_bar",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import torch
 from torch import Tensor
@@ -56,6 +56,15 @@ class SeqBatch:
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
+
+    def head(self, rows: int) -> SeqBatch:
+        """A copy of the first `rows` rows, every tensor copied (lengths too), so later changes
+        to this batch do not reach it."""
+
+        def first(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t[:rows].clone()
+
+        return SeqBatch(**{f.name: first(getattr(self, f.name)) for f in fields(self)})
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> SeqBatch:
         """Move every tensor but the lengths, which stay on the CPU. Lightning calls this."""

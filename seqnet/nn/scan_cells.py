@@ -72,6 +72,8 @@ class ScanLayer(nn.Module):
 class MinGRU(ScanLayer):
     """minGRU: a = 1 - z, b = z * g(W_h x), z = sigmoid(W_z x)."""
 
+    gate_names = ("update", "candidate")  # the blocks of `linear`, in order (gradient diagnostics)
+
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size, gates=2)
 
@@ -82,6 +84,8 @@ class MinGRU(ScanLayer):
 
 class MinLSTM(ScanLayer):
     """minLSTM: a = f / (f + i), b = i / (f + i) * g(W_h x), f and i sigmoids of W_f x, W_i x."""
+
+    gate_names = ("forget", "input", "candidate")
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size, gates=3)

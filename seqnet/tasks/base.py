@@ -67,6 +67,19 @@ class StepOutput:
     mask: Tensor | None = None
 
 
+def last_target_step(outputs: Tensor, batch: SeqBatch) -> tuple[Tensor, SeqBatch]:
+    """Per-step outputs (B, T, C) and their batch -> the outputs (B, 1, C) and the batch of each
+    row's last valid target step alone: what a per-step task's `probe_loss` scores."""
+    last = (batch.target_lengths - 1).to(outputs.device)  # (B,)
+    rows = torch.arange(len(last), device=outputs.device)
+    only = replace(
+        batch,
+        targets=batch.targets[rows, last].unsqueeze(1),  # (B, 1) or (B, 1, K)
+        target_lengths=torch.ones_like(batch.target_lengths),
+    )
+    return outputs[rows, last].unsqueeze(1), only
+
+
 def optimizer_settings(given: dict | None) -> dict[str, Any]:
     """The optimizer's settings: `DEFAULT_OPTIMIZER` with the given keys over it, or, for another
     optimizer (a different `_target_`), the given dict alone."""
@@ -123,9 +136,9 @@ class SequenceModule(L.LightningModule):
         scheduler: None, or a dict with `_target_` (an LR scheduler class), its arguments, and the
             optional Lightning keys `interval` (epoch/step) and `frequency`.
         gradient_clip_val / gradient_clip_algorithm: clipping (default: norm 1.0; None: off)
-            applied by every task, including those that optimise manually (they call
-            `clip_gradients_now`). Configure it here, not on the Trainer, so manual optimisation
-            honours it too.
+            applied by every task, including truncated BPTT's manual optimisation (in
+            `on_before_optimizer_step`). Configure it here, not on the Trainer, so manual
+            optimisation honours it too.
         monitor / monitor_mode: the validation metric that picks the best model and stops early
             ("val/acc", "max"); its best value is logged as `hp_metric` for TensorBoard's HPARAMS
             tab. "auto": the task's headline metric (`default_monitor`): entity F1 for BIO/BIOES
@@ -392,6 +405,12 @@ class SequenceModule(L.LightningModule):
         """Loss, its weight, and what the metrics read, for one batch."""
         raise NotImplementedError
 
+    def probe_loss(self, batch: SeqBatch) -> Tensor:
+        """The loss whose gradient with respect to the encoder's inputs the gradient-flow
+        diagnostics read (`seqnet.callbacks.GradientFlow`): the batch's loss (one target per
+        sequence); tasks with per-step targets score the last valid step only (`last_step_scored`)."""
+        return self.step(batch).loss
+
     def batch_state(self, batch: SeqBatch) -> Any:
         """The state a batch's sequences start from: None (the encoder's initial state); a
         conditioned task starts from each row's condition."""
@@ -450,8 +469,7 @@ class SequenceModule(L.LightningModule):
             out, state = self.step_from(chunk, state)
             self._record_training_step(out, batch_idx)
             optimizer.zero_grad()
-            self.manual_backward(out.loss)
-            self.clip_gradients_now(optimizer)
+            self.manual_backward(out.loss)  # clipped in `on_before_optimizer_step`
             with scaled_learning_rate(optimizer, size / self.tbptt_steps if self.tbptt_jitter else 1.0):
                 optimizer.step()
             step_schedulers(self, "step")
@@ -566,6 +584,13 @@ class SequenceModule(L.LightningModule):
     ) -> None:
         """Automatic optimisation: clip with this module's settings (the Trainer's stay unset)."""
         self.clip_gradients_now(optimizer)
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Manual optimisation (truncated BPTT) clips here, inside `optimizer.step()`, where the
+        automatic path clips too: after mixed precision unscales the gradients and after the
+        callbacks' hook has read them unclipped (`GradientFlow`)."""
+        if not self.automatic_optimization:
+            self.clip_gradients_now(optimizer)
 
     def clip_gradients_now(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip with the configured settings; manual-optimisation tasks call this before step()."""

@@ -11,7 +11,7 @@ from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
 from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState
 from seqnet.nn.decoding import greedy, sample
-from seqnet.tasks.base import SequenceModule, StepOutput
+from seqnet.tasks.base import SequenceModule, StepOutput, last_target_step
 from seqnet.tasks.outputs import TokenOutput
 
 
@@ -93,6 +93,10 @@ class LanguageModel(SequenceModule):
     def step_from(self, batch: SeqBatch, state: Any) -> tuple[StepOutput, Any]:
         logits, enc = self(batch.inputs, batch.lengths, state)
         return self.scored(logits, batch), self.state_after(state, enc)
+
+    def probe_loss(self, batch: SeqBatch) -> Tensor:
+        logits, _ = self(batch.inputs, batch.lengths, self.batch_state(batch))
+        return self.scored(*last_target_step(logits, batch)).loss
 
     def state_after(self, state: Any, enc: EncoderOutput) -> Any:
         """The state to continue from after a step that started from `state`: the encoder's."""

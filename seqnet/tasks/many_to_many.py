@@ -10,7 +10,7 @@ from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch
 from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn import EncoderState
-from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
+from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput, last_target_step
 from seqnet.tasks.metrics import is_span_tagset, spans
 from seqnet.tasks.outputs import build_output
 
@@ -79,6 +79,9 @@ class ManyToMany(SequenceModule):
     def step_from(self, batch: SeqBatch, state: EncoderState | None) -> tuple[StepOutput, EncoderState]:
         enc = self.encode(self.embed(batch.inputs), batch.lengths, state)
         return self.scored(self.head(enc.outputs), batch), enc.final_state
+
+    def probe_loss(self, batch: SeqBatch) -> Tensor:
+        return self.scored(*last_target_step(self(batch), batch)).loss
 
     def scored(self, outputs: Tensor, batch: SeqBatch) -> StepOutput:
         """The loss of the head's outputs (B, T, C or K) against the batch's per-step targets."""

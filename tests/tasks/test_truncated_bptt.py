@@ -53,9 +53,10 @@ def fitted(dm, tmp_path, **options):
     return model, trainer
 
 
-def test_one_chunk_trains_bit_for_bit_as_the_automatic_path(toy_corpus, tmp_path):
-    automatic, _ = fitted(toy_corpus, tmp_path / "a")
-    truncated, trainer = fitted(toy_corpus, tmp_path / "b", tbptt_steps=10_000)
+@pytest.mark.parametrize("clip", [1.0, 0.01])  # 0.01 clips every step: both paths must clip alike
+def test_one_chunk_trains_bit_for_bit_as_the_automatic_path(toy_corpus, tmp_path, clip):
+    automatic, _ = fitted(toy_corpus, tmp_path / "a", gradient_clip_val=clip)
+    truncated, trainer = fitted(toy_corpus, tmp_path / "b", tbptt_steps=10_000, gradient_clip_val=clip)
     assert not truncated.automatic_optimization and trainer.global_step == 3
     for (name, a), b in zip(automatic.state_dict().items(), truncated.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
