@@ -25,13 +25,14 @@ import numpy as np
 import torch
 from hydra.core.global_hydra import GlobalHydra
 
-from seqnet.cli import evaluate, generate, predict, train
+from seqnet.cli import evaluate, export, generate, predict, train
 
 PROGRAMS: dict[str, Callable[[], None]] = {
     "seqnet-train": train.main,
     "seqnet-eval": evaluate.main,
     "seqnet-predict": predict.main,
     "seqnet-generate": generate.main,
+    "seqnet-export": export.main,
 }
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

@@ -126,3 +126,22 @@ def test_the_readme_zero_config_table_is_the_one_the_script_wrote():
     (table,) = re.findall(r"<!-- zero-config-table -->\n(.*?)<!-- /zero-config-table -->", TEXT, re.DOTALL)
     generated = (README.parent / "benchmarks" / "zero_config" / "README.md").read_text()
     assert table.strip() and generated.rstrip().endswith(table.strip())
+
+
+def test_the_docs_gradient_table_is_the_one_the_benchmark_wrote():
+    page = (README.parent / "docs" / "gradients.md").read_text()
+    (table,) = re.findall(r"<!-- memory-table -->\n(.*?)<!-- /memory-table -->", page, re.DOTALL)
+    script = README.parent / "scripts" / "bench_memory_tasks.py"
+    results = README.parent / "benchmarks" / "memory_tasks.json"
+    printed = subprocess.run(
+        [sys.executable, str(script), "--table", str(results)], capture_output=True, text=True, check=True
+    ).stdout
+    assert table.strip() and table.strip() == printed.strip()
+    rows = json.loads(results.read_text())["rows"]
+    for cell in ("rnn", "lstm", "gru", "mingru", "minlstm"):  # the README's summary: longest solved
+        solved = [r for r in rows if r["cell"] == cell and r["test_vs_baseline"] < 0.1]
+        longest = [
+            max((r["length"] for r in solved if r["task"] == task), default="-")
+            for task in ("adding", "copy_memory")
+        ]
+        assert f"| {cell} | {longest[0]} | {longest[1]} |" in TEXT

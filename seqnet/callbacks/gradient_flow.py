@@ -87,9 +87,13 @@ class GradientFlow(L.Callback):
         self.counted = 0
         self.probe: Any = None  # the batch the curve is measured on (CPU copy)
         self.probe_is_val = False
-        self.curves: list[tuple[int, Tensor]] = []  # (global step, norm by steps back)
+        self.curves: list[tuple[str, Tensor]] = []  # ("step N", norm by steps back)
         self.measured_at: int | None = None
         self.batch_idx = 0
+        self.parameters: list[nn.Parameter] | None = None
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.parameters = None  # read again at the first step: a strategy may have wrapped them
 
     # --- per-step norms -----------------------------------------------------------------------
     def on_train_batch_start(
@@ -100,7 +104,12 @@ class GradientFlow(L.Callback):
             self.probe = _cpu_copy(batch, self.probe_rows)  # replaced by a validation batch when one comes
 
     def on_validation_batch_start(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
     ) -> None:
         if batch_idx == 0 and dataloader_idx == 0 and not self.probe_is_val:
             self.probe, self.probe_is_val = _cpu_copy(batch, self.probe_rows), True
@@ -108,7 +117,10 @@ class GradientFlow(L.Callback):
     def on_before_optimizer_step(
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
     ) -> None:
-        grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
+        if self.parameters is None:
+            # kept: walking the module tree each step costs ~50 µs
+            self.parameters = [p for p in pl_module.parameters() if p.requires_grad]
+        grads = [p.grad for p in self.parameters if p.grad is not None]
         if not grads:
             return
         total = torch.nn.utils.get_total_norm(grads).detach()
@@ -163,7 +175,7 @@ class GradientFlow(L.Callback):
         if curve is None:
             return
         horizon = memory_horizon(curve, self.horizon_fraction)
-        self.curves = [*self.curves, (trainer.global_step, curve)][-MAX_CURVES:]
+        self.curves = [*self.curves, (f"step {trainer.global_step}", curve)][-MAX_CURVES:]
         self._log(trainer, {"gradient_flow/memory_horizon": float(horizon)})
         writers = tensorboard_writers(trainer)
         if writers and trainer.is_global_zero:
@@ -234,17 +246,20 @@ def memory_horizon(curve: Tensor, fraction: float = 0.01) -> int:
     return int(below[0]) if len(below) else len(curve)
 
 
-def draw_input_gradients(curves: list[tuple[int, Tensor]], fraction: float, caption: str) -> Figure:
-    """One log-scale curve per (global step, gradient norm by steps back), relative to each
-    curve's value at the last step, with the horizon threshold as a dashed line."""
+def draw_input_gradients(
+    curves: list[tuple[str, Tensor]], fraction: float, caption: str, shaded: bool = True
+) -> Figure:
+    """One log-scale curve per (label, gradient norm by steps back), relative to each curve's
+    value at the last step, with the horizon threshold as a dashed line; shaded: one colour, later
+    curves darker (one model over time), else a colour per curve (models side by side)."""
     from matplotlib.figure import Figure  # imported here: a second of start-up most runs never need
 
     figure = Figure(figsize=(6.5, 4))
     axes = figure.add_subplot()
-    for i, (step, curve) in enumerate(curves):
+    for i, (label, curve) in enumerate(curves):
         relative = (curve / curve[0].clamp(min=1e-30)).clamp(min=1e-12).numpy()
-        shade = 0.25 + 0.75 * (i + 1) / len(curves)
-        axes.plot(range(len(relative)), relative, color=(0.1, 0.3, 0.7, shade), label=f"step {step}")
+        colour = (0.1, 0.3, 0.7, 0.25 + 0.75 * (i + 1) / len(curves)) if shaded else f"C{i}"
+        axes.plot(range(len(relative)), relative, color=colour, label=label)
     axes.axhline(fraction, color="grey", linestyle="--", linewidth=0.8)
     axes.set_yscale("log")
     axes.set_xlabel("steps back from the last valid step")
@@ -258,7 +273,7 @@ def draw_input_gradients(curves: list[tuple[int, Tensor]], fraction: float, capt
 def _caption(module: L.LightningModule) -> str:
     encoder = getattr(module, "encoder", None)
     cell = "/".join(map(str, getattr(encoder, "cells", None) or [type(encoder).__name__]))
-    text = f"input gradient of the last step's loss ({cell})"
+    text = f"input gradient of the loss ({cell}; per-step tasks: the last step's loss)"
     steps = getattr(module, "tbptt_steps", None)
     if steps:
         text += f"; trained with truncated BPTT: training gradients reach at most {steps} steps back"

@@ -308,6 +308,14 @@ class TorchRecurrentLayer(nn.Module):
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)  # (B, T, D*H)
         return out, self._layer_state(hn)
 
+    def graph_forward(self, x: Tensor, lengths: Tensor, state: LayerStateTuple) -> Tensor:
+        """The padded route as plain tensor operations, for export: x (B, T, I), lengths (B,) on
+        x's device, state tensors (L*D, B, S) -> outputs (B, T, D*H), zero at padded steps. No
+        host reads, no packing and no fused kernel, so `torch.export` and ONNX trace it with a
+        dynamic batch and length."""
+        run = partial(self._one_layer, segments=[(0, x.shape[1], x.shape[0])])
+        return self._padded_stack(x, lengths, state, run, mask=True)[0]
+
     def _torch_state(self, state: LayerStateTuple) -> Tensor | LayerStateTuple:
         """The protocol's state tuple -> what torch.nn takes: h, or (h, c) for an LSTM."""
         return state if self.is_lstm else state[0]
@@ -394,11 +402,12 @@ class TorchRecurrentLayer(nn.Module):
         state: LayerStateTuple,
         run: Callable[..., tuple[Tensor, LayerStateTuple | None]],
         zeroed: bool = False,
+        mask: bool | None = None,
     ) -> tuple[Tensor, LayerStateTuple | None]:
         """Layer by layer and direction by direction over the padded tensor (see class doc), each
         through `run(index, sequence, start) -> (outputs, final state or None)` (`_one_layer` or
         `_fused_layer`); `zeroed`: `run` leaves padded steps zero (the fused kernel), so they need
-        no mask."""
+        no mask; `mask`: zero padded steps (None: where `run` did not and some row is short)."""
         device_lengths = lengths.to(x.device)
         last = (device_lengths - 1).view(-1, 1, 1)  # (B, 1, 1)
         inputs, finals = x, []
@@ -416,9 +425,11 @@ class TorchRecurrentLayer(nn.Module):
             if layer < self.num_layers - 1 and self.rnn.dropout:
                 inputs = nn.functional.dropout(inputs, self.rnn.dropout, self.training)
         outputs = inputs
-        if not zeroed and int(lengths.min()) < x.shape[1]:
-            mask = lengths_to_mask(device_lengths, x.shape[1], x.device).unsqueeze(-1)  # (B, T, 1)
-            outputs = inputs * mask.to(inputs.dtype)
+        if mask is None:
+            mask = not zeroed and int(lengths.min()) < x.shape[1]
+        if mask:
+            valid = lengths_to_mask(device_lengths, x.shape[1], x.device).unsqueeze(-1)  # (B, T, 1)
+            outputs = inputs * valid.to(inputs.dtype)
         if any(final is None for final in finals):
             return outputs, None
         return outputs, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))  # each (L*D, B, S)
@@ -535,6 +546,13 @@ class CellLayer(nn.Module):
             outputs.append(h_t * keep)
         return torch.stack(outputs, dim=1), tuple(s.unsqueeze(0) for s in current)  # (B, T, H)
 
+    def graph_forward(self, x: Tensor, lengths: Tensor, state: LayerStateTuple) -> Tensor:
+        raise InputError(
+            f"{type(self).__name__} loops over time in Python, which an exported graph cannot hold for "
+            "inputs of any length; export its streaming graph (streaming=true: one step, the state "
+            "outside) or train a built-in or scan cell"
+        )
+
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         h_t, updated = self.cell(x_t, tuple(s[0] for s in state))
         return h_t, tuple(s.unsqueeze(0) for s in updated)
@@ -561,6 +579,13 @@ class Bidirectional(nn.Module):
         out_b, state_b = self.backward_layer(reversed_x, lengths, tuple(s[1:2] for s in state))
         outputs = torch.cat([out_f, reverse_padded(out_b, device_lengths)], dim=-1)  # (B, T, 2H)
         return outputs, tuple(torch.cat(pair, dim=0) for pair in zip(state_f, state_b, strict=True))
+
+    def graph_forward(self, x: Tensor, lengths: Tensor, state: LayerStateTuple) -> Tensor:
+        """`forward`'s outputs as plain tensor operations (export); lengths (B,) on x's device."""
+        out_f = self.forward_layer.graph_forward(x, lengths, tuple(s[0:1] for s in state))
+        reversed_x = reverse_padded(x, lengths)
+        out_b = self.backward_layer.graph_forward(reversed_x, lengths, tuple(s[1:2] for s in state))
+        return torch.cat([out_f, reverse_padded(out_b, lengths)], dim=-1)  # (B, T, 2H)
 
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         raise InputError(_NO_BIDIRECTIONAL_STEP)

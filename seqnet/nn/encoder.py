@@ -220,6 +220,8 @@ class RecurrentEncoder(nn.Module):
         Feeding a sequence in chunks while carrying `final_state` gives the outputs and final
         state of one call over the whole sequence (unidirectional encoders).
         """
+        if torch.compiler.is_exporting() or torch.jit.is_tracing():
+            return self._traced(x, lengths, state)
         self._check_input(x, 3, "(B, T, I) = (batch, steps, features)")
         batch, steps, _ = x.shape
         lengths, shortest = validate_lengths(lengths, batch, steps)
@@ -245,6 +247,34 @@ class RecurrentEncoder(nn.Module):
             last=self._merge(last),
             final_state=final_state,
             mask=lambda: lengths_to_mask(device_lengths, steps, device=x.device),  # (B, T)
+        )
+
+    def _traced(self, x: Tensor, lengths: Tensor | None, state: EncoderState | None) -> EncoderOutput:
+        """`forward` while `torch.export` (or ONNX's exporter) traces it: every layer's padded
+        route as plain tensor operations (`graph_forward`), lengths on x's device, no checks that
+        read values; outputs and last steps only (a full-sequence graph has no final state: the
+        streaming graph carries it, through `step`)."""
+        batch, steps, _ = x.shape
+        lengths = torch.full((batch,), steps, device=x.device) if lengths is None else lengths.to(x.device)
+        state = self.initial_state(batch, x.device, x.dtype) if state is None else state
+
+        def run(block: nn.Module, inputs: Tensor, start: LayerState) -> tuple[Tensor, None]:
+            if not hasattr(block, "graph_forward"):
+                raise InputError(
+                    f"{type(block).__name__} has no graph_forward (its outputs as plain tensor "
+                    "operations), so it does not export; see seqnet.nn.cells.TorchRecurrentLayer"
+                )
+            return block.graph_forward(inputs, lengths, start), None
+
+        outputs, _ = self._through_layers(x, state, run)
+        mask = lengths_to_mask(lengths, steps, x.device)  # (B, T)
+        if self.residual or self.norms:
+            outputs = outputs * mask.unsqueeze(-1).to(outputs.dtype)
+        return EncoderOutput(
+            outputs=self._merge(outputs),
+            last=self._merge(self._last_steps(outputs, lengths, present=True)),
+            final_state=_no_final_state,
+            mask=mask,
         )
 
     def _scatter(
@@ -391,6 +421,13 @@ class RecurrentEncoder(nn.Module):
             f"cells={self.cells}, bidirectional={self.bidirectional}, merge={self.merge!r}, "
             f"fused={self.fused}, output_size={self.output_size}"
         )
+
+
+def _no_final_state() -> EncoderState:
+    raise InputError(
+        "an exported full-sequence graph has no final state; export the streaming graph "
+        "(seqnet-export ... streaming=true), which carries the state one step at a time"
+    )
 
 
 def classic_init_(rnn: nn.RNNBase) -> None:

@@ -62,6 +62,10 @@ class ScanLayer(nn.Module):
         h = linear_scan(log_a, log_b, state[0][0])  # (B, T, H)
         return h * valid, (h[:, -1].unsqueeze(0),)
 
+    def graph_forward(self, x: Tensor, lengths: Tensor, state: LayerStateTuple) -> Tensor:
+        """`forward`'s outputs (plain tensor operations already: exported as they are)."""
+        return self(x, lengths, state)[0]
+
     def step(self, x_t: Tensor, state: LayerStateTuple) -> tuple[Tensor, LayerStateTuple]:
         """x_t (B, I), state ((1, B, H),) -> (h_t (B, H), state)."""
         log_a, log_b = self.coefficients(x_t.unsqueeze(1))  # (B, 1, H)

@@ -405,6 +405,28 @@ class SequenceModule(L.LightningModule):
         """Loss, its weight, and what the metrics read, for one batch."""
         raise NotImplementedError
 
+    # --- export (seqnet.tasks.export) --------------------------------------------------------
+    EXPORT_OUTPUTS: ClassVar[tuple[str, ...]] = ()  # the full-sequence graph's outputs; (): no export
+    EXPORT_STEPWISE: ClassVar[bool] = False  # whether those outputs are per step, (B, T, ...)
+
+    def export_outputs(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
+        """The exported full-sequence graph: padded inputs and lengths (B,) -> the outputs named in
+        `EXPORT_OUTPUTS`; the default is `forward` on a batch of them (its targets unread)."""
+        return (self(SeqBatch(inputs, lengths, targets=lengths)),)
+
+    def export_step(self, inputs: Tensor, state: EncoderState) -> tuple[Tensor, EncoderState]:
+        """The exported streaming graph: one step's inputs ((B,) ids or (B, F) features) and the
+        encoder's state -> (the step's first export output, the state after it)."""
+        raise InputError(
+            f"{type(self).__name__} does not export a streaming graph; export the full-sequence "
+            "graph (streaming=false)"
+        )
+
+    def encoder_step(self, inputs: Tensor, state: EncoderState) -> tuple[Tensor, EncoderState]:
+        """One step's inputs ((B,) ids or (B, F) features) through the embedding and the encoder's
+        `step` -> (its output (B, D), the state after it)."""
+        return self.encoder.step(self.embed(inputs.unsqueeze(1))[:, 0], state)
+
     def probe_loss(self, batch: SeqBatch) -> Tensor:
         """The loss whose gradient with respect to the encoder's inputs the gradient-flow
         diagnostics read (`seqnet.callbacks.GradientFlow`): the batch's loss (one target per

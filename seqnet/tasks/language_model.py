@@ -85,6 +85,16 @@ class LanguageModel(SequenceModule):
         enc = self.encode(self.embed(inputs), lengths, state)
         return self.output(enc.outputs), enc
 
+    EXPORT_OUTPUTS = ("logits",)  # (B, T, V) next-token logits after every step
+    EXPORT_STEPWISE = True
+
+    def export_outputs(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
+        return (self(inputs, lengths)[0],)
+
+    def export_step(self, inputs: Tensor, state: EncoderState) -> tuple[Tensor, EncoderState]:
+        """`next_token_logits`: token ids (B,) and the state before them -> (logits (B, V), state)."""
+        return self.next_token_logits(inputs, state)
+
     def step(self, batch: SeqBatch) -> StepOutput:
         """Next-token loss against the batch's targets, and what the metrics read."""
         logits, _ = self(batch.inputs, batch.lengths, self.batch_state(batch))

@@ -73,6 +73,13 @@ class ManyToMany(SequenceModule):
         enc = self.encode(self.embed(batch.inputs), batch.lengths)
         return self.head(enc.outputs)
 
+    EXPORT_OUTPUTS = ("outputs",)  # (B, T, C) logits (a CRF's emissions) or (B, T, K) standardised values
+    EXPORT_STEPWISE = True
+
+    def export_step(self, inputs: Tensor, state: EncoderState) -> tuple[Tensor, EncoderState]:
+        y, state = self.encoder_step(inputs, state)
+        return self.head(y), state  # (B, C) or (B, K)
+
     def step(self, batch: SeqBatch) -> StepOutput:
         return self.scored(self(batch), batch)
 

@@ -9,7 +9,9 @@ from torch import Tensor
 
 from seqnet.data import DataSpec, SeqBatch
 from seqnet.data.prediction import PredictionInput
-from seqnet.nn import ConvBranch, EncoderOutput, build_pooling
+from seqnet.errors import InputError
+from seqnet.nn import ConvBranch, EncoderOutput, EncoderState, build_pooling
+from seqnet.nn.pooling import LastPooling
 from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
 from seqnet.tasks.outputs import build_output
 
@@ -81,6 +83,20 @@ class ManyToOne(SequenceModule):
         mean loss, or (mean loss, how many targets it averages): the count weighs the batch in the
         epoch's `loss`, so it is an exact mean over the split. A plain mean counts each sequence once."""
         return self.output.loss(outputs, targets)
+
+    # --- export -------------------------------------------------------------------------------
+    EXPORT_OUTPUTS = ("outputs",)  # (B, C) logits or (B, K) standardised values
+
+    def export_step(self, inputs: Tensor, state: EncoderState) -> tuple[Tensor, EncoderState]:
+        """Streaming classification: the head read after every step, as `pooling=last` reads the
+        last one (other poolings and the conv branch need the whole sequence)."""
+        if self.conv_branch is not None or not isinstance(self.pooling, LastPooling):
+            raise InputError(
+                "streaming=true reads the head after each step, which needs pooling=last and no conv "
+                "branch; export the full-sequence graph (streaming=false)"
+            )
+        y, state = self.encoder_step(inputs, state)
+        return self.head(y), state
 
     # --- composed -----------------------------------------------------------------------------
     def forward(self, batch: SeqBatch) -> Tensor:

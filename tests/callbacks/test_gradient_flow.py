@@ -19,7 +19,9 @@ from seqnet.tasks import LanguageModel, ManyToMany, ManyToOne
 def run(model, dm, tmp_path, flow, **options):
     """Fit with `flow` and a TensorBoard logger -> (scalars {tag: [(step, value)]}, image tags)."""
     logger = TensorBoardLogger(tmp_path, name="tb", version=0)
-    settings = dict(max_epochs=1, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
+    settings = dict(
+        max_epochs=1, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False
+    )
     trainer = L.Trainer(logger=logger, callbacks=[flow], **{**settings, **options})
     trainer.fit(model, datamodule=dm)
     events = EventAccumulator(str(tmp_path / "tb" / "version_0"), size_guidance={"images": 0, "scalars": 0})
@@ -57,7 +59,7 @@ def test_a_one_batch_run_logs_norms_per_gate_and_the_horizon(adding, tmp_path, c
     assert any(tag.endswith(f"/{gates}") for tag in scalars), sorted(scalars)
     assert "grad_2.0_norm_total" in scalars
     assert images == ["gradient_flow/input_gradient"]
-    (step, horizon), = scalars["gradient_flow/memory_horizon"]
+    ((step, horizon),) = scalars["gradient_flow/memory_horizon"]
     assert step == 1 and 1 <= horizon <= 10
 
 
@@ -69,7 +71,10 @@ def test_norms_are_read_before_clipping_under_either_optimisation(toy_corpus, tm
     for clip in (1e-4, 1e4):
         torch.manual_seed(0)
         model = LanguageModel(
-            toy_corpus.spec, encoder={"cell": "gru", "hidden_size": 8}, gradient_clip_val=clip, tbptt_steps=tbptt
+            toy_corpus.spec,
+            encoder={"cell": "gru", "hidden_size": 8},
+            gradient_clip_val=clip,
+            tbptt_steps=tbptt,
         )
         flow = GradientFlow(every_n_steps=3)
         scalars, _ = run(model, toy_corpus, tmp_path / str(clip), flow, max_steps=3, limit_val_batches=0)

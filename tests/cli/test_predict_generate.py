@@ -255,7 +255,7 @@ def test_an_anomaly_detector_scores_every_step_of_a_csv(tmp_path):
     assert header == "step,score,flag" and len(lines) == 240 and lines[-1].startswith("239,")
 
 
-@pytest.mark.parametrize("program", ["seqnet-generate", "seqnet-predict"])
+@pytest.mark.parametrize("program", ["seqnet-generate", "seqnet-predict", "seqnet-export"])
 def test_help_lists_the_commands_settings_not_the_training_groups(program, tmp_path):
     result = run_cli(program, "--help", cwd=tmp_path)
     assert result.returncode == 0 and f"Usage: {program} ckpt_path=" in result.stdout

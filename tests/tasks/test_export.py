@@ -1,0 +1,148 @@
+"""Exported graphs (ONNX in onnxruntime, torch.export) give what the task gives: full sequences of
+mixed lengths, and one step at a time with the state held outside."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from seqnet.data import collate_sequences
+from seqnet.errors import InputError
+from seqnet.tasks import LanguageModel, ManyToMany, ManyToOne, OneToMany
+from seqnet.tasks.export import check_export, export_task, flat_state, runner
+
+pytest.importorskip("onnxruntime")
+
+
+def mixed_batch(dm, count=6, **collate):
+    """A batch of test examples whose lengths differ (the sorted split's ends)."""
+    examples = dm.datasets["test"]
+    picked = [examples[i] for i in (0, len(examples) - 1, 1, len(examples) // 2, 2, 3)][:count]
+    return collate_sequences(picked, **collate)
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [
+        {"cell": "lstm", "hidden_size": 8, "bidirectional": True, "num_layers": 2},
+        {
+            "cell": "gru",
+            "hidden_size": 8,
+            "bidirectional": False,
+            "residual": True,
+            "layer_norm": True,
+            "num_layers": 2,
+        },
+        {"cell": ["mingru", "lstm"], "hidden_size": 8, "bidirectional": True},
+    ],
+    ids=["bilstm2", "gru_residual_norm", "mingru_lstm_mixed"],
+)
+@pytest.mark.parametrize("format", ["onnx", "torch_export"])
+def test_a_classifier_exports_its_forward_over_mixed_lengths(vowels, tmp_path, encoder, format):
+    torch.manual_seed(0)
+    model = ManyToOne(vowels.spec, encoder=encoder).eval()
+    if format == "onnx" and encoder["cell"] == ["mingru", "lstm"]:
+        with pytest.raises(InputError, match="mixes scan cells"):
+            export_task(model, tmp_path / "m.onnx")
+        encoder = {**encoder, "cell": "mingru"}  # the scan cells alone export through dynamo
+        model = ManyToOne(vowels.spec, encoder=encoder).eval()
+    batch = mixed_batch(vowels)
+    assert len(set(batch.lengths.tolist())) > 2
+    info = export_task(model, tmp_path / f"m.{format}", format, max_steps=int(batch.lengths.max()))
+    inputs = batch.inputs
+    if format == "torch_export":  # its torch.nn LSTM takes inputs padded to max_steps
+        inputs = torch.nn.functional.pad(inputs, (0, 0, 0, int(batch.lengths.max()) - inputs.shape[1]))
+    (got,) = runner(info)(inputs, batch.lengths)
+    with torch.no_grad():
+        expected = model(batch).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_a_tagger_and_a_language_model_export_per_step_outputs(toy_tags, toy_corpus, tmp_path):
+    torch.manual_seed(0)
+    tagger = ManyToMany(toy_tags.spec, encoder={"cell": "lstm", "hidden_size": 8}, crf=True).eval()
+    batch = mixed_batch(toy_tags, target_pad_value=-100)
+    (got,) = runner(export_task(tagger, tmp_path / "tagger.onnx"))(batch.inputs, batch.lengths)
+    with torch.no_grad():
+        np.testing.assert_allclose(got, tagger(batch).numpy(), atol=1e-4, rtol=1e-4)
+    lm = LanguageModel(toy_corpus.spec, encoder={"cell": "gru", "hidden_size": 8}).eval()
+    batch = mixed_batch(toy_corpus, target_pad_value=0)
+    (got,) = runner(export_task(lm, tmp_path / "lm.onnx"))(batch.inputs, batch.lengths)
+    with torch.no_grad():
+        logits, _ = lm(batch.inputs, batch.lengths)
+    np.testing.assert_allclose(got, logits.numpy(), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("format", ["onnx", "torch_export"])
+def test_a_language_models_step_graph_carries_the_state_as_next_token_logits_does(
+    toy_corpus, tmp_path, format
+):
+    torch.manual_seed(0)
+    encoder = {"cell": "lstm", "hidden_size": 8, "num_layers": 2, "learn_initial_state": True}
+    model = LanguageModel(toy_corpus.spec, encoder=encoder).eval()
+    with torch.no_grad():
+        for p in model.encoder.initial_states.parameters():
+            p.normal_()  # a learned start state, not zeros: the caller must get its values
+    info = export_task(model, tmp_path / f"step.{format}", format, streaming=True)
+    start = info["metadata"]["seqnet.initial_state"]
+    assert [s["name"] for s in start] == ["state_in_0", "state_in_1", "state_in_2", "state_in_3"]
+    state = [np.repeat(np.asarray(s["value"], dtype=np.float32)[:, None], 2, axis=1) for s in start]
+    run = runner(info)
+    tokens = torch.tensor([[5, 6, 7, 8, 9], [9, 8, 7, 6, 5]])
+    carried = model.encoder.initial_state(2)
+    with torch.no_grad():
+        for t in range(tokens.shape[1]):
+            logits, *state = run(tokens[:, t], *state)
+            expected, carried = model.next_token_logits(tokens[:, t], carried)
+            np.testing.assert_allclose(logits, expected.numpy(), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(state[0], flat_state(carried)[0].numpy(), atol=1e-5)
+    if format == "onnx":
+        props = {p.key: json.loads(p.value) for p in onnx.load(info["path"]).metadata_props}
+        assert props["seqnet.initial_state"] == start and props["seqnet.streaming"] is True
+
+
+def test_streaming_a_classifier_reads_the_head_after_every_step(vowels, tmp_path):
+    torch.manual_seed(0)
+    model = ManyToOne(vowels.spec, encoder={"cell": "minlstm", "hidden_size": 8, "bidirectional": False})
+    info = export_task(model, tmp_path / "vad.onnx", streaming=True)
+    assert check_export(model, info) < 1e-5  # stepped rows end where the full graph ends
+    assert model.training  # the task is left as it was found
+
+
+def test_what_cannot_export_is_refused_with_the_reason(vowels, toy_runs, tmp_path):
+    bidirectional = ManyToOne(vowels.spec, encoder={"cell": "gru", "hidden_size": 8, "bidirectional": True})
+    with pytest.raises(InputError, match="bidirectional"):
+        export_task(bidirectional, tmp_path / "a.onnx", streaming=True)
+    with pytest.raises(InputError, match="format must be one of"):
+        export_task(bidirectional, tmp_path / "a.onnx", format="tflite")
+    mean = ManyToOne(
+        vowels.spec, encoder={"cell": "gru", "hidden_size": 8, "bidirectional": False}, pooling="mean"
+    )
+    with pytest.raises(InputError, match="pooling=last"):
+        export_task(mean, tmp_path / "b.onnx", streaming=True)
+    conditioned = OneToMany(toy_runs.spec, encoder={"cell": "gru", "hidden_size": 8})
+    with pytest.raises(InputError, match="does not export yet"):
+        export_task(conditioned, tmp_path / "c.onnx")
+
+
+def test_a_python_loop_cell_is_refused_in_the_full_graph_and_streams(vowels, tmp_path):
+    import tests.nn.test_encoder_state  # noqa: F401  registers elman_plain, a CellLayer written step by step
+
+    model = ManyToOne(vowels.spec, encoder={"cell": "elman_plain", "hidden_size": 8, "bidirectional": False})
+    with pytest.raises(InputError, match="loops over time in Python"):
+        export_task(model, tmp_path / "a.onnx")
+    assert check_export(model, export_task(model, tmp_path / "s.onnx", streaming=True)) < 1e-5
+
+
+def test_dynamic_quantization_writes_a_smaller_graph_that_still_agrees(vowels, tmp_path):
+    from seqnet.tasks.export import quantize_dynamic
+
+    torch.manual_seed(0)
+    model = ManyToOne(vowels.spec, encoder={"cell": "lstm", "hidden_size": 64, "bidirectional": False})
+    info = export_task(model, tmp_path / "m.onnx")  # onnxruntime quantizes LSTM and MatMul nodes
+    result = quantize_dynamic(model, info["path"], vowels.test_dataloader())
+    assert result["bytes"] < result["float_bytes"]
+    test = result["test"]
+    assert abs(test["accuracy_int8"] - test["accuracy_float"]) < 0.1
