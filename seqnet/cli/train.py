@@ -189,6 +189,11 @@ def differences(before: Any, now: Any, prefix: str = "") -> dict[str, tuple[Any,
 
 def check_run_config(cfg: DictConfig) -> None:
     """Refuse combinations that would only fail (or silently misbehave) later."""
+    if cfg.get("hparams_search"):
+        raise OverrideError(
+            "hparams_search is the search space of seqnet-tune: run seqnet-tune hparams_search=optuna "
+            "with the same overrides (each trial is a seqnet-train run)"
+        )
     max_epochs = cfg.trainer.get("max_epochs")
     if max_epochs is not None and (not isinstance(max_epochs, int) or max_epochs < 1):
         raise OverrideError(
