@@ -5,14 +5,16 @@
     python scripts/bench_memory_tasks.py --table benchmarks/memory_tasks.json   # the README table
 
 Every cell gets one budget per task: the same hidden size, batch, optimizer steps (adding 2000,
-copy memory 8000: at 2000 no cell solved even a delay of 10) and a 3-minute cap per run (the longest inputs of the slowest cells stop at the cap; each row records the steps
-it reached), the same learning-rate search (Adam at 1e-3, 3e-3, 1e-2, chosen per cell and task on
-the validation split at the search length; that run is reused), then one run per length at the
-chosen rate. Each row: the test MSE (adding; predicting the mean scores ~0.167) or per-step cross
-entropy (copy memory; always answering blank scores 10 ln 8 / (T + 20)), its ratio to that
-baseline, and the memory horizon of the trained model (`seqnet.callbacks.gradient_flow`: steps
-back over which the input gradient of the loss stays above 1 % of its value at the last step, on
-32 test sequences). A length counts as solved below 10 % of its baseline.
+copy memory 8000: at 2000 no cell solved even a delay of 10) and a 3-minute cap per run (the
+longest inputs of the slowest cells stop at the cap; each row records the steps it reached), the
+same learning-rate search (Adam at 1e-3, 3e-3, 1e-2, chosen per cell and task on the validation
+split at the search length; that run is reused), then one run per length at the chosen rate.
+Each row: the test MSE (adding; predicting the mean scores ~0.167) or per-step cross entropy
+(copy memory; always answering blank scores 10 ln 8 / (T + 20)), its ratio to that baseline, and
+the memory horizon of the trained model (`seqnet.callbacks.gradient_flow`: steps back over which
+the input gradient of the loss stays above 1 % of its value at the last step, on 32 test
+sequences). A length counts as solved below 10 % of its baseline. `--tasks copy_memory` reruns one
+task and keeps the other's rows in `--out`.
 
 Runs go to `--workers` processes with one thread each, in the background of a 2-core machine:
 about 30 minutes for the whole table.

@@ -18,8 +18,8 @@ optuna = pytest.importorskip("optuna")
 def test_the_search_space_maps_each_sweep_to_its_distribution():
     space = search_space({
         "model.encoder.cell": "choice(lstm, gru)", "model.encoder.num_layers": "range(1, 4)",
-        "model.optimizer.lr": "tag(log, interval(1e-4, 1e-2))", "model.encoder.hidden_size": "int(interval(16, 64))",
-        "model.dropout": "interval(0.0, 0.5)",
+        "model.optimizer.lr": "tag(log, interval(1e-4, 1e-2))",
+        "model.encoder.hidden_size": "int(interval(16, 64))", "model.dropout": "interval(0.0, 0.5)",
     })  # fmt: skip
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     trial = study.ask()
