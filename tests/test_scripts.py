@@ -1,9 +1,13 @@
 """The baseline scripts print their figures and write into a folder only when given --out."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import torch
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -36,3 +40,14 @@ def test_the_per_shape_benchmark_runs_every_shape_and_writes_its_table(tmp_path)
         row["ms_per_step"]["seqnet"] > 0 and row["seqnet_vs_hand_written"]["median"] > 0 for row in rows
     )
     assert all(row["gradient_flow_vs_logged"]["median"] > 0 for row in rows)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_the_gpu_check_refuses_without_cuda_and_writes_nothing(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["bash", str(SCRIPTS / "gpu_check.sh"), str(tmp_path / "out")],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3 and "no CUDA device" in done.stderr
+    assert not (tmp_path / "out").exists()

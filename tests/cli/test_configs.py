@@ -116,3 +116,15 @@ def test_data_ucr_brings_its_recipe_with_the_default_task_and_tilde_recipe_drops
     assert composed().model.pooling == "last"  # the default experiment keeps its own settings
     experiment = composed("experiment=ucr")
     assert OmegaConf.to_container(experiment.model) == OmegaConf.to_container(recipe.model)
+
+
+def test_the_slurm_launcher_and_multi_node_ddp_compose():
+    """docs/scale_out.md's SLURM recipe: one srun task per GPU, the nodes Lightning is told."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    overrides = ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"]
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+    assert (cfg.trainer.strategy, cfg.trainer.num_nodes) == ("ddp", 2)
