@@ -35,6 +35,20 @@ def test_every_encoder_config_trains_through_the_cli(cli, tmp_path, encoder):
     assert "test/acc" in metrics(run_dir)
 
 
+def test_a_one_batch_scan_cell_run_shows_the_gradient_flow_in_tensorboard(cli, tmp_path):
+    """The command issue 36 names: the input-gradient image and the memory horizon, even in a
+    one-batch run, and the scan cell's gate blocks among the per-parameter norms."""
+    run_dir = tmp_path / "run"
+    overrides = ("experiment=adding", "model.encoder.cell=mingru", "debug=fast", f"hydra.run.dir={run_dir}")
+    assert_ok(cli("seqnet-train", *overrides))
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    assert "gradient_flow/input_gradient" in events.Tags()["images"]
+    scalars = set(events.Tags()["scalars"])
+    assert {"gradient_flow/memory_horizon", "gradient_flow/clipped_fraction", "grad_2.0_norm_total"} <= scalars
+    assert any(tag.endswith("linear.weight/candidate") for tag in scalars)
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_runs_with_debug_fast(cli, tmp_path, experiment):
     run_dir = tmp_path / "run"
