@@ -45,6 +45,7 @@ test-slow: $(STAMP)
 # the per-shape training steps (scripts/bench_shapes.py) first, under OpenMP's default.
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_shapes.py
+	$(BIN)/python scripts/bench_serve.py
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python scripts/bench.py $(ARGS)
 
 # The docs site (mkdocs.yml) into site/, warnings as errors.

@@ -51,3 +51,23 @@ def test_the_gpu_check_refuses_without_cuda_and_writes_nothing(tmp_path):
     )  # fmt: skip
     assert done.returncode == 3 and "no CUDA device" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_serving_benchmark_steps_both_models_through_onnxruntime_and_eager(tmp_path):
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "serve.json"
+    command = [
+        sys.executable,
+        str(SCRIPTS / "bench_serve.py"),
+        "--reps",
+        "1",
+        "--steps",
+        "2",
+        "--out",
+        str(out),
+    ]
+    subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True, timeout=300)
+    rows = json.loads(out.read_text())["rows"]
+    shapes = [(r["model"], r["batch"]) for r in rows]
+    assert shapes == [(m, b) for m in ("language_model_lstm256", "many_to_one_gru64") for b in (1, 64)]
+    assert all(r["ms_per_step"]["onnxruntime"] > 0 and r["ms_per_step"]["eager"] > 0 for r in rows)

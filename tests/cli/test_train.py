@@ -45,7 +45,11 @@ def test_a_one_batch_scan_cell_run_shows_the_gradient_flow_in_tensorboard(cli, t
     events.Reload()
     assert "gradient_flow/input_gradient" in events.Tags()["images"]
     scalars = set(events.Tags()["scalars"])
-    assert {"gradient_flow/memory_horizon", "gradient_flow/clipped_fraction", "grad_2.0_norm_total"} <= scalars
+    assert {
+        "gradient_flow/memory_horizon",
+        "gradient_flow/clipped_fraction",
+        "grad_2.0_norm_total",
+    } <= scalars
     assert any(tag.endswith("linear.weight/candidate") for tag in scalars)
 
 
