@@ -33,6 +33,7 @@ from seqnet.tasks.checkpoint import (
     settings_to_restore,
 )
 from seqnet.tasks.deferred_updates import DeferredUpdates
+from seqnet.tasks.export import Graph, default_graphs
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 from seqnet.tasks.streams import StreamStates
 from seqnet.tasks.truncated_bptt import chunk_sizes, scaled_learning_rate, step_schedulers, time_chunks
@@ -408,6 +409,16 @@ class SequenceModule(L.LightningModule):
     # --- export (seqnet.tasks.export) --------------------------------------------------------
     EXPORT_OUTPUTS: ClassVar[tuple[str, ...]] = ()  # the full-sequence graph's outputs; (): no export
     EXPORT_STEPWISE: ClassVar[bool] = False  # whether those outputs are per step, (B, T, ...)
+
+    def export_graphs(self, streaming: bool = False) -> list[Graph]:
+        """The graphs `seqnet-export` writes (`seqnet.tasks.export.Graph`): by default the
+        full-sequence graph of `export_outputs`, or with `streaming` the one-step graph of
+        `export_step`; a task of several graphs (seq2seq) lists them all."""
+        return default_graphs(self, streaming)
+
+    def export_metadata(self) -> dict[str, Any]:
+        """Task-specific entries for the exported files' metadata (a decoder's special ids)."""
+        return {}
 
     def export_outputs(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
         """The exported full-sequence graph: padded inputs and lengths (B,) -> the outputs named in

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SeqBatch, Vocabulary
 from seqnet.data.prediction import PredictionInput
@@ -17,6 +18,7 @@ from seqnet.nn import EncoderOutput
 from seqnet.nn.decoder import DecoderState, RecurrentDecoder, StateBridge
 from seqnet.nn.decoding import Decoded, beam_search, greedy
 from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
+from seqnet.tasks.export import Graph, example_inputs, flat_state, unflat_state
 from seqnet.tasks.outputs import DecodedOutput
 
 DEFAULT_DECODER = {"cell": "lstm", "hidden_size": 256, "attention": "general", "input_feed": True}
@@ -140,6 +142,59 @@ class Seq2Seq(SequenceModule):
         logits, weights = self.decoder(decoder_inputs, decoder_lengths, self.start_decoder(enc), ratio)
         return logits, weights, enc
 
+    # --- export -------------------------------------------------------------------------------
+    def export_graphs(self, streaming: bool = False) -> list[Graph]:
+        """Two graphs: the encoder at the file asked for, `(inputs, lengths) -> the decoder's start
+        (state_*, feed, memory, keys, mask)`, and beside it `<stem>.decoder_step<ext>`, `(tokens,
+        that state) -> (logits, the state after)`: a greedy or beam loop around them decodes as
+        `decode` does (docs/export.md has the greedy one)."""
+        if streaming:
+            raise InputError(
+                "a seq2seq model exports its encoder and one-step decoder graphs together; drop streaming=true"
+            )
+        start = self._decoder_start_names()  # state_*, feed, memory, keys, mask
+        carried = start[: self._carried()]  # what each step changes
+        encoder = Graph(
+            Seq2SeqEncoderGraph(self), partial(example_inputs, self), ["inputs", "lengths"], start,
+            {"inputs": {0: "batch", 1: "source_steps"}, "lengths": {0: "batch"}}
+            | {name: _start_axis(name) for name in start},
+        )  # fmt: skip
+        inputs = ["tokens", *(f"{n}_in" for n in carried), *start[len(carried) :]]
+        outputs = ["logits", *(f"{n}_out" for n in carried)]
+        axes = {"tokens": {0: "batch"}, "logits": {0: "batch"}}
+        axes |= {
+            name: _start_axis(name.removesuffix("_in").removesuffix("_out"))
+            for name in inputs[1:] + outputs[1:]
+        }
+        decoder = Graph(
+            Seq2SeqDecoderStep(self), self._decoder_example, inputs, outputs, axes, suffix="decoder_step"
+        )
+        return [encoder, decoder]
+
+    def _rnn_tensors(self) -> int:
+        return sum(len(sizes) for sizes in self.decoder.core.state_sizes)
+
+    def _carried(self) -> int:
+        """The start tensors that change from step to step: the core's state, and the feed."""
+        return self._rnn_tensors() + int(self.decoder.input_feed)
+
+    def _decoder_start_names(self) -> list[str]:
+        names = [f"state_{i}" for i in range(self._rnn_tensors())]
+        names += ["feed"] if self.decoder.input_feed else []
+        return names + (["memory", "keys", "mask"] if self.decoder.attention is not None else [])
+
+    def _decoder_example(self, lengths: tuple[int, ...]) -> tuple[Tensor, ...]:
+        start = Seq2SeqEncoderGraph(self)(*example_inputs(self, lengths))
+        return (torch.full((len(lengths),), self.vocabulary.bos_id), *start)
+
+    def export_metadata(self) -> dict[str, Any]:
+        """What the decoding loop needs besides the graphs: the special ids and the length bound."""
+        return {
+            "seqnet.bos_id": self.vocabulary.bos_id, "seqnet.eos_id": self.vocabulary.eos_id,
+            "seqnet.pad_id": self.vocabulary.pad_id, "seqnet.target_vocabulary": list(self.spec.target_vocab),
+            "seqnet.max_length_ratio": self.max_length_ratio, "seqnet.max_length_offset": self.max_length_offset,
+        }  # fmt: skip
+
     def decoder_inputs(self, targets: Tensor) -> Tensor:
         """targets (B, T) ending in `<eos>` -> what the decoder reads: `<bos>`, then targets[:, :-1]."""
         bos = torch.full_like(targets[:, :1], self.vocabulary.bos_id)
@@ -237,3 +292,51 @@ class Seq2Seq(SequenceModule):
         length = int(prediction["lengths"][row])
         tokens = self.vocabulary.decode(prediction["tokens"][row, :length].tolist())
         return {"output": prediction["text"][row], "output_tokens": tokens}
+
+
+def _start_axis(name: str) -> dict[int, str]:
+    """Dynamic axes of a decoder start tensor: states (L, B, S); feed (B, H); memory, keys (B, S, ·)
+    and mask (B, S) over the source steps."""
+    if name.startswith("state_"):
+        return {1: "batch"}
+    if name == "feed":
+        return {0: "batch"}
+    return {0: "batch", 1: "source_steps"}
+
+
+class Seq2SeqEncoderGraph(nn.Module):
+    """(source ids, lengths) -> the decoder's start: its state tensors, feed, memory, keys, mask."""
+
+    def __init__(self, task: Seq2Seq) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
+        task = self.task
+        start = task.start_decoder(task.encode(task.embed(inputs), lengths))
+        return tuple(_decoder_tensors(start))
+
+
+class Seq2SeqDecoderStep(nn.Module):
+    """(tokens (B,), the decoder's start or carried tensors) -> (logits (B, V), carried tensors)."""
+
+    def __init__(self, task: Seq2Seq) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, tokens: Tensor, *tensors: Tensor) -> tuple[Tensor, ...]:
+        decoder = self.task.decoder
+        count = sum(len(sizes) for sizes in decoder.core.state_sizes)
+        rest = list(tensors[count:])
+        feed = rest.pop(0) if decoder.input_feed else None
+        memory, keys, mask = rest if decoder.attention is not None else (None, None, None)
+        state = DecoderState(
+            unflat_state(tensors[:count], decoder.core.state_sizes), feed, memory, keys, mask
+        )
+        logits, after = decoder.step(tokens, state)
+        return (logits, *flat_state(after.rnn), *([after.feed] if decoder.input_feed else []))
+
+
+def _decoder_tensors(state: DecoderState) -> list[Tensor]:
+    optional = [state.feed, state.memory, state.keys, state.mask]
+    return [*flat_state(state.rnn), *(t for t in optional if t is not None)]

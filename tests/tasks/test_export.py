@@ -2,6 +2,7 @@
 mixed lengths, and one step at a time with the state held outside."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -10,10 +11,11 @@ import torch
 
 from seqnet.data import collate_sequences
 from seqnet.errors import InputError
-from seqnet.tasks import LanguageModel, ManyToMany, ManyToOne, OneToMany
+from seqnet.tasks import LanguageModel, ManyToMany, ManyToOne, OneToMany, Seq2Seq
 from seqnet.tasks.export import check_export, export_task, flat_state, runner
+from tests.tasks.conftest import fit_one_batch
 
-pytest.importorskip("onnxruntime")
+onnxruntime = pytest.importorskip("onnxruntime")
 
 
 def mixed_batch(dm, count=6, **collate):
@@ -146,3 +148,59 @@ def test_dynamic_quantization_writes_a_smaller_graph_that_still_agrees(vowels, t
     assert result["bytes"] < result["float_bytes"]
     test = result["test"]
     assert abs(test["accuracy_int8"] - test["accuracy_float"]) < 0.1
+
+
+def onnx_greedy(encoder, decoder, inputs, lengths, meta):
+    """Greedy decoding on the two ONNX graphs, as docs/export.md writes it."""
+    start = dict(
+        zip(
+            [o.name for o in encoder.get_outputs()],
+            encoder.run(None, {"inputs": inputs, "lengths": lengths}),
+            strict=True,
+        )
+    )
+    carried = {
+        n.removesuffix("_in"): start[n.removesuffix("_in")]
+        for n in (i.name for i in decoder.get_inputs())
+        if n.endswith("_in")
+    }
+    fixed = {n: start[n] for n in ("memory", "keys", "mask") if n in start}
+    limit = np.ceil(lengths * meta["seqnet.max_length_ratio"] + meta["seqnet.max_length_offset"]).astype(int)
+    tokens = np.full(len(lengths), meta["seqnet.bos_id"])
+    done, out = np.zeros(len(lengths), bool), []
+    for step in range(int(limit.max())):
+        logits, *after = decoder.run(
+            None, {"tokens": tokens, **{f"{k}_in": v for k, v in carried.items()}, **fixed}
+        )
+        carried = dict(zip(carried, after, strict=True))
+        tokens = np.where(step + 1 >= limit, meta["seqnet.eos_id"], logits.argmax(-1))  # the length bound
+        tokens = np.where(done, meta["seqnet.pad_id"], tokens)
+        out.append(tokens)
+        done |= tokens == meta["seqnet.eos_id"]
+        if done.all():
+            break
+    return np.stack(out, 1)
+
+
+@pytest.mark.parametrize("decoder", [{"attention": "general", "input_feed": True}, {"attention": None}])
+def test_a_seq2seq_models_two_graphs_decode_greedily_as_the_model_does(toy_pairs, tmp_path, decoder):
+    torch.manual_seed(0)
+    model = Seq2Seq(
+        toy_pairs.spec, encoder={"cell": "gru", "hidden_size": 16, "bidirectional": True},
+        decoder={"cell": "lstm", "hidden_size": 16, **decoder}, embedding_dim=8,
+    )  # fmt: skip
+    fit_one_batch(model, collate_sequences(toy_pairs.datasets["train"][:32], target_pad_value=0), steps=30)
+    model.eval()
+    info = export_task(model, tmp_path / "s2s.onnx")
+    assert [Path(p).name for p in info["paths"]] == ["s2s.onnx", "s2s.decoder_step.onnx"]
+    assert check_export(model, info) < 1e-4
+    batch = mixed_batch(toy_pairs, target_pad_value=0)
+    sessions = [onnxruntime.InferenceSession(p) for p in info["paths"]]
+    got = onnx_greedy(*sessions, batch.inputs.numpy(), batch.lengths.numpy(), info["metadata"])
+    with torch.no_grad():
+        expected = model.decode(batch.inputs, batch.lengths, beam_size=1)
+    for row, length in enumerate(expected.lengths.tolist()):
+        assert got[row, :length].tolist() == expected.tokens[row, :length].tolist()
+    if decoder["attention"]:  # the same two graphs as .pt2 files (source padded to max_steps)
+        programs = export_task(model, tmp_path / "s2s.pt2", "torch_export", max_steps=16)
+        assert check_export(model, programs) < 1e-4
