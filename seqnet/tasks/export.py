@@ -194,13 +194,15 @@ def _export(task: nn.Module, path: Path, format: str, streaming: bool, max_steps
                 )
                 lengths = (max_steps, max(1, max_steps // 2), 1) if fixed else EXAMPLE_LENGTHS
                 shapes = _dynamic_shapes(graph, fixed_steps=fixed)
-                torch.export.save(torch.export.export(graph.module, graph.example(lengths), dynamic_shapes=shapes),
-                                  str(target))  # fmt: skip
+                program = torch.export.export(graph.module, graph.example(lengths), dynamic_shapes=shapes)
+                torch.export.save(program, str(target))
                 target.with_name(target.name + ".json").write_text(json.dumps(metadata, indent=2) + "\n")
         paths.append(str(target))
     first = graphs[0]
-    return {"path": paths[0], "paths": paths, "format": format, "streaming": streaming, "inputs": first.inputs,
-            "outputs": first.outputs, "metadata": metadata}  # fmt: skip
+    return {
+        "path": paths[0], "paths": paths, "format": format, "streaming": streaming,
+        "inputs": first.inputs, "outputs": first.outputs, "metadata": metadata,
+    }  # fmt: skip
 
 
 def _input_error(error: BaseException | None) -> InputError | None:

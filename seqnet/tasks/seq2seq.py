@@ -150,7 +150,8 @@ class Seq2Seq(SequenceModule):
         `decode` does (docs/export.md has the greedy one)."""
         if streaming:
             raise InputError(
-                "a seq2seq model exports its encoder and one-step decoder graphs together; drop streaming=true"
+                "a seq2seq model exports its encoder and one-step decoder graphs together; "
+                "drop streaming=true"
             )
         start = self._decoder_start_names()  # state_*, feed, memory, keys, mask
         carried = start[: self._carried()]  # what each step changes
@@ -189,10 +190,13 @@ class Seq2Seq(SequenceModule):
 
     def export_metadata(self) -> dict[str, Any]:
         """What the decoding loop needs besides the graphs: the special ids and the length bound."""
+        vocabulary = self.vocabulary
         return {
-            "seqnet.bos_id": self.vocabulary.bos_id, "seqnet.eos_id": self.vocabulary.eos_id,
-            "seqnet.pad_id": self.vocabulary.pad_id, "seqnet.target_vocabulary": list(self.spec.target_vocab),
-            "seqnet.max_length_ratio": self.max_length_ratio, "seqnet.max_length_offset": self.max_length_offset,
+            "seqnet.bos_id": vocabulary.bos_id, "seqnet.eos_id": vocabulary.eos_id,
+            "seqnet.pad_id": vocabulary.pad_id,
+            "seqnet.target_vocabulary": list(self.spec.target_vocab),
+            "seqnet.max_length_ratio": self.max_length_ratio,
+            "seqnet.max_length_offset": self.max_length_offset,
         }  # fmt: skip
 
     def decoder_inputs(self, targets: Tensor) -> Tensor:
