@@ -157,6 +157,13 @@ class SequenceAutoencoder(SequenceModule):
             self.threshold.fill_(_quantile(scores, self.threshold_quantile))
         super().on_validation_epoch_end()
 
+    EXPORT_OUTPUTS = ("scores", "flags")  # (B, T) each: per-step anomaly scores, 0/1 flags
+    EXPORT_STEPWISE = True
+
+    def export_outputs(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
+        out = self(SeqBatch(inputs, lengths, targets=inputs))
+        return tuple(out[name] for name in self.EXPORT_OUTPUTS)
+
     def forward(self, batch: SeqBatch) -> dict[str, Tensor]:
         """{"scores": (B, T), "flags": (B, T) 0/1}; zero at padding."""
         scores = self.scores(batch)

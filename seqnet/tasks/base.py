@@ -33,7 +33,7 @@ from seqnet.tasks.checkpoint import (
     settings_to_restore,
 )
 from seqnet.tasks.deferred_updates import DeferredUpdates
-from seqnet.tasks.export import Graph, default_graphs
+from seqnet.tasks.export import Graph, default_graphs, example_inputs
 from seqnet.tasks.optimization import build_optimizer, build_scheduler, resolve_target
 from seqnet.tasks.streams import StreamStates
 from seqnet.tasks.truncated_bptt import chunk_sizes, scaled_learning_rate, step_schedulers, time_chunks
@@ -415,6 +415,15 @@ class SequenceModule(L.LightningModule):
         full-sequence graph of `export_outputs`, or with `streaming` the one-step graph of
         `export_step`; a task of several graphs (seq2seq) lists them all."""
         return default_graphs(self, streaming)
+
+    def export_output_names(self) -> tuple[str, ...]:
+        """The names of `export_outputs`' tensors (`EXPORT_OUTPUTS`; a task whose outputs depend on
+        its settings lists them here)."""
+        return self.EXPORT_OUTPUTS
+
+    def export_example(self, lengths: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+        """A padded example batch (inputs, lengths) with these lengths, to trace and check graphs."""
+        return example_inputs(self, lengths)
 
     def export_metadata(self) -> dict[str, Any]:
         """Task-specific entries for the exported files' metadata (a decoder's special ids)."""

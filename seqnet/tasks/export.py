@@ -26,7 +26,6 @@ import json
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +113,7 @@ def example_inputs(task: nn.Module, lengths: tuple[int, ...] = EXAMPLE_LENGTHS) 
 
 def default_graphs(task: nn.Module, streaming: bool) -> list[Graph]:
     """A task's one graph: full-sequence (`export_outputs`) or one step (`export_step`)."""
-    names = list(getattr(task, "EXPORT_OUTPUTS", ()))
+    names = list(task.export_output_names())
     if not names:
         raise InputError(
             f"{type(task).__name__} does not export yet; see docs/export.md for the tasks that do"
@@ -123,7 +122,7 @@ def default_graphs(task: nn.Module, streaming: bool) -> list[Graph]:
     if not streaming:
         axes = {"inputs": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}}
         axes |= {name: {0: "batch", 1: "steps"} if stepwise else {0: "batch"} for name in names}
-        return [Graph(SequenceGraph(task), partial(example_inputs, task), ["inputs", "lengths"], names, axes,
+        return [Graph(SequenceGraph(task), task.export_example, ["inputs", "lengths"], names, axes,
                       stepwise=stepwise)]  # fmt: skip
     if task.encoder.bidirectional:
         raise InputError(
@@ -132,7 +131,7 @@ def default_graphs(task: nn.Module, streaming: bool) -> list[Graph]:
         )
 
     def example(lengths: tuple[int, ...]) -> tuple[Tensor, ...]:
-        inputs, _ = example_inputs(task, lengths)
+        inputs, _ = task.export_example(lengths)
         return (inputs[:, 0], *flat_state(task.encoder.initial_state(len(lengths), "cpu")))
 
     count = sum(len(sizes) for sizes in task.encoder.state_sizes)
@@ -362,7 +361,7 @@ def _flat(args: tuple[Any, ...]) -> list[Tensor]:
 def _check_streaming(task: nn.Module, run: Any) -> float:
     """Step full-length rows through the graph, comparing each step's output with the full
     sequence's (per-step tasks), or the last step's with the sequence's output."""
-    inputs, lengths = example_inputs(task, (CHECK_LENGTHS[0],) * 2)
+    inputs, lengths = task.export_example((CHECK_LENGTHS[0],) * 2)
     full = task.export_outputs(inputs, lengths)[0].numpy()  # (B, T, ...) or (B, ...)
     state = [t.numpy() for t in flat_state(task.encoder.initial_state(len(lengths), "cpu"))]
     worst = 0.0

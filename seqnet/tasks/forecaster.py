@@ -15,6 +15,7 @@ from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn.decoder import StateBridge
 from seqnet.tasks.base import SERIES_ENCODER, SequenceModule, StepOutput
+from seqnet.tasks.export import example_inputs
 from seqnet.tasks.forecast_metrics import (
     INTERVAL_LEVELS,
     forecast_metrics,
@@ -406,6 +407,25 @@ class Forecaster(SequenceModule):
         for group in [own, *(list(m.parameters()) for m in self.others)]:
             nn.utils.clip_grad_norm_(group, self.gradient_clip_val)
         return None
+
+    # --- export -------------------------------------------------------------------------------
+    def export_output_names(self) -> tuple[str, ...]:
+        """`forward`'s keys: "preds" (B, H, K) in data units, and the intervals of a probabilistic
+        output. The direct style without known-future covariates exports; the rest not yet."""
+        if self.style != "direct" or self.spec.future_features:
+            raise InputError(
+                "a forecaster exports with style=direct and no known-future covariates so far; "
+                "the autoregressive decoder and covariate inputs are not exported yet"
+            )
+        with torch.no_grad():
+            return tuple(self(SeqBatch(*self.export_example((self.spec.window,)), targets=torch.zeros(1))))
+
+    def export_outputs(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
+        return tuple(self(SeqBatch(inputs, lengths, targets=lengths)).values())
+
+    def export_example(self, lengths: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+        """Windows of the trained length (`spec.window`), one per requested row."""
+        return example_inputs(self, (self.spec.window,) * len(lengths))
 
     def forward(self, batch: SeqBatch) -> dict[str, Tensor]:
         """{"preds": (B, H, K)} in data units, plus "lower80"/"upper80"/"lower95"/"upper95" for

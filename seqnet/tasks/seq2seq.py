@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 import torch
@@ -18,7 +17,7 @@ from seqnet.nn import EncoderOutput
 from seqnet.nn.decoder import DecoderState, RecurrentDecoder, StateBridge
 from seqnet.nn.decoding import Decoded, beam_search, greedy
 from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
-from seqnet.tasks.export import Graph, example_inputs, flat_state, unflat_state
+from seqnet.tasks.export import Graph, flat_state, unflat_state
 from seqnet.tasks.outputs import DecodedOutput
 
 DEFAULT_DECODER = {"cell": "lstm", "hidden_size": 256, "attention": "general", "input_feed": True}
@@ -156,7 +155,7 @@ class Seq2Seq(SequenceModule):
         start = self._decoder_start_names()  # state_*, feed, memory, keys, mask
         carried = start[: self._carried()]  # what each step changes
         encoder = Graph(
-            Seq2SeqEncoderGraph(self), partial(example_inputs, self), ["inputs", "lengths"], start,
+            Seq2SeqEncoderGraph(self), self.export_example, ["inputs", "lengths"], start,
             {"inputs": {0: "batch", 1: "source_steps"}, "lengths": {0: "batch"}}
             | {name: _start_axis(name) for name in start},
         )  # fmt: skip
@@ -185,7 +184,7 @@ class Seq2Seq(SequenceModule):
         return names + (["memory", "keys", "mask"] if self.decoder.attention is not None else [])
 
     def _decoder_example(self, lengths: tuple[int, ...]) -> tuple[Tensor, ...]:
-        start = Seq2SeqEncoderGraph(self)(*example_inputs(self, lengths))
+        start = Seq2SeqEncoderGraph(self)(*self.export_example(lengths))
         return (torch.full((len(lengths),), self.vocabulary.bos_id), *start)
 
     def export_metadata(self) -> dict[str, Any]:

@@ -11,7 +11,15 @@ import torch
 
 from seqnet.data import collate_sequences
 from seqnet.errors import InputError
-from seqnet.tasks import LanguageModel, ManyToMany, ManyToOne, OneToMany, Seq2Seq
+from seqnet.tasks import (
+    Forecaster,
+    LanguageModel,
+    ManyToMany,
+    ManyToOne,
+    OneToMany,
+    Seq2Seq,
+    SequenceAutoencoder,
+)
 from seqnet.tasks.export import check_export, export_task, flat_state, runner
 from tests.tasks.conftest import fit_one_batch
 
@@ -204,3 +212,51 @@ def test_a_seq2seq_models_two_graphs_decode_greedily_as_the_model_does(toy_pairs
     if decoder["attention"]:  # the same two graphs as .pt2 files (source padded to max_steps)
         programs = export_task(model, tmp_path / "s2s.pt2", "torch_export", max_steps=16)
         assert check_export(model, programs) < 1e-4
+
+
+@pytest.fixture(scope="module")
+def load_series(tmp_path_factory):
+    """A seasonal series, its load forecast from windows of 24 steps, no known-future covariates."""
+    from seqnet.data import SequenceDataModule
+    from seqnet.data.sources import ForecastSource
+    from tests.toy_data import seasonal_csv
+
+    path = seasonal_csv(tmp_path_factory.mktemp("series"))
+    source = ForecastSource(path=path, target="load", window=24, horizon=6, season=12)
+    dm = SequenceDataModule(source, batch_size=16)
+    dm.setup()
+    return dm
+
+
+@pytest.mark.parametrize("output", ["point", "quantile"])
+def test_a_direct_forecaster_exports_its_forecast_and_intervals(load_series, tmp_path, output):
+    torch.manual_seed(0)
+    model = Forecaster(load_series.spec, encoder={"cell": "gru", "hidden_size": 8}, output=output).eval()
+    info = export_task(model, tmp_path / "forecaster.onnx")
+    names = ["preds"] if output == "point" else ["preds", "lower80", "upper80", "lower95", "upper95"]
+    assert info["outputs"] == names
+    batch = next(iter(load_series.val_dataloader()))
+    got = runner(info)(batch.inputs, batch.lengths)
+    with torch.no_grad():
+        expected = model(batch)
+    for name, value in zip(names, got, strict=True):
+        np.testing.assert_allclose(value, expected[name].numpy(), atol=1e-4, rtol=1e-4)
+    autoregressive = Forecaster(
+        load_series.spec, encoder={"cell": "gru", "hidden_size": 8}, style="autoregressive"
+    )
+    with pytest.raises(InputError, match="style=direct"):
+        export_task(autoregressive, tmp_path / "ar.onnx")
+
+
+def test_an_anomaly_detector_exports_its_scores_and_flags(tmp_path):
+    from tests.tasks.test_autoencoder import spiked_module
+
+    data = spiked_module(tmp_path)
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(data.spec, encoder={"cell": "lstm", "hidden_size": 8}).eval()
+    batch = collate_sequences(data.datasets["test"][:6])
+    scores, flags = runner(export_task(model, tmp_path / "detector.onnx"))(batch.inputs, batch.lengths)
+    with torch.no_grad():
+        expected = model(batch)
+    np.testing.assert_allclose(scores, expected["scores"].numpy(), atol=1e-5, rtol=1e-4)
+    assert (flags == expected["flags"].numpy()).all()
