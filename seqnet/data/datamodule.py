@@ -250,6 +250,13 @@ class SequenceDataModule(L.LightningDataModule):
             "num_replicas": trainer.world_size if trainer else 1,
             "rank": trainer.global_rank if trainer else 0,
         }
+        processes = replicas["num_replicas"]
+        if split != "train" and 0 < len(dataset) < processes:  # Lightning refuses a rank with none
+            raise InputError(
+                f"the {split} split has {len(dataset)} sequences, fewer than the {processes} processes "
+                "that evaluate it, each of which needs one; run fewer processes (trainer.devices) or give "
+                "the split more sequences (a larger data.val_fraction, a longer series, a shorter window)"
+            )
         collate: Any = self._collate()
         if self.stateful:
             sampler: Any = StreamBatchSampler(

@@ -61,24 +61,6 @@ TARGET_KINDS = {
 }
 
 
-@pytest.fixture
-def user_files(tmp_path):
-    files = {
-        "tsv": "great\tgood soup\nother\tcold fries\ngreat\tfine\nother\tmeh\n" * 5,
-        "conll": "the DET\ncat NOUN\n\nit PRON\nsat VERB\n\n" * 5,
-        "pairs": "hello\tHH AH0 L OW1\nworld\tW ER1 L D\n" * 5,
-        "corpus.txt": "To be, or not to be, that is the question.\n" * 10,
-        "series": "date,load,temp,label\n"
-        + "".join(f"{i},{i % 7},{i % 5},{int(i == 170)}\n" for i in range(200)),
-    }
-    paths = {}
-    for name, text in files.items():
-        path = tmp_path / name
-        path.write_text(text)
-        paths[name.split(".")[0]] = path
-    return paths
-
-
 @pytest.mark.parametrize("name", DATA_CONFIGS)
 def test_every_data_config_loads_its_data_and_batches_it(name, user_files):
     overrides = [o.format(**user_files) for o in USER_FILES.get(name, [])]

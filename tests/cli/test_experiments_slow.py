@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from seqnet.data.sources import MusicSource
+from tests.cli.test_data_configs import USER_FILES
 from tests.commands import run_cli
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -126,3 +127,38 @@ def test_stateful_streams_evaluate_on_two_ddp_processes_as_on_one(tmp_path):
         assert result.returncode == 0, result.stderr[-3000:]
         nll[trainer] = json.loads((run_dir / "metrics.json").read_text())["test/nll"]
     assert nll["ddp_cpu"] == pytest.approx(nll["default"], abs=1e-5)
+
+
+DDP_SHAPES = {  # a user-file data config per task shape, and the task that reads it
+    "text_tsv": "many_to_one",
+    "conll": "many_to_many",
+    "parallel_tsv": "seq2seq",
+    "text_corpus": "language_model",
+    "csv_series": "forecaster",
+    "csv_anomaly": "autoencoder",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", list(DDP_SHAPES))
+def test_every_task_shape_trains_under_ddp_and_tests_as_one_process_does(data, user_files, tmp_path):
+    """Two gloo processes train each shape with one run directory; the checkpoint then tests to
+    the same metrics on two processes as on one (the evaluation samplers shard exactly)."""
+    files = [o.format(**user_files) for o in USER_FILES[data]]
+    if data == "csv_anomaly":  # windows of 32 leave one validation window: too few for two processes
+        files.append("data.source.window=16")
+    run = tmp_path / "run"
+    run_metrics(run, f"data={data}", f"model={DDP_SHAPES[data]}", *files, "trainer=ddp_cpu", "debug=fast")
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    tested = {}
+    for trainer in ("default", "ddp_cpu"):
+        run_dir = tmp_path / trainer
+        result = run_cli(
+            "seqnet-eval", f"ckpt_path={run / 'checkpoints' / 'best.ckpt'}", f"trainer={trainer}",
+            f"hydra.run.dir={run_dir}", cwd=tmp_path, process=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        tested[trainer] = json.loads((run_dir / "metrics.json").read_text())
+    assert tested["ddp_cpu"].keys() == tested["default"].keys()
+    for key, value in tested["default"].items():
+        assert tested["ddp_cpu"][key] == pytest.approx(value, abs=1e-5), key

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from seqnet.data import SequenceDataModule, hold_out
+from seqnet.errors import InputError
 from seqnet.data.sources import AddingProblemSource, SequenceExample, SequenceSplits
 
 
@@ -149,3 +150,16 @@ def test_a_token_source_without_vocabulary_is_refused():
     )
     with pytest.raises(ValueError, match="toy: a token source must provide its vocabulary"):
         SequenceDataModule(ListSource(splits)).setup()
+
+
+def test_an_evaluation_split_smaller_than_the_process_count_is_refused_by_name():
+    """Under DDP every process must evaluate at least one sequence (Lightning refuses a rank with
+    an empty loader, and the other ranks then hang up): say so, with the fixes."""
+    from types import SimpleNamespace
+
+    dm = SequenceDataModule(AddingProblemSource(length=5, num_train=40, num_val=1, num_test=3), batch_size=4)
+    dm.setup()
+    dm.trainer = SimpleNamespace(world_size=2, global_rank=0)
+    with pytest.raises(InputError, match="the val split has 1 sequences, fewer than the 2 processes"):
+        dm.val_dataloader()
+    assert len(list(dm.test_dataloader())) == 1  # 3 test sequences: rank 0 takes 2
