@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from seqnet.data import SequenceDataModule, hold_out
-from seqnet.errors import InputError
 from seqnet.data.sources import AddingProblemSource, SequenceExample, SequenceSplits
+from seqnet.errors import InputError
 
 
 class ListSource:
