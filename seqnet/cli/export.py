@@ -6,6 +6,7 @@ seqnet-export ckpt_path=<run>/checkpoints/best.ckpt output=model.onnx [format=to
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from seqnet.cli.process import apply_process_settings
 def export(cfg: DictConfig) -> dict[str, Any]:
     """Write the graph `cfg` asks for; print where, its inputs and outputs, its largest difference
     from the checkpoint on a mixed-length batch, and with `quantize=dynamic` the int8 file's size
-    and its accuracy beside the float graph's on the test split."""
+    and its accuracy beside the float graph's on the test split; all of it also goes to
+    `<run dir>/export.json`."""
     apply_process_settings(cfg)
     from seqnet.cli.checkpoints import load_task
     from seqnet.tasks.export import check_export, export_task, quantize_dynamic
@@ -47,6 +49,8 @@ def export(cfg: DictConfig) -> dict[str, Any]:
         print(f"quantized: {q['path']} ({q['bytes']:,} bytes; float {q['float_bytes']:,})")
         if q.get("test"):
             print(f"test split: {q['test']}")
+    record = Path(cfg.paths.output_dir) / "export.json"
+    record.write_text(json.dumps(info, indent=2, default=str) + "\n")
     return info
 
 

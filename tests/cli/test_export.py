@@ -34,6 +34,8 @@ def test_a_checkpoint_exports_to_onnx_quantized_and_checked(checkpoint):
     assert difference < 1e-4
     assert (folder / "out" / "model.int8.onnx").is_file()
     assert "accuracy_float" in done.stdout.split("test split: ")[1]
+    (record,) = folder.glob("logs/**/export.json")  # the run's record, what scripts/bench_export.py reads
+    assert json.loads(record.read_text())["quantized"]["bytes"] > 0
 
 
 @pytest.mark.parametrize("format", ["onnx", "torch_export"])
