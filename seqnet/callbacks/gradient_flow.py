@@ -53,7 +53,8 @@ class GradientFlow(L.Callback):
     every_n_steps: per-parameter norms and the clipped fraction are logged at the first optimizer
         step and every N steps.
     horizon_every_n_steps: the input-gradient curve is measured at the first epoch end at least N
-        steps after the previous one, and at the end of training (so every run has one).
+        steps after the previous measurement (or the start), and at the end of training (so every
+        run has one; a short run, only that one).
     probe_rows: rows of the first validation batch (the first training batch without validation)
         that the curve is measured on.
     horizon_fraction: the memory horizon's threshold, relative to the last step's gradient norm.
@@ -133,7 +134,8 @@ class GradientFlow(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._flush(trainer)
-        due = self.measured_at is None or trainer.global_step - self.measured_at >= self.horizon_every_n_steps
+        since = trainer.global_step - (self.measured_at or 0)
+        due = since >= self.horizon_every_n_steps
         if due:
             self._measure(trainer, pl_module)
 

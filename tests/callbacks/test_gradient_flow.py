@@ -105,3 +105,14 @@ def test_an_exploding_step_is_named(caplog):
     (record,) = [r for r in caplog.records if "exploding gradient" in r.getMessage()]
     assert "step 20 (batch 5 of epoch 3)" in record.getMessage()
     assert flow.pending == []
+
+
+@pytest.mark.parametrize(("every", "steps"), [(5, [8, 16]), (10, [16]), (100, [16])])
+def test_the_curve_is_measured_every_n_steps_at_epoch_ends_and_once_at_the_end(
+    adding, tmp_path, every, steps
+):
+    torch.manual_seed(0)
+    model = ManyToOne(adding.spec, encoder={"cell": "gru", "hidden_size": 8})  # 8 batches an epoch
+    flow = GradientFlow(horizon_every_n_steps=every)
+    scalars, _ = run(model, adding, tmp_path, flow, max_epochs=2, limit_val_batches=1)
+    assert [step for step, _ in scalars["gradient_flow/memory_horizon"]] == steps
