@@ -145,3 +145,21 @@ def test_the_docs_gradient_table_is_the_one_the_benchmark_wrote():
             for task in ("adding", "copy_memory")
         ]
         assert f"| {cell} | {longest[0]} | {longest[1]} |" in TEXT
+
+
+def test_the_export_figures_are_the_ones_the_benchmarks_wrote():
+    page = (README.parent / "docs" / "export.md").read_text()
+    (table,) = re.findall(r"<!-- serve-table -->\n(.*?)<!-- /serve-table -->", page, re.DOTALL)
+    rows = json.loads((README.parent / "benchmarks" / "bench_serve.json").read_text())["rows"]
+    for r in rows:
+        ms, per_second = r["ms_per_step"], r["rows_per_second"]
+        assert (
+            f"| {r['model']} | {r['batch']} | {ms['onnxruntime']} | {ms['eager']} | "
+            f"{per_second['onnxruntime']:,} | {per_second['eager']:,} | {r['eager_vs_onnxruntime']} |"
+        ) in table
+    ratios = [r["eager_vs_onnxruntime"] for r in rows]
+    assert "2-4x faster" in TEXT and 2 <= min(ratios) and max(ratios) < 5
+    (q,) = json.loads((README.parent / "benchmarks" / "export_default.json").read_text())["rows"]
+    assert f"from {q['float_bytes'] // 1000:,} to {q['int8_bytes'] // 1000:,} kB" in TEXT
+    assert f"({q['accuracy_int8']:.3f};" in TEXT and q["accuracy_int8"] == q["accuracy_float"]
+    assert f"{q['float_bytes']:,} bytes and the int8 one\n{q['int8_bytes']:,}" in page
