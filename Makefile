@@ -46,6 +46,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_shapes.py
 	$(BIN)/python scripts/bench_serve.py
+	$(BIN)/python scripts/bench_gradient_flow.py
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python scripts/bench.py $(ARGS)
 
 # The docs site (mkdocs.yml) into site/, warnings as errors.
