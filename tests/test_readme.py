@@ -163,3 +163,15 @@ def test_the_export_figures_are_the_ones_the_benchmarks_wrote():
     assert f"from {q['float_bytes'] // 1000:,} to {q['int8_bytes'] // 1000:,} kB" in TEXT
     assert f"({q['accuracy_int8']:.3f};" in TEXT and q["accuracy_int8"] == q["accuracy_float"]
     assert f"{q['float_bytes']:,} bytes and the int8 one\n{q['int8_bytes']:,}" in page
+
+
+def test_the_docs_per_shape_speed_table_is_the_one_the_benchmark_wrote():
+    page = (README.parent / "docs" / "speed.md").read_text()
+    rows = json.loads((README.parent / "benchmarks" / "bench_shapes.json").read_text())["rows"]
+    for r in rows:
+        ms, ratio = r["ms_per_step"], r["seqnet_vs_hand_written"]
+        spread = f"{ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f})"
+        assert f"| {ms['seqnet']:.2f} | {ms['hand_written']:.2f} | {spread} |" in page, r["shape"]
+    extra = [r["gradient_flow_extra_seconds_per_run"] for r in rows]
+    gradients = (README.parent / "docs" / "gradients.md").read_text()
+    assert f"adds {min(extra):.2f}-{max(extra):.2f} s a run" in gradients
