@@ -192,6 +192,39 @@ def test_seq2seq_transliterates_a_file_as_the_in_memory_model_does(transliterato
     assert header == "index,input,output" and len(rows) == 3
 
 
+def test_the_exported_seq2seq_graphs_reproduce_seqnet_predict(transliterator):
+    """seqnet-export's encoder and decoder-step graphs, decoded by the greedy loop of
+    docs/export.md on onnxruntime from the ids seqnet-predict reads, give the tokens it writes."""
+    onnx, onnxruntime = pytest.importorskip("onnx"), pytest.importorskip("onnxruntime")
+    from tests.tasks.test_export import onnx_greedy
+
+    folder = transliterator[0] / "greedy"  # the same pairs, decoded greedily (beam 1, the default)
+    folder.mkdir()
+    for split in ("train", "test"):
+        (folder / f"{split}.tsv").write_text((transliterator[0] / f"{split}.tsv").read_text())
+    checkpoint = train(
+        folder, "data=parallel_tsv", "data.source.train_path=train.tsv", "data.source.test_path=test.tsv",
+        "data.source.source_tokenizer=char", "model=seq2seq", "model/encoder=bigru",
+        "model.decoder.hidden_size=16", "model.encoder.hidden_size=8",
+    )  # fmt: skip
+    _, written = predicted(folder, checkpoint, "words.txt", "abc\nhgfe\nzz\ndcba\n")
+    assert_ok(run_cli("seqnet-export", f"ckpt_path={checkpoint}", "output=g2p.onnx", cwd=folder))
+    encoder, decoder = (
+        onnxruntime.InferenceSession(folder / name) for name in ("g2p.onnx", "g2p.decoder_step.onnx")
+    )
+    meta = {p.key: json.loads(p.value) for p in onnx.load(folder / "g2p.onnx").metadata_props}
+    model = Seq2Seq.load_from_checkpoint(checkpoint)
+    inputs = read_prediction_inputs(folder / "words.txt", model.spec)  # the ids seqnet-predict reads
+    batch = collate_sequences([one.item() for one in inputs], pad_value=model.spec.pad_id)
+    ids = onnx_greedy(encoder, decoder, batch.inputs.numpy(), batch.lengths.numpy(), meta)
+    vocabulary, specials = (
+        meta["seqnet.target_vocabulary"],
+        {meta[f"seqnet.{k}_id"] for k in ("bos", "eos", "pad")},
+    )
+    decoded = [[vocabulary[i] for i in row if i not in specials] for row in ids.tolist()]
+    assert decoded == [record["output_tokens"] for record in written]
+
+
 @pytest.fixture(scope="module")
 def forecaster(tmp_path_factory):
     folder = tmp_path_factory.mktemp("forecast")
