@@ -48,7 +48,9 @@ class Graph:
     module: called as `module(*example(lengths))` while traced; inputs / outputs: their names;
     axes: each input's and output's dynamic axes by name ("batch", "steps", "source_steps");
     suffix: "" for the file asked for, else written beside it as `<stem>.<suffix><ext>`;
-    stepwise: the first output has a steps axis (a padded `.pt2` returns `max_steps` of them).
+    stepwise: the first output has a steps axis (a padded `.pt2` returns `max_steps` of them);
+    exporter: "dynamo" to use torch's dynamo-based ONNX exporter even for torch.nn RNN layers (a
+        graph whose time axis is static, as a forecaster's window is), else chosen by the cells.
     """
 
     module: nn.Module
@@ -58,6 +60,7 @@ class Graph:
     axes: dict[str, dict[int, str]]
     suffix: str = ""
     stepwise: bool = False
+    exporter: str | None = None
 
 
 class SequenceGraph(nn.Module):
@@ -185,7 +188,7 @@ def _export(task: nn.Module, path: Path, format: str, streaming: bool, max_steps
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporters' deprecation and tracer notes
             if format == "onnx":
-                _to_onnx(graph, target, legacy=torch_layers)
+                _to_onnx(graph, target, legacy=torch_layers and graph.exporter != "dynamo")
                 _write_onnx_metadata(target, metadata)
             else:
                 fixed = torch_layers and any(

@@ -41,7 +41,7 @@ def seasonal_naive(history: Tensor, lengths: Tensor, horizon: int, season: int) 
     where step h (0-based) from the origin t (just after the history) is y[t + h - season * k],
     k = h // season + 1. season=1 is the naive forecast (the last value, repeated).
     """
-    shortest = int(lengths.min())
+    shortest = season if torch.compiler.is_exporting() else int(lengths.min())
     if shortest < season:
         raise InputError(
             f"the seasonal-naive baseline needs a history of at least one season ({season} steps), "

@@ -15,7 +15,7 @@ from seqnet.data.prediction import PredictionInput
 from seqnet.errors import InputError
 from seqnet.nn.decoder import StateBridge
 from seqnet.tasks.base import SERIES_ENCODER, SequenceModule, StepOutput
-from seqnet.tasks.export import example_inputs
+from seqnet.tasks.export import Graph, example_inputs
 from seqnet.tasks.forecast_metrics import (
     INTERVAL_LEVELS,
     forecast_metrics,
@@ -217,7 +217,7 @@ class Forecaster(SequenceModule):
 
     def scales(self, batch: SeqBatch) -> tuple[Tensor, Tensor]:
         """loc and scale (B, 1, K) in transformed units (`to_model`) that map targets to model units."""
-        rows = len(batch)
+        rows = batch.inputs.shape[0]  # not len(batch): an int, which export would fix to the example's
         if self.scaling == "train":
             return self.target_mean.expand(rows, 1, -1), self.target_std.expand(rows, 1, -1)
         history = self.to_model(batch.inputs.index_select(-1, self.target_index))  # (B, T, K)
@@ -296,7 +296,7 @@ class Forecaster(SequenceModule):
     def _future(self, batch: SeqBatch, steps: int) -> Tensor:
         """Standardised known-future covariates (B, H, Cf); (B, steps, 0) when the data has none."""
         if not len(self.future_index):
-            return batch.inputs.new_zeros(len(batch), steps, 0)
+            return batch.inputs.new_zeros(batch.inputs.shape[0], steps, 0)
         if batch.future is None or batch.future.shape[1] != self.horizon:
             raise InputError(
                 f"this forecaster reads {len(self.future_index)} known-future covariates over its "
@@ -409,13 +409,24 @@ class Forecaster(SequenceModule):
         return None
 
     # --- export -------------------------------------------------------------------------------
+    def export_graphs(self, streaming: bool = False) -> list[Graph]:
+        """The full-sequence graph over windows of the trained length: its time axis is static, so
+        torch's dynamo-based exporter takes the autoregressive decoder's loop (TorchScript's cannot)."""
+        graphs = super().export_graphs(streaming)
+        for graph in graphs:
+            graph.axes = {
+                name: {a: n for a, n in axes.items() if n != "steps"} for name, axes in graph.axes.items()
+            }
+            graph.exporter = "dynamo"
+        return graphs
+
     def export_output_names(self) -> tuple[str, ...]:
         """`forward`'s keys: "preds" (B, H, K) in data units, and the intervals of a probabilistic
-        output. The direct style without known-future covariates exports; the rest not yet."""
-        if self.style != "direct" or self.spec.future_features:
+        output. Known-future covariates (a third input) are not exported yet."""
+        if self.spec.future_features:
             raise InputError(
-                "a forecaster exports with style=direct and no known-future covariates so far; "
-                "the autoregressive decoder and covariate inputs are not exported yet"
+                "this forecaster reads known-future covariates, which its exported graph would take as "
+                "a third input: not exported yet; train it without data.source.future_covariates to export"
             )
         with torch.no_grad():
             return tuple(self(SeqBatch(*self.export_example((self.spec.window,)), targets=torch.zeros(1))))

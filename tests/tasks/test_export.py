@@ -228,11 +228,15 @@ def load_series(tmp_path_factory):
     return dm
 
 
-@pytest.mark.parametrize("output", ["point", "quantile"])
-def test_a_direct_forecaster_exports_its_forecast_and_intervals(load_series, tmp_path, output):
+@pytest.mark.parametrize(
+    ("style", "output"), [("direct", "point"), ("direct", "quantile"), ("autoregressive", "gaussian")]
+)
+@pytest.mark.parametrize("format", ["onnx", "torch_export"])
+def test_a_forecaster_exports_its_forecast_and_intervals(load_series, tmp_path, style, output, format):
     torch.manual_seed(0)
-    model = Forecaster(load_series.spec, encoder={"cell": "gru", "hidden_size": 8}, output=output).eval()
-    info = export_task(model, tmp_path / "forecaster.onnx")
+    encoder = {"cell": "gru", "hidden_size": 8}
+    model = Forecaster(load_series.spec, encoder=encoder, style=style, output=output).eval()
+    info = export_task(model, tmp_path / f"forecaster.{format}", format)
     names = ["preds"] if output == "point" else ["preds", "lower80", "upper80", "lower95", "upper95"]
     assert info["outputs"] == names
     batch = next(iter(load_series.val_dataloader()))
@@ -241,11 +245,12 @@ def test_a_direct_forecaster_exports_its_forecast_and_intervals(load_series, tmp
         expected = model(batch)
     for name, value in zip(names, got, strict=True):
         np.testing.assert_allclose(value, expected[name].numpy(), atol=1e-4, rtol=1e-4)
-    autoregressive = Forecaster(
-        load_series.spec, encoder={"cell": "gru", "hidden_size": 8}, style="autoregressive"
-    )
-    with pytest.raises(InputError, match="style=direct"):
-        export_task(autoregressive, tmp_path / "ar.onnx")
+
+
+def test_a_forecaster_with_known_future_covariates_is_refused_by_name(series, tmp_path):
+    model = Forecaster(series.spec, encoder={"cell": "gru", "hidden_size": 8})
+    with pytest.raises(InputError, match="known-future covariates"):
+        export_task(model, tmp_path / "covariates.onnx")
 
 
 def test_an_anomaly_detector_exports_its_scores_and_flags(tmp_path):
