@@ -13,6 +13,7 @@ from seqnet.data import DataSpec, SeqBatch
 from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState
 from seqnet.nn.decoder import StateBridge
+from seqnet.tasks.export import Graph, flat_state, unflat_state
 from seqnet.tasks.language_model import LanguageModel
 
 CONDITION_MODES = ("init", "input", "both")
@@ -56,7 +57,7 @@ class OneToMany(LanguageModel):
 
     CONFIG_NAME = "one_to_many"
     PROMPT_AFTER_BOS = True
-    EXPORT_OUTPUTS = ()  # its graphs would take the condition too: not exported yet
+    EXPORT_OUTPUTS = ("logits",)  # (B, T, V), from inputs, lengths and each row's condition
 
     def __init__(
         self,
@@ -145,6 +146,52 @@ class OneToMany(LanguageModel):
         y, rnn = self.encoder.step(x, rnn)
         return self.output(y), ConditionedState(rnn, state.conditions)
 
+    # --- export -------------------------------------------------------------------------------
+    def export_graphs(self, streaming: bool = False) -> list[Graph]:
+        """The condition is one more input: `(inputs, lengths, conditions) -> logits`; streaming,
+        `(inputs, conditions, state_in_*) -> (logits, state_out_*)` at the file asked for and, beside
+        it, `<stem>.start<ext>`: `conditions -> state_*`, the state before `<bos>`."""
+        count = sum(len(sizes) for sizes in self.encoder.state_sizes)
+        if not streaming:
+            axes = {"inputs": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}, "conditions": {0: "batch"},
+                    "logits": {0: "batch", 1: "steps"}}  # fmt: skip
+            return [Graph(ConditionedSequenceGraph(self), self._conditioned_example,
+                          ["inputs", "lengths", "conditions"], ["logits"], axes, stepwise=True)]  # fmt: skip
+        state_in, state_out = (
+            [f"state_in_{i}" for i in range(count)],
+            [f"state_out_{i}" for i in range(count)],
+        )
+        axes = {"inputs": {0: "batch"}, "conditions": {0: "batch"}, "logits": {0: "batch"}}
+        axes |= {
+            name: {1: "batch"} for name in [*state_in, *state_out, *(f"state_{i}" for i in range(count))]
+        }
+
+        def step_example(lengths: tuple[int, ...]) -> tuple[Tensor, ...]:
+            inputs, _, conditions = self._conditioned_example(lengths)
+            return (inputs[:, 0], conditions, *ConditionedStartGraph(self)(conditions))
+
+        step = Graph(ConditionedStepGraph(self), step_example, ["inputs", "conditions", *state_in],
+                     ["logits", *state_out], axes)  # fmt: skip
+        start = Graph(ConditionedStartGraph(self), lambda lengths: (self._conditioned_example(lengths)[2],),
+                      ["conditions"], [f"state_{i}" for i in range(count)], axes, suffix="start")  # fmt: skip
+        return [step, start]
+
+    def _conditioned_example(self, lengths: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+        inputs, lengths_t = self.export_example(lengths)
+        generator = torch.Generator().manual_seed(0)
+        if self.spec.condition_kind == "values":
+            return inputs, lengths_t, torch.randn(len(lengths), self.spec.condition_size, generator=generator)
+        classes = max(1, len(self.spec.condition_names))
+        return inputs, lengths_t, torch.randint(0, classes, (len(lengths),), generator=generator)
+
+    def export_metadata(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "seqnet.condition_kind": spec.condition_kind,
+            "seqnet.condition_names": list(spec.condition_names),
+            "seqnet.condition_size": spec.condition_size,
+        }
+
     def read_prefix(self, ids: Tensor, state: ConditionedState) -> ConditionedState:
         return ConditionedState(super().read_prefix(ids, state), state.conditions)
 
@@ -196,3 +243,42 @@ class OneToMany(LanguageModel):
         return self.generate_from(
             state, prompt, max_new_tokens, n, temperature, top_k, top_p, seed, greedy_decoding
         )
+
+
+class ConditionedSequenceGraph(nn.Module):
+    """(inputs, lengths, conditions) -> next-token logits after every step (B, T, V)."""
+
+    def __init__(self, task: OneToMany) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, inputs: Tensor, lengths: Tensor, conditions: Tensor) -> tuple[Tensor]:
+        return (self.task(inputs, lengths, ConditionedState(None, conditions))[0],)
+
+
+class ConditionedStartGraph(nn.Module):
+    """conditions -> the generator's state tensors before `<bos>` (the condition's, or the
+    encoder's own initial state where the condition enters through the inputs only)."""
+
+    def __init__(self, task: OneToMany) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, conditions: Tensor) -> tuple[Tensor, ...]:
+        _, rnn = self.task.condition_and_state(ConditionedState(None, conditions))
+        if rnn is None:
+            rnn = self.task.encoder.initial_state(conditions.shape[0], conditions.device)
+        return tuple(flat_state(rnn))
+
+
+class ConditionedStepGraph(nn.Module):
+    """(tokens (B,), conditions, state tensors) -> (logits (B, V), state tensors after the step)."""
+
+    def __init__(self, task: OneToMany) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, inputs: Tensor, conditions: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        rnn = unflat_state(state, self.task.encoder.state_sizes)
+        logits, after = self.task.next_token_logits(inputs, ConditionedState(rnn, conditions))
+        return (logits, *flat_state(after.rnn))

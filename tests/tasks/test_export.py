@@ -121,7 +121,7 @@ def test_streaming_a_classifier_reads_the_head_after_every_step(vowels, tmp_path
     assert model.training  # the task is left as it was found
 
 
-def test_what_cannot_export_is_refused_with_the_reason(vowels, toy_runs, tmp_path):
+def test_what_cannot_export_is_refused_with_the_reason(vowels, tmp_path):
     bidirectional = ManyToOne(vowels.spec, encoder={"cell": "gru", "hidden_size": 8, "bidirectional": True})
     with pytest.raises(InputError, match="bidirectional"):
         export_task(bidirectional, tmp_path / "a.onnx", streaming=True)
@@ -132,9 +132,6 @@ def test_what_cannot_export_is_refused_with_the_reason(vowels, toy_runs, tmp_pat
     )
     with pytest.raises(InputError, match="pooling=last"):
         export_task(mean, tmp_path / "b.onnx", streaming=True)
-    conditioned = OneToMany(toy_runs.spec, encoder={"cell": "gru", "hidden_size": 8})
-    with pytest.raises(InputError, match="does not export yet"):
-        export_task(conditioned, tmp_path / "c.onnx")
 
 
 def test_a_python_loop_cell_is_refused_in_the_full_graph_and_streams(vowels, tmp_path):
@@ -265,3 +262,45 @@ def test_an_anomaly_detector_exports_its_scores_and_flags(tmp_path):
         expected = model(batch)
     np.testing.assert_allclose(scores, expected["scores"].numpy(), atol=1e-5, rtol=1e-4)
     assert (flags == expected["flags"].numpy()).all()
+
+
+@pytest.mark.parametrize("format", ["onnx", "torch_export"])
+def test_a_conditioned_generator_exports_with_its_condition_as_an_input(toy_runs, tmp_path, format):
+    """The full graph takes each row's condition; the streaming pair (start, step) generates as
+    `next_token_logits` does from the condition's initial state."""
+    torch.manual_seed(0)
+    model = OneToMany(toy_runs.spec, encoder={"cell": "gru", "hidden_size": 8}).eval()
+    batch = mixed_batch(toy_runs, target_pad_value=0)
+    (logits,) = runner(export_task(model, tmp_path / f"full.{format}", format, max_steps=16))(
+        *_padded(batch, format, 16), batch.conditions
+    )
+    with torch.no_grad():
+        expected, _ = model(batch.inputs, batch.lengths, model.batch_state(batch))
+    np.testing.assert_allclose(logits[:, : expected.shape[1]], expected.numpy(), atol=1e-4, rtol=1e-4)
+    info = export_task(model, tmp_path / f"step.{format}", format, streaming=True)
+    assert [Path(p).name for p in info["paths"]] == [f"step.{format}", f"step.start.{format}"]
+    step, start = runner(info), runner(info, info["paths"][1])
+    conditions = batch.conditions[:2]
+    state = start(conditions)
+    carried = model.batch_state(SimpleBatch(conditions))
+    with torch.no_grad():
+        for token in (2, 5, 6, 5):
+            tokens = torch.full((2,), token)
+            got, *state = step(tokens, conditions, *state)
+            wanted, carried = model.next_token_logits(tokens, carried)
+            np.testing.assert_allclose(got, wanted.numpy(), atol=1e-5, rtol=1e-5)
+
+
+class SimpleBatch:
+    """What `batch_state` reads of a batch: its conditions."""
+
+    def __init__(self, conditions):
+        self.conditions = conditions
+
+
+def _padded(batch, format, steps):
+    """A .pt2 of torch.nn RNN layers takes inputs padded to its max_steps."""
+    inputs = batch.inputs
+    if format == "torch_export":
+        inputs = torch.nn.functional.pad(inputs, (0, steps - inputs.shape[1]))
+    return inputs, batch.lengths
