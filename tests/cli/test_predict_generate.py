@@ -195,9 +195,6 @@ def test_seq2seq_transliterates_a_file_as_the_in_memory_model_does(transliterato
 def test_the_exported_seq2seq_graphs_reproduce_seqnet_predict(transliterator):
     """seqnet-export's encoder and decoder-step graphs, decoded by the greedy loop of
     docs/export.md on onnxruntime from the ids seqnet-predict reads, give the tokens it writes."""
-    onnx, onnxruntime = pytest.importorskip("onnx"), pytest.importorskip("onnxruntime")
-    from tests.tasks.test_export import onnx_greedy
-
     folder = transliterator[0] / "greedy"  # the same pairs, decoded greedily (beam 1, the default)
     folder.mkdir()
     for split in ("train", "test"):
@@ -207,12 +204,28 @@ def test_the_exported_seq2seq_graphs_reproduce_seqnet_predict(transliterator):
         "data.source.source_tokenizer=char", "model=seq2seq", "model/encoder=bigru",
         "model.decoder.hidden_size=16", "model.encoder.hidden_size=8",
     )  # fmt: skip
-    _, written = predicted(folder, checkpoint, "words.txt", "abc\nhgfe\nzz\ndcba\n")
-    assert_ok(run_cli("seqnet-export", f"ckpt_path={checkpoint}", "output=g2p.onnx", cwd=folder))
+    assert_exported_graphs_decode_as_predict(folder, checkpoint, ["abc", "hgfe", "zz", "dcba"])
+
+
+@pytest.mark.slow
+def test_the_exported_g2p_graphs_reproduce_seqnet_predict_on_cmudict_words(tmp_path):
+    """Issue 37's check on the grapheme-to-phoneme experiment (one batch of training: the check is
+    the decoding, not the phonemes)."""
+    checkpoint = train(tmp_path, "experiment=cmudict_g2p")
+    words = ["seqnet", "recurrent", "network", "gradient", "vanishing", "phoneme", "zebra", "a"]
+    assert_exported_graphs_decode_as_predict(tmp_path, checkpoint, words)
+
+
+def assert_exported_graphs_decode_as_predict(folder, checkpoint, words):
+    onnx, onnxruntime = pytest.importorskip("onnx"), pytest.importorskip("onnxruntime")
+    from tests.tasks.test_export import onnx_greedy
+
+    _, written = predicted(folder, checkpoint, "words.txt", "\n".join(words) + "\n")
+    assert_ok(run_cli("seqnet-export", f"ckpt_path={checkpoint}", "output=s2s.onnx", cwd=folder))
     encoder, decoder = (
-        onnxruntime.InferenceSession(folder / name) for name in ("g2p.onnx", "g2p.decoder_step.onnx")
+        onnxruntime.InferenceSession(folder / n) for n in ("s2s.onnx", "s2s.decoder_step.onnx")
     )
-    meta = {p.key: json.loads(p.value) for p in onnx.load(folder / "g2p.onnx").metadata_props}
+    meta = {p.key: json.loads(p.value) for p in onnx.load(folder / "s2s.onnx").metadata_props}
     model = Seq2Seq.load_from_checkpoint(checkpoint)
     inputs = read_prediction_inputs(folder / "words.txt", model.spec)  # the ids seqnet-predict reads
     batch = collate_sequences([one.item() for one in inputs], pad_value=model.spec.pad_id)
