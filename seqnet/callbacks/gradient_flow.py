@@ -212,7 +212,7 @@ def input_gradient_curve(module: L.LightningModule, batch: Any) -> Tensor | None
         return (x, *args[1:])
 
     was_training = module.training
-    batch = _cpu_copy(batch, None).to(module.device)
+    batch = batch.to(module.device)
     handle = target.register_forward_pre_hook(tap)
     try:
         module.eval()
@@ -286,7 +286,7 @@ def _parameter_norms(module: nn.Module) -> dict[str, Tensor]:
     """Lightning's per-parameter norms plus the gate blocks of gated recurrent weights."""
     norms = grad_norm(module, 2.0)
     for prefix, gates, hidden in _gated_modules(module):
-        for name, p in module.get_submodule(prefix).named_parameters() if prefix else ():
+        for name, p in module.get_submodule(prefix).named_parameters():
             if p.grad is not None and p.shape[0] == len(gates) * hidden:
                 for gate, block in zip(gates, p.grad.chunk(len(gates)), strict=True):
                     norms[f"grad_2.0_norm/{prefix}.{name}/{gate}"] = block.norm()
@@ -315,10 +315,10 @@ def _clips(module: nn.Module, total: Tensor, grads: list[Tensor]) -> Tensor | bo
     return total > value
 
 
-def _cpu_copy(batch: Any, rows: int | None) -> Any:
-    """A CPU copy of a `SeqBatch` (its first `rows` rows) made outside inference mode, so autograd
-    can use it later; its stream flags dropped (the probe reads it as a batch of its own)."""
+def _cpu_copy(batch: Any, rows: int) -> Any:
+    """A CPU copy of a `SeqBatch`'s first `rows` rows made outside inference mode, so autograd can
+    use it later; its stream flags dropped (the probe reads it as a batch of its own)."""
     if not isinstance(batch, SeqBatch):
         return None
     with torch.inference_mode(False):
-        return replace(batch.head(len(batch) if rows is None else rows).to("cpu"), continues=None)
+        return replace(batch.head(rows).to("cpu"), continues=None)

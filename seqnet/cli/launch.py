@@ -14,7 +14,7 @@ from typing import TypeVar
 from omegaconf import DictConfig
 
 from seqnet.cli.overrides import check_overrides_or_exit
-from seqnet.errors import InputError
+from seqnet.errors import InputError, cause_of
 
 T = TypeVar("T")
 # Bad input besides InputError: a path that is missing, the wrong kind, or not readable.
@@ -144,8 +144,4 @@ def hydra_verbose() -> bool:
 
 def input_cause(error: BaseException) -> BaseException | None:
     """The bad-input error in `error`'s chain of causes, or None when it is a bug."""
-    while error is not None:
-        if isinstance(error, (InputError, *PATH_ERRORS)):
-            return error
-        error = error.__cause__
-    return None
+    return cause_of(error, (InputError, *PATH_ERRORS))

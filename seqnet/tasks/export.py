@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from seqnet.errors import InputError
+from seqnet.errors import InputError, cause_of
 from seqnet.nn import EncoderState
 from seqnet.nn.cells import TorchRecurrentLayer
 
@@ -91,6 +91,11 @@ def flat_state(state: EncoderState) -> list[Tensor]:
     return [tensor for layer in state.layers for tensor in layer]
 
 
+def state_count(encoder: nn.Module) -> int:
+    """How many tensors `flat_state` gives for this encoder's state (an LSTM layer has two)."""
+    return sum(len(sizes) for sizes in encoder.state_sizes)
+
+
 def unflat_state(tensors: Sequence[Tensor], state_sizes: Sequence[Sequence[int]]) -> EncoderState:
     """`flat_state`'s inverse for an encoder with these per-layer `state_sizes`."""
     layers, start = [], 0
@@ -137,7 +142,7 @@ def default_graphs(task: nn.Module, streaming: bool) -> list[Graph]:
         inputs, _ = task.export_example(lengths)
         return (inputs[:, 0], *flat_state(task.encoder.initial_state(len(lengths), "cpu")))
 
-    count = sum(len(sizes) for sizes in task.encoder.state_sizes)
+    count = state_count(task.encoder)
     state_in, state_out = [f"state_in_{i}" for i in range(count)], [f"state_out_{i}" for i in range(count)]
     axes = {"inputs": {0: "batch"}, names[0]: {0: "batch"}} | {n: {1: "batch"} for n in state_in + state_out}
     return [Graph(StepGraph(task), example, ["inputs", *state_in], [names[0], *state_out], axes)]
@@ -162,7 +167,7 @@ def export_task(
     try:
         return _export(task, Path(path), format, streaming, max_steps)
     except Exception as error:  # the exporters wrap what the model raised while traced
-        cause = _input_error(error)
+        cause = cause_of(error, (InputError,))
         if cause is None:
             raise
         raise cause from None
@@ -173,7 +178,7 @@ def export_task(
 def _export(task: nn.Module, path: Path, format: str, streaming: bool, max_steps: int) -> dict[str, Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     graphs = task.export_graphs(streaming)
-    metadata = _metadata(task, streaming)
+    metadata = _metadata(task, streaming and len(graphs) == 1)
     torch_layers = any(isinstance(m, TorchRecurrentLayer) for m in task.modules())
     if format == "onnx" and torch_layers and any(hasattr(m, "coefficients") for m in task.modules()):
         raise InputError(
@@ -205,17 +210,6 @@ def _export(task: nn.Module, path: Path, format: str, streaming: bool, max_steps
         "path": paths[0], "paths": paths, "format": format, "streaming": streaming,
         "inputs": first.inputs, "outputs": first.outputs, "metadata": metadata,
     }  # fmt: skip
-
-
-def _input_error(error: BaseException | None) -> InputError | None:
-    """The `InputError` among `error`'s causes and contexts, if any."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, InputError):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return None
 
 
 def _dynamic_shapes(graph: Graph, fixed_steps: bool) -> tuple[Any, ...]:
@@ -260,7 +254,8 @@ def _to_onnx(graph: Graph, path: Path, legacy: bool) -> None:
 
 def _metadata(task: nn.Module, streaming: bool) -> dict[str, Any]:
     """What a caller needs beside the graph: the task, the input kind, the output names, the
-    class names, and for the streaming graph the initial state."""
+    class names, and for a lone streaming graph its initial state (a conditioned generator's comes
+    from its start graph)."""
     spec = task.spec
     metadata: dict[str, Any] = {
         "seqnet.task": type(task).__name__,

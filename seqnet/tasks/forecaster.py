@@ -428,8 +428,8 @@ class Forecaster(SequenceModule):
                 "this forecaster reads known-future covariates, which its exported graph would take as "
                 "a third input: not exported yet; train it without data.source.future_covariates to export"
             )
-        with torch.no_grad():
-            return tuple(self(SeqBatch(*self.export_example((self.spec.window,)), targets=torch.zeros(1))))
+        intervals = self.candidate().intervals  # as `readings` names its bounds
+        return ("preds", *(f"{bound}{name}" for name in intervals for bound in ("lower", "upper")))
 
     def export_outputs(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
         return tuple(self(SeqBatch(inputs, lengths, targets=lengths)).values())

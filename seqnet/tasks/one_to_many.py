@@ -13,7 +13,7 @@ from seqnet.data import DataSpec, SeqBatch
 from seqnet.errors import InputError
 from seqnet.nn import EncoderOutput, EncoderState
 from seqnet.nn.decoder import StateBridge
-from seqnet.tasks.export import Graph, flat_state, unflat_state
+from seqnet.tasks.export import Graph, flat_state, state_count, unflat_state
 from seqnet.tasks.language_model import LanguageModel
 
 CONDITION_MODES = ("init", "input", "both")
@@ -151,7 +151,7 @@ class OneToMany(LanguageModel):
         """The condition is one more input: `(inputs, lengths, conditions) -> logits`; streaming,
         `(inputs, conditions, state_in_*) -> (logits, state_out_*)` at the file asked for and, beside
         it, `<stem>.start<ext>`: `conditions -> state_*`, the state before `<bos>`."""
-        count = sum(len(sizes) for sizes in self.encoder.state_sizes)
+        count = state_count(self.encoder)
         if not streaming:
             axes = {"inputs": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}, "conditions": {0: "batch"},
                     "logits": {0: "batch", 1: "steps"}}  # fmt: skip

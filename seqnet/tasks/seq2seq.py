@@ -17,7 +17,7 @@ from seqnet.nn import EncoderOutput
 from seqnet.nn.decoder import DecoderState, RecurrentDecoder, StateBridge
 from seqnet.nn.decoding import Decoded, beam_search, greedy
 from seqnet.tasks.base import BIDIRECTIONAL_ENCODER, SequenceModule, StepOutput
-from seqnet.tasks.export import Graph, flat_state, unflat_state
+from seqnet.tasks.export import Graph, flat_state, state_count, unflat_state
 from seqnet.tasks.outputs import DecodedOutput
 
 DEFAULT_DECODER = {"cell": "lstm", "hidden_size": 256, "attention": "general", "input_feed": True}
@@ -172,7 +172,7 @@ class Seq2Seq(SequenceModule):
         return [encoder, decoder]
 
     def _rnn_tensors(self) -> int:
-        return sum(len(sizes) for sizes in self.decoder.core.state_sizes)
+        return state_count(self.decoder.core)
 
     def _carried(self) -> int:
         """The start tensors that change from step to step: the core's state, and the feed."""
@@ -329,7 +329,7 @@ class Seq2SeqDecoderStep(nn.Module):
 
     def forward(self, tokens: Tensor, *tensors: Tensor) -> tuple[Tensor, ...]:
         decoder = self.task.decoder
-        count = sum(len(sizes) for sizes in decoder.core.state_sizes)
+        count = state_count(decoder.core)
         rest = list(tensors[count:])
         feed = rest.pop(0) if decoder.input_feed else None
         memory, keys, mask = rest if decoder.attention is not None else (None, None, None)
