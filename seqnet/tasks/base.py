@@ -17,6 +17,7 @@ from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
 from seqnet.data import DataSpec, SeqBatch, collate_sequences
 from seqnet.data.prediction import PredictionInput, raw_prediction_inputs
+from seqnet.data.vocab import UNK
 from seqnet.errors import InputError
 from seqnet.nn import (
     ConvFrontend,
@@ -159,6 +160,9 @@ class SequenceModule(L.LightningModule):
             length is drawn from a normal around `tbptt_steps` with this standard deviation (a
             fraction of `tbptt_steps`; 0: fixed), and its step's learning rate scaled by
             length / `tbptt_steps`, so every token weighs the same.
+        char_features: where the data carries each word's casing and characters (tagging files,
+            `seqnet.data.word_chars`), read them beside the word; False: the word ids alone.
+        word_dropout: token inputs: the share of words read as `<unk>` in training steps.
     """
 
     TARGET_KINDS: tuple[str, ...] = ()  # the target kinds a task predicts; a subclass narrows it
@@ -188,6 +192,8 @@ class SequenceModule(L.LightningModule):
         augment: dict | None = None,
         tbptt_steps: int | None = None,
         tbptt_jitter: float = 0.0,
+        char_features: bool = True,
+        word_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if gradient_clip_algorithm not in CLIP_ALGORITHMS:
@@ -218,7 +224,16 @@ class SequenceModule(L.LightningModule):
         spec = self.spec
         if spec.input_kind == "tokens":
             embedding_dim = embedding_dim or DEFAULT_TOKEN_EMBEDDING
-        self.input_layer = InputEmbedding(spec.input_kind, spec.input_size, embedding_dim, spec.pad_id)
+        self.input_layer = InputEmbedding(
+            spec.input_kind,
+            spec.input_size,
+            embedding_dim,
+            spec.pad_id,
+            num_chars=len(spec.char_vocab or ()),
+            char_features=char_features,
+            word_dropout=word_dropout,
+            unk_id=spec.vocab.index(UNK) if spec.vocab and UNK in spec.vocab else spec.pad_id,
+        )
         self.augmentation = SeriesAugmentation(**augment) if augment else None
         if self.augmentation is not None and spec.input_kind != "features":
             raise InputError(f"augment applies to feature series; data {spec.name!r} has token inputs")

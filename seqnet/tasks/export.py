@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from seqnet.data.word_chars import CASINGS
 from seqnet.errors import InputError, cause_of
 from seqnet.nn import EncoderState
 from seqnet.nn.cells import TorchRecurrentLayer
@@ -111,7 +112,11 @@ def example_inputs(task: nn.Module, lengths: tuple[int, ...] = EXAMPLE_LENGTHS) 
     generator = torch.Generator().manual_seed(0)
     shape = (len(lengths), max(lengths))
     if spec.input_kind == "tokens":
-        inputs = torch.randint(4, max(5, spec.input_size), shape, generator=generator)
+        inputs = torch.randint(4, max(5, spec.input_size), shape, generator=generator)  # (B, T)
+        if spec.char_vocab:  # words with casing and characters: (B, T, 2 + L)
+            casing = torch.randint(1, len(CASINGS), shape, generator=generator)
+            chars = torch.randint(4, max(5, len(spec.char_vocab)), (*shape, spec.max_word_chars), generator=generator)
+            inputs = torch.cat([inputs.unsqueeze(-1), casing.unsqueeze(-1), chars], -1)
     else:
         inputs = torch.randn(*shape, spec.input_size, generator=generator)
     steps = torch.arange(shape[1]).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)  # (B, T)

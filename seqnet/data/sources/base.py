@@ -57,6 +57,8 @@ class SequenceSplits:
     class_names: list[str] | None = None  # declared class (or tag) order, when the source has one
     vocab: list[str] | None = None  # token inputs: token strings by id (see `Vocabulary`)
     pad_id: int = 0  # token inputs: id that pads batches
+    char_vocab: list[str] | None = None  # token inputs with characters (`seqnet.data.word_chars`)
+    max_word_chars: int = 0  # characters kept per word in that layout (0: word ids only)
     target_vocab: list[str] | None = None  # token targets: token strings by id
     aligned: bool = False
     horizon: int = 0

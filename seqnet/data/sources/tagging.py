@@ -34,6 +34,7 @@ from seqnet.data.splits import split_by_key
 from seqnet.data.text_files import read_lines
 from seqnet.data.tokenizers import WhitespaceTokenizer
 from seqnet.data.vocab import Vocabulary
+from seqnet.data.word_chars import DEFAULT_MAX_CHARS, char_vocabulary, encode_words
 from seqnet.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ class CoNLLSource(UserFilesSource):
             the end).
         lowercase: lower-case tokens (tags are kept as they are).
         min_freq / max_size: limits of the token vocabulary (training split only).
+        max_word_chars: each word also carries its casing and its first this many characters
+            (`seqnet.data.word_chars`), which a model reads beside the word (`model.char_features`);
+            0: word ids only.
         comment_prefix: lines starting with it are skipped and counted (None: none are; a
             tweet's `#hashtag` token is data).
     """
@@ -69,19 +73,25 @@ class CoNLLSource(UserFilesSource):
         comment_prefix: str | None = None,
         test_fraction: float = 0.2,
         seed: int = 0,
+        max_word_chars: int = DEFAULT_MAX_CHARS,
     ) -> None:
         super().__init__(
             train_path, test_path, val_path, min_freq, max_size, name, comment_prefix, test_fraction, seed
         )
         self.columns = (token_column, tag_column)
         self.lowercase = lowercase
+        if max_word_chars < 0:
+            raise InputError(f"max_word_chars must be 0 (word ids only) or more, got {max_word_chars}")
+        self.max_word_chars = max_word_chars
 
     def load(self) -> SequenceSplits:
         numbered, files = self.read_splits(
             lambda path: read_numbered_conll(path, *self.columns, self.comment_prefix)
         )
         sentences = {split: [sentence for sentence, _ in part] for split, part in numbered.items()}
-        splits = tagged_splits(self.name, sentences, self.lowercase, self.min_freq, self.max_size)
+        splits = tagged_splits(
+            self.name, sentences, self.lowercase, self.min_freq, self.max_size, max_word_chars=self.max_word_chars
+        )
         origins = {split: [f"{files[split]}:{n}" for _, n in part] for split, part in numbered.items()}
         return mark_origins(splits, origins)
 
@@ -126,22 +136,29 @@ def tagged_splits(
     min_freq: int = 1,
     max_size: int | None = None,
     tags: list[str] | None = None,
+    max_word_chars: int = 0,
 ) -> SequenceSplits:
     """(tokens, tags) sentences per split -> token-id examples with one tag per step; the token
-    vocabulary comes from the training split, the tag set too unless `tags` declares it."""
+    vocabulary comes from the training split, the tag set too unless `tags` declares it.
+    `max_word_chars` > 0: each step carries the word's casing and characters as well (`encode_words`;
+    the character vocabulary from the training split)."""
 
     def words(tokens: list[str]) -> list[str]:
         return [t.lower() for t in tokens] if lowercase else tokens
 
     vocab = Vocabulary.build([words(tokens) for tokens, _ in sentences["train"]], min_freq, max_size)
+    chars = char_vocabulary(tokens for tokens, _ in sentences["train"]) if max_word_chars else None
+
+    def values(tokens: list[str]) -> np.ndarray:
+        if chars is None:
+            return np.array(vocab.encode(words(tokens)), dtype=np.int64)  # (T,)
+        return encode_words(words(tokens), vocab, chars, max_word_chars, forms=tokens)  # (T, 2 + L)
 
     examples = {
-        split: [
-            SequenceExample(values=np.array(vocab.encode(words(tokens)), dtype=np.int64), target=labels)
-            for tokens, labels in part
-        ]
+        split: [SequenceExample(values=values(tokens), target=labels) for tokens, labels in part]
         for split, part in sentences.items()
     }
+    char_fields = {"char_vocab": chars.to_list(), "max_word_chars": max_word_chars} if chars else {}
     return SequenceSplits.from_parts(
         name,
         examples,
@@ -150,6 +167,7 @@ def tagged_splits(
         aligned=True,
         tokenizer=WhitespaceTokenizer(lowercase).to_dict(),  # how raw text is split at prediction
         **token_fields(vocab),
+        **char_fields,
     )
 
 
