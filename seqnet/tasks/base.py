@@ -400,8 +400,9 @@ class SequenceModule(L.LightningModule):
 
     # --- the shared skeleton ------------------------------------------------------------------
     def embed(self, inputs: Tensor) -> Tensor:
-        """Padded inputs (B, T, F) features or (B, T) token ids -> (B, T, E); features are
-        standardised with the training split's statistics first."""
+        """Padded inputs (B, T, F) features, (B, T) token ids or (B, T, 2 + L) ids with each word's
+        casing and characters -> (B, T, E); features are standardised with the training split's
+        statistics first."""
         return self.input_layer(self.standardize(inputs))
 
     def standardize(self, inputs: Tensor) -> Tensor:

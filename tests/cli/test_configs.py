@@ -118,6 +118,27 @@ def test_data_ucr_brings_its_recipe_with_the_default_task_and_tilde_recipe_drops
     assert OmegaConf.to_container(experiment.model) == OmegaConf.to_container(recipe.model)
 
 
+@pytest.mark.parametrize(
+    ("data", "task"),
+    [
+        ("conll", "ManyToMany"),
+        ("parallel_tsv", "Seq2Seq"),
+        ("text_corpus", "LanguageModel"),
+        ("csv_series", "Forecaster"),
+        ("csv_anomaly", "SequenceAutoencoder"),
+        ("sblgnt_pos", "ManyToMany"),
+        ("airline", "Forecaster"),
+        ("essen", "OneToMany"),
+        ("ucr", "ManyToOne"),
+    ],
+)
+def test_a_data_set_brings_the_task_shape_its_targets_need_unless_one_is_picked(data, task):
+    """`seqnet-train data=conll data.source.train_path=...` trains a tagger with nothing else said."""
+    assert composed(f"data={data}").model._target_ == f"seqnet.tasks.{task}"
+    assert composed(f"data={data}", "model=many_to_one").model._target_ == "seqnet.tasks.ManyToOne"
+    assert composed(f"data={data}", "model/encoder=gru").model.encoder.cell == "gru"
+
+
 def test_the_slurm_launcher_and_multi_node_ddp_compose():
     """docs/scale_out.md's SLURM recipe: one srun task per GPU, the nodes Lightning is told."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")

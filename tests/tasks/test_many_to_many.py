@@ -4,6 +4,7 @@ import torch
 
 from seqnet.data import IGNORE_INDEX, DataSpec, SequenceDataModule, collate_sequences
 from seqnet.data.sources import SequenceExample, SequenceSplits
+from seqnet.data.sources.tagging import tagged_splits
 from seqnet.tasks import ManyToMany, ManyToOne
 from tests.tasks.conftest import fit_one_batch, quiet_trainer
 from tests.toy_data import StaticSource
@@ -108,3 +109,55 @@ def test_checkpoints_follow_entity_f1_for_span_tags_and_the_loss_otherwise(toy_t
     assert (classifier.monitor, classifier.monitor_mode) == ("val/loss", "min")
     chosen = ManyToOne(vowels.spec, encoder=GRU, monitor="val/f1_macro")
     assert chosen.monitor_mode == "max"  # the direction follows the metric
+
+
+def form_tagged_data(max_word_chars: int) -> SequenceDataModule:
+    """Tags that follow each word's form: a capitalised word is NAME, a word ending in -ing is VERB,
+    others O; every test word is unseen in training, so only its form tells its tag."""
+    rng = np.random.default_rng(0)
+    letters = list("bcdfgklmnprstvz")
+
+    def word(kind: str, used: set[str]) -> str:
+        while True:
+            stem = "".join(rng.choice(letters, size=int(rng.integers(3, 6))))
+            text = {"NAME": stem.capitalize(), "VERB": stem + "ing", "O": stem}[kind]
+            if text not in used:
+                used.add(text)
+                return text
+
+    def sentences(count: int, used: set[str]) -> list[tuple[list[str], list[str]]]:
+        out = []
+        for _ in range(count):
+            tags = list(rng.choice(["NAME", "VERB", "O", "O"], size=int(rng.integers(3, 8))))
+            out.append(([word(t, used) for t in tags], tags))
+        return out
+
+    used: set[str] = set()
+    parts = {"train": sentences(300, used), "test": sentences(60, used)}
+    splits = tagged_splits("forms", parts, max_word_chars=max_word_chars)
+    dm = SequenceDataModule(StaticSource(splits), batch_size=32, val_fraction=0.0)
+    dm.setup()
+    return dm
+
+
+@pytest.mark.parametrize("char_features", [True, False])
+def test_a_character_aware_tagger_tags_words_it_never_saw_by_their_form(char_features, tmp_path):
+    dm = form_tagged_data(max_word_chars=8)
+    torch.manual_seed(0)
+    model = ManyToMany(
+        dm.spec,
+        encoder=GRU,
+        embedding_dim=16,
+        char_features=char_features,
+        optimizer={"_target_": "torch.optim.Adam", "lr": 1e-2},
+    )
+    quiet_trainer(tmp_path, max_epochs=15, enable_checkpointing=False).fit(
+        model, train_dataloaders=dm.train_dataloader()
+    )
+    accuracy = quiet_trainer(tmp_path).test(model, dataloaders=dm.test_dataloader(), verbose=False)[0][
+        "test/acc"
+    ]
+    if char_features:
+        assert accuracy > 0.95
+    else:  # every test word reads as <unk>: its context is all there is
+        assert accuracy < 0.7

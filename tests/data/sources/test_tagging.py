@@ -3,6 +3,7 @@ import pytest
 from seqnet.data import SequenceDataModule
 from seqnet.data.sources import CoNLLSource, SBLGNTSource
 from seqnet.data.sources.tagging import SBLGNT_TAGS, read_conll
+from seqnet.data.word_chars import CASINGS
 
 
 def test_sblgnt_gives_every_word_of_the_greek_new_testament_one_of_eleven_tags():
@@ -24,6 +25,24 @@ def test_conll_files_split_sentences_on_blank_lines_and_skip_comments_when_asked
     assert read_conll(path, tag_column=1, comment_prefix="#")[1] == (["It"], ["x"])
     splits = CoNLLSource(train_path=path, test_path=path, lowercase=True, comment_prefix="#").load()
     assert splits.vocab[4:] == ["cat", "it", "the"] and splits.train[0].target == ["DET", "NOUN"]
+
+
+def test_conll_words_carry_their_casing_and_characters_as_written_unless_switched_off(tmp_path):
+    path = tmp_path / "train.conll"
+    path.write_text("The\tDET\ncat\tNOUN\n")
+    source = CoNLLSource(train_path=path, test_path=path, lowercase=True, max_word_chars=5)
+    data = SequenceDataModule(source, val_fraction=0.0)
+    data.setup()
+    spec = data.spec
+    assert spec.max_word_chars == 5 and spec.char_vocab[4:] == ["T", "a", "c", "e", "h", "t"]
+    values = data.datasets["train"][0][0]  # (T, 2 + 5): lower-cased word id, casing, characters
+    assert values.shape == (2, 7)
+    assert spec.vocab[values[0, 0]] == "the" and CASINGS[values[0, 1]] == "title"
+    assert [spec.char_vocab[i] for i in values[0, 2:5]] == ["T", "h", "e"] and values[0, 5:].sum() == 0
+    plain = CoNLLSource(train_path=path, test_path=path, max_word_chars=0).load()
+    assert plain.train[0].values.shape == (2,) and plain.char_vocab is None
+    with pytest.raises(ValueError, match="max_word_chars must be 0"):
+        CoNLLSource(train_path=path, max_word_chars=-1)
 
 
 def test_hashtag_tokens_are_data_by_default(tmp_path):
