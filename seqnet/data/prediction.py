@@ -179,7 +179,9 @@ def _token_inputs(texts: list[str | list[str]], spec: DataSpec) -> list[Predicti
             values = encode_words(tokens, vocab, chars, spec.max_word_chars, forms=shown.split())
         inputs.append(PredictionInput(values, tokens, shown))
     total = sum(len(one.values) for one in inputs)
-    unknown = sum(int((one.values.reshape(len(one.values), -1)[:, 0] == vocab.unk_id).sum()) for one in inputs)
+    unknown = sum(
+        int((one.values.reshape(len(one.values), -1)[:, 0] == vocab.unk_id).sum()) for one in inputs
+    )
     if unknown:
         log.warning(
             "%d of %d input tokens are not in the model's vocabulary and read as <unk>: %s",

@@ -47,7 +47,11 @@ def char_vocabulary(sentences: Iterable[Sequence[str]]) -> Vocabulary:
 
 
 def encode_words(
-    words: Sequence[str], vocab: Vocabulary, chars: Vocabulary, max_chars: int, forms: Sequence[str] | None = None
+    words: Sequence[str],
+    vocab: Vocabulary,
+    chars: Vocabulary,
+    max_chars: int,
+    forms: Sequence[str] | None = None,
 ) -> np.ndarray:
     """One sentence in the layout of the module doc: (T, 2 + max_chars) int64.
 

@@ -115,7 +115,9 @@ def example_inputs(task: nn.Module, lengths: tuple[int, ...] = EXAMPLE_LENGTHS) 
         inputs = torch.randint(4, max(5, spec.input_size), shape, generator=generator)  # (B, T)
         if spec.char_vocab:  # words with casing and characters: (B, T, 2 + L)
             casing = torch.randint(1, len(CASINGS), shape, generator=generator)
-            chars = torch.randint(4, max(5, len(spec.char_vocab)), (*shape, spec.max_word_chars), generator=generator)
+            chars = torch.randint(
+                4, max(5, len(spec.char_vocab)), (*shape, spec.max_word_chars), generator=generator
+            )
             inputs = torch.cat([inputs.unsqueeze(-1), casing.unsqueeze(-1), chars], -1)
     else:
         inputs = torch.randn(*shape, spec.input_size, generator=generator)

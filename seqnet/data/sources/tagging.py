@@ -90,7 +90,12 @@ class CoNLLSource(UserFilesSource):
         )
         sentences = {split: [sentence for sentence, _ in part] for split, part in numbered.items()}
         splits = tagged_splits(
-            self.name, sentences, self.lowercase, self.min_freq, self.max_size, max_word_chars=self.max_word_chars
+            self.name,
+            sentences,
+            self.lowercase,
+            self.min_freq,
+            self.max_size,
+            max_word_chars=self.max_word_chars,
         )
         origins = {split: [f"{files[split]}:{n}" for _, n in part] for split, part in numbered.items()}
         return mark_origins(splits, origins)
