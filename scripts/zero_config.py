@@ -2,7 +2,7 @@
 real data sets that no experiment names and no default was tuned on, beside trivial and classical
 baselines on the same split.
 
-    python scripts/zero_config.py                  # every path this script covers (ucr, csv_series, conll)
+    python scripts/zero_config.py                  # every path this script covers
     python scripts/zero_config.py ucr --seed 42    # writes benchmarks/zero_config/<path>.json and README.md
     python scripts/zero_config.py csv_series --choose  # the sets defaults are chosen on: choose/<path>.json
 
@@ -30,6 +30,10 @@ Paths and their sets (role "report": what the table shows; the defaults were cho
 - conll (`seqnet-train data=conll data.source.train_path=<file> data.source.test_path=<file>`):
   tagged corpora written out as CoNLL files; the sets, the choice sets and the baselines (majority
   tag; most frequent tag per word) are in `scripts/zero_config_conll.py`.
+- text_tsv (`seqnet-train data=text_tsv data.source.train_path=<file> data.source.test_path=<file>`):
+  labelled texts written out as `label<TAB>text` files; the sets and the baselines (majority class;
+  multinomial Naive Bayes) are in `scripts/zero_config_text.py`. No text default was chosen on a
+  set of its own: the defaults are the experiments' (food_reviews, names), never reported here.
 
 A row passes when the model beats its trivial baseline and its classical one (1-NN), or matches a
 classical baseline that is already perfect.
@@ -50,9 +54,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import zero_config_conll
+import zero_config_text
 
 from seqnet.data.ts_format import read_ts
 
@@ -333,25 +339,25 @@ def csv_series_choose_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     return rows
 
 
-def conll_command(train_path: Path, test_path: Path) -> list[str]:
-    """The README's command for one's own tagging files: the data config brings the tagger."""
+def file_command(data: str, train_path: Path, test_path: Path) -> list[str]:
+    """The README's command for one's own training and test files: the data config brings its task."""
     return [
-        "seqnet-train",
-        "data=conll",
-        f"data.source.train_path={train_path}",
+        "seqnet-train", f"data={data}", f"data.source.train_path={train_path}",
         f"data.source.test_path={test_path}",
-    ]
+    ]  # fmt: skip
 
 
-def conll_rows(seed: int, cache: Path, work: Path) -> list[dict]:
+def file_rows(path: str, sets: ModuleType, seed: int, cache: Path, work: Path) -> list[dict]:
+    """The report rows of a path whose sets are written out as a user's files by `sets` (a module
+    with REPORT, write_split and baselines: zero_config_conll, zero_config_text)."""
     rows = []
-    for data in zero_config_conll.REPORT:
-        train_path, test_path, train_part, test_part = zero_config_conll.write_split(data, cache)
-        metric, found = zero_config_conll.baselines(train_part, test_part)
-        command = conll_command(train_path, test_path)
+    for data in sets.REPORT:
+        train_path, test_path, train_part, test_part = sets.write_split(data, cache)
+        metric, found = sets.baselines(train_part, test_part)
+        command = file_command(path, train_path, test_path)
         metrics, seconds = train([*command, f"seed={seed}"], work / data.name)
         rows.append({
-            "path": "conll", "set": data.name, "role": data.role, "source": f"{data.source} wheel",
+            "path": path, "set": data.name, "role": data.role, "source": f"{data.source} wheel",
             "command": " ".join(command).replace(str(train_path.parent), data.name),
             "metric": metric, "result": round(metrics[metric], 4),
             "baselines": {k: round(v, 4) for k, v in found.items()},
@@ -359,6 +365,14 @@ def conll_rows(seed: int, cache: Path, work: Path) -> list[dict]:
         })  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def conll_rows(seed: int, cache: Path, work: Path) -> list[dict]:
+    return file_rows("conll", zero_config_conll, seed, cache, work)
+
+
+def text_tsv_rows(seed: int, cache: Path, work: Path) -> list[dict]:
+    return file_rows("text_tsv", zero_config_text, seed, cache, work)
 
 
 # Tagger settings a default could take; compared on the choice corpora by their test metric.
@@ -378,7 +392,7 @@ def conll_choose_rows(seed: int, cache: Path, work: Path) -> list[dict]:
         metric, found = zero_config_conll.baselines(train_part, test_part)
         results, seconds = {}, {}
         for candidate, overrides in TAGGER_CANDIDATES.items():
-            command = [*conll_command(train_path, test_path), *overrides, f"seed={seed}"]
+            command = [*file_command("conll", train_path, test_path), *overrides, f"seed={seed}"]
             metrics, seconds[candidate] = train(command, work / f"choose_{data.name}_{len(results)}")
             results[candidate] = round(metrics[metric], 4)
         rows.append({
@@ -390,12 +404,13 @@ def conll_choose_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     return rows
 
 
-PATHS = {"ucr": ucr_rows, "csv_series": csv_series_rows, "conll": conll_rows}
+PATHS = {"ucr": ucr_rows, "csv_series": csv_series_rows, "conll": conll_rows, "text_tsv": text_tsv_rows}
 CHOOSE = {"ucr": ucr_choose_rows, "csv_series": csv_series_choose_rows, "conll": conll_choose_rows}
 CHOICE_SETS = {
     "ucr": CHOOSE_SETS,
     "csv_series": [*SERIES_CHOOSE_SETS, *CHOOSE_CSVS],
     "conll": [data.name for data in zero_config_conll.CHOOSE],
+    "text_tsv": ["food_reviews", "names"],  # no text default was chosen on a set here: the experiments'
 }
 
 

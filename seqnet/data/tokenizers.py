@@ -46,8 +46,15 @@ class CharTokenizer(Tokenizer):
         return "".join(tokens)
 
 
+# Chinese characters (CJK ideographs): text written without spaces between words, so each one is a
+# token, as BERT's basic tokenizer does (a run of them would otherwise be one "word" per phrase)
+IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+WORD = rf"(?:(?![{IDEOGRAPHS}])\w)"  # a word character that is not an ideograph
+
+
 class WordTokenizer(Tokenizer):
-    """Words and single punctuation marks as tokens (lower-cased by default).
+    """Words and single punctuation marks as tokens (lower-cased by default); each Chinese
+    character is a token of its own, and they are put back without spaces between them.
 
     `detokenize` puts words back with a space between them and each punctuation mark back the way
     the training texts (`fit`) mostly wrote it: `2021 - 03 - 03` becomes `2021-03-03` when the
@@ -60,7 +67,7 @@ class WordTokenizer(Tokenizer):
             follows it ("" for `-` in dates, "a" for a comma); what `fit` learns.
     """
 
-    PATTERN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+    PATTERN = re.compile(rf"[{IDEOGRAPHS}]|{WORD}+(?:'{WORD}+)?|[^\w\s]")
     name = "word"
     CLOSING, OPENING = set(".,;:!?%)]}"), set("([{")
 
@@ -117,9 +124,19 @@ class WordTokenizer(Tokenizer):
 
     def _glued(self, previous: str, token: str) -> bool:
         """Whether `token` follows `previous` without a space."""
+        if is_ideograph(previous) and is_ideograph(token):
+            return True
         if not is_word(token) and "b" not in self._spaced(token):
             return True
         return not is_word(previous) and "a" not in self._spaced(previous)
+
+
+def is_ideograph(token: str) -> bool:
+    """One Chinese character (a token of its own, see `IDEOGRAPHS`)."""
+    return len(token) == 1 and IDEOGRAPH.fullmatch(token) is not None
+
+
+IDEOGRAPH = re.compile(f"[{IDEOGRAPHS}]")
 
 
 def is_word(token: str) -> bool:

@@ -61,6 +61,14 @@ def test_word_tokenizer_splits_words_and_punctuation():
     assert WordTokenizer().tokenize(WordTokenizer().detokenize(tokens)) == tokens
 
 
+def test_word_tokenizer_reads_each_chinese_character_as_a_word_and_writes_them_back_unspaced():
+    tokenizer = WordTokenizer().fit(["我很喜欢这本书，真的。"])
+    tokens = tokenizer.tokenize("这本书很好，iPhone也好。")
+    assert tokens == ["这", "本", "书", "很", "好", "，", "iphone", "也", "好", "。"]
+    assert tokenizer.detokenize(tokens) == "这本书很好，iphone 也好。"
+    assert WordTokenizer().tokenize("naïve café's") == ["naïve", "café's"]  # other scripts as before
+
+
 def test_tokenizers_are_built_by_name():
     assert build_tokenizer("char", lowercase=True).tokenize("Ab") == ["a", "b"]
     assert build_tokenizer("word", lowercase=False).tokenize("Hi, you") == ["Hi", ",", "you"]
