@@ -429,6 +429,8 @@ def compare_on_batches(task: nn.Module, float_graph: Any, int8_graph: Any, batch
     count, change, values = 0, 0.0, 0
     for batch in batches:
         feed = {"inputs": _numpy(batch.inputs), "lengths": _numpy(batch.lengths)}
+        if batch.future is not None:  # a forecaster's known-future covariates
+            feed["future"] = _numpy(batch.future)
         outputs = {k: g.run(None, feed)[0] for k, g in (("float", float_graph), ("int8", int8_graph))}
         targets = batch.targets.numpy()
         if targets.dtype.kind not in "iu" or outputs["float"].ndim != targets.ndim + 1:

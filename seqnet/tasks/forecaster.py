@@ -411,28 +411,38 @@ class Forecaster(SequenceModule):
     # --- export -------------------------------------------------------------------------------
     def export_graphs(self, streaming: bool = False) -> list[Graph]:
         """The full-sequence graph over windows of the trained length: its time axis is static, so
-        torch's dynamo-based exporter takes the autoregressive decoder's loop (TorchScript's cannot)."""
+        torch's dynamo-based exporter takes the autoregressive decoder's loop (TorchScript's cannot).
+        Known-future covariates are a third input, "future" (B, H, Cf) in data units."""
         graphs = super().export_graphs(streaming)
         for graph in graphs:
             graph.axes = {
                 name: {a: n for a, n in axes.items() if n != "steps"} for name, axes in graph.axes.items()
             }
             graph.exporter = "dynamo"
+        if self.spec.future_features and not streaming:
+            (graph,) = graphs
+            graph.module, graph.example = CovariateGraph(self), self._covariate_example
+            graph.inputs = [*graph.inputs, "future"]
+            graph.axes["future"] = {0: "batch"}
         return graphs
+
+    def _covariate_example(self, lengths: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+        """An export example with known-future covariates: (inputs, lengths, future (B, H, Cf))."""
+        inputs, lengths_ = self.export_example(lengths)
+        generator = torch.Generator().manual_seed(1)
+        future = torch.randn(len(lengths), self.horizon, len(self.spec.future_features), generator=generator)
+        return inputs, lengths_, future
 
     def export_output_names(self) -> tuple[str, ...]:
         """`forward`'s keys: "preds" (B, H, K) in data units, and the intervals of a probabilistic
-        output. Known-future covariates (a third input) are not exported yet."""
-        if self.spec.future_features:
-            raise InputError(
-                "this forecaster reads known-future covariates, which its exported graph would take as "
-                "a third input: not exported yet; train it without data.source.future_covariates to export"
-            )
+        output."""
         intervals = self.candidate().intervals  # as `readings` names its bounds
         return ("preds", *(f"{bound}{name}" for name in intervals for bound in ("lower", "upper")))
 
-    def export_outputs(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
-        return tuple(self(SeqBatch(inputs, lengths, targets=lengths)).values())
+    def export_outputs(
+        self, inputs: Tensor, lengths: Tensor, future: Tensor | None = None
+    ) -> tuple[Tensor, ...]:
+        return tuple(self(SeqBatch(inputs, lengths, targets=lengths, future=future)).values())
 
     def export_example(self, lengths: tuple[int, ...]) -> tuple[Tensor, Tensor]:
         """Windows of the trained length (`spec.window`), one per requested row."""
@@ -522,3 +532,14 @@ class Forecaster(SequenceModule):
                     entry[f"{name}{suffix}"] = round(float(values[row, step, k]), 6)
             steps.append(entry)
         return {"forecast": steps}
+
+
+class CovariateGraph(nn.Module):
+    """(inputs, lengths, future covariates (B, H, Cf)) -> a forecaster's exported outputs."""
+
+    def __init__(self, task: Forecaster) -> None:
+        super().__init__()
+        self.task = task
+
+    def forward(self, inputs: Tensor, lengths: Tensor, future: Tensor) -> tuple[Tensor, ...]:
+        return self.task.export_outputs(inputs, lengths, future)

@@ -244,10 +244,27 @@ def test_a_forecaster_exports_its_forecast_and_intervals(load_series, tmp_path, 
         np.testing.assert_allclose(value, expected[name].numpy(), atol=1e-4, rtol=1e-4)
 
 
-def test_a_forecaster_with_known_future_covariates_is_refused_by_name(series, tmp_path):
-    model = Forecaster(series.spec, encoder={"cell": "gru", "hidden_size": 8})
-    with pytest.raises(InputError, match="known-future covariates"):
-        export_task(model, tmp_path / "covariates.onnx")
+@pytest.mark.parametrize("format", ["onnx", "torch_export"])
+@pytest.mark.parametrize("style", ["direct", "autoregressive"])
+def test_a_forecaster_with_known_future_covariates_takes_them_as_a_third_input(
+    series, tmp_path, style, format
+):
+    torch.manual_seed(0)
+    model = Forecaster(series.spec, encoder={"cell": "gru", "hidden_size": 8}, style=style).eval()
+    with torch.no_grad():  # a head that starts at zero forecasts the anchor whatever it reads
+        for parameter in model.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))
+    info = export_task(model, tmp_path / f"covariates.{format}", format)
+    assert info["inputs"] == ["inputs", "lengths", "future"] and check_export(model, info) < 1e-4
+    batch = next(iter(series.val_dataloader()))
+    assert batch.future is not None
+    (got,) = runner(info)(batch.inputs, batch.lengths, batch.future)
+    with torch.no_grad():
+        expected = model(batch)["preds"]
+    np.testing.assert_allclose(got, expected.numpy(), atol=1e-4, rtol=1e-4)
+    # the covariates matter: other values over the horizon, another forecast
+    (moved,) = runner(info)(batch.inputs, batch.lengths, batch.future + 1.0)
+    assert np.abs(moved - got).max() > 1e-3
 
 
 def test_an_anomaly_detector_exports_its_scores_and_flags(tmp_path):
