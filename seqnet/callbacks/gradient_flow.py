@@ -10,7 +10,8 @@ steps the logger gets
     grad_2.0_norm_total                 the norm over all parameters
     gradient_flow/clipped_fraction      the share of the steps since the last log that clipping changed
 
-and a warning names any step whose norm exceeds `explode_factor` times the running median.
+and a warning names any step whose norm exceeds `explode_factor` times the running median (and
+`explode_floor`).
 
 Every `horizon_every_n_steps` steps (at an epoch's end) and once at the end of training, the
 gradient of one fixed validation batch's loss (for per-step tasks, the loss at the last valid
@@ -59,7 +60,9 @@ class GradientFlow(L.Callback):
         that the curve is measured on.
     horizon_fraction: the memory horizon's threshold, relative to the last step's gradient norm.
     explode_factor / median_window: warn when a step's norm exceeds explode_factor times the median
-        of the previous median_window steps (after 10 of them).
+        of the previous median_window steps (after 10 of them) ...
+    explode_floor: ... and exceeds this norm too: a model that fits its training batches has
+        near-zero gradients, next to which an ordinary batch is 100x the median without exploding.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class GradientFlow(L.Callback):
         horizon_fraction: float = 0.01,
         explode_factor: float = 100.0,
         median_window: int = 200,
+        explode_floor: float = 1.0,
         tag: str = "gradient_flow/input_gradient",
     ) -> None:
         if every_n_steps < 1 or horizon_every_n_steps < 1 or probe_rows < 1:
@@ -81,6 +85,7 @@ class GradientFlow(L.Callback):
         self.probe_rows = probe_rows
         self.horizon_fraction = horizon_fraction
         self.explode_factor = explode_factor
+        self.explode_floor = explode_floor
         self.tag = tag
         self.pending: list[tuple[int, int, Tensor]] = []  # (global step, batch index, total norm)
         self.recent: deque[float] = deque(maxlen=median_window)
@@ -157,7 +162,8 @@ class GradientFlow(L.Callback):
         for (step, batch_idx, _), norm in zip(self.pending, norms, strict=True):
             if len(self.recent) >= 10 and math.isfinite(norm):
                 median = statistics.median(self.recent)
-                if norm > self.explode_factor * median > 0 and trainer.is_global_zero:
+                jumped = norm > self.explode_factor * median > 0 and norm > self.explode_floor
+                if jumped and trainer.is_global_zero:
                     log.warning(
                         "exploding gradient: norm %.3g at step %d (batch %d of epoch %d) is %.0fx the "
                         "running median %.3g; consider a lower model.optimizer.lr or "

@@ -107,6 +107,16 @@ def test_an_exploding_step_is_named(caplog):
     assert flow.pending == []
 
 
+def test_a_jump_over_near_zero_gradients_is_not_called_exploding(caplog):
+    """A model that fits its training batches: median norm 0.002, a batch at 0.4 (200x) is ordinary."""
+    flow = GradientFlow()
+    trainer = SimpleNamespace(is_global_zero=True, current_epoch=28)
+    flow.pending = [(step, step, torch.tensor(0.002)) for step in range(20)] + [(20, 20, torch.tensor(0.4))]
+    with caplog.at_level(logging.WARNING):
+        flow._flush(trainer)
+    assert not [r for r in caplog.records if "exploding gradient" in r.getMessage()]
+
+
 @pytest.mark.parametrize(("every", "steps"), [(5, [8, 16]), (10, [16]), (100, [16])])
 def test_the_curve_is_measured_every_n_steps_at_epoch_ends_and_once_at_the_end(
     adding, tmp_path, every, steps
