@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -11,6 +12,7 @@ from seqnet.data.sources.base import SequenceExample
 from seqnet.errors import InputError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def hold_out(
@@ -27,12 +29,28 @@ def hold_out(
             members = rng.permutation(groups[label])
             take = max(1, round(fraction * len(members))) if len(members) > 1 else 0
             val_index.extend(members[:take].tolist())
+    elif target_kind == "tags":
+        return _tags_seen_in_training(*held_out(examples, fraction, rng))
     else:
         return held_out(examples, fraction, rng)
     chosen = set(val_index)
     train = [e for i, e in enumerate(examples) if i not in chosen]
     val = [examples[i] for i in sorted(chosen)]
     return train, val
+
+
+def _tags_seen_in_training(
+    train: list[SequenceExample], val: list[SequenceExample]
+) -> tuple[list[SequenceExample], list[SequenceExample]]:
+    """Move back to training each held-out sentence with a tag that no training sentence has (a
+    rare tag drawn wholly into validation would have no example to learn from, and no class)."""
+    known = {str(tag) for example in train for tag in example.target}
+    kept, back = [], []
+    for example in val:
+        (kept if {str(tag) for tag in example.target} <= known else back).append(example)
+    if back:
+        log.info("%d held-out sentence(s) with tags that training lacks stay in training", len(back))
+    return train + back, kept
 
 
 def held_out(items: list[T], fraction: float, rng: np.random.Generator) -> tuple[list[T], list[T]]:

@@ -31,6 +31,16 @@ def test_hold_out_is_stratified_disjoint_and_deterministic():
     assert sorted(e.target for e in val) == ["a"] * 8 + ["b"] * 2
 
 
+def test_a_held_out_sentence_with_a_tag_training_lacks_stays_in_training():
+    """A rare tag drawn wholly into validation would have no training example and no class."""
+    data = [SequenceExample(np.zeros((2, 1), np.float32), ["O", "O"]) for _ in range(40)]
+    data += [SequenceExample(np.zeros((2, 1), np.float32), ["O", "rare"])]
+    for seed in range(10):
+        train, val = hold_out(data, 0.5, seed=seed, target_kind="tags")
+        assert len(train) + len(val) == 41 and any("rare" in e.target for e in train)
+        assert all(e.target == ["O", "O"] for e in val) and len(val) >= 19
+
+
 def test_spec_statistics_come_from_the_training_part_only():
     splits = SequenceSplits("toy", train=examples(["a", "b"] * 10), test=examples(["a", "b"], 1e6))
     dm = SequenceDataModule(ListSource(splits), batch_size=4, val_fraction=0.25)
