@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import zero_config_conll
@@ -161,6 +162,19 @@ def train(command: list[str], run_dir: Path) -> tuple[dict[str, float], float]:
     return {k: v for k, v in metrics.items() if k.startswith("test/")}, seconds
 
 
+def report_row(
+    path: str, data: Any, source: str, command: str, metric: str, metrics: dict, found: dict, seconds: float
+) -> dict:
+    """One row of the report (printed as it comes): the run's metric beside its baselines."""
+    row = {
+        "path": path, "set": data.name, "role": data.role, "source": source, "command": command,
+        "metric": metric, "result": round(metrics[metric], 4),
+        "baselines": {k: round(v, 4) for k, v in found.items()}, "seconds": round(seconds, 1),
+    }  # fmt: skip
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def ucr_rows(seed: int, cache: Path, work: Path) -> list[dict]:
     rows = []
     for data in UCR_SETS:
@@ -174,14 +188,10 @@ def ucr_rows(seed: int, cache: Path, work: Path) -> list[dict]:
         found = baselines(folder, data.name)
         metrics, seconds = train([*command, f"seed={seed}"], work / data.name)
         metric = "test/rmse" if "trivial_rmse" in found else "test/acc"
-        rows.append({
-            "path": "ucr", "set": data.name, "role": data.role, "source": f"{data.package} wheel",
-            "command": " ".join(command).replace(str(folder), "<folder>"),
-            "metric": metric, "result": round(metrics[metric], 4),
-            "baselines": {k: round(v, 4) for k, v in found.items()},
-            "seconds": round(seconds, 1),
-        })  # fmt: skip
-        print(json.dumps(rows[-1]), flush=True)
+        command_text = " ".join(command).replace(str(folder), "<folder>")
+        rows.append(
+            report_row("ucr", data, f"{data.package} wheel", command_text, metric, metrics, found, seconds)
+        )
     return rows
 
 
@@ -356,14 +366,10 @@ def file_rows(path: str, sets: ModuleType, seed: int, cache: Path, work: Path) -
         metric, found = sets.baselines(train_part, test_part)
         command = file_command(path, train_path, test_path)
         metrics, seconds = train([*command, f"seed={seed}"], work / data.name)
-        rows.append({
-            "path": path, "set": data.name, "role": data.role, "source": f"{data.source} wheel",
-            "command": " ".join(command).replace(str(train_path.parent), data.name),
-            "metric": metric, "result": round(metrics[metric], 4),
-            "baselines": {k: round(v, 4) for k, v in found.items()},
-            "seconds": round(seconds, 1),
-        })  # fmt: skip
-        print(json.dumps(rows[-1]), flush=True)
+        command_text = " ".join(command).replace(str(train_path.parent), data.name)
+        rows.append(
+            report_row(path, data, f"{data.source} wheel", command_text, metric, metrics, found, seconds)
+        )
     return rows
 
 

