@@ -175,3 +175,25 @@ def test_the_docs_per_shape_speed_table_is_the_one_the_benchmark_wrote():
     extra = [r["gradient_flow_extra_seconds_per_run"] for r in rows]
     gradients = (README.parent / "docs" / "gradients.md").read_text()
     assert f"adds {min(extra):.2f}-{max(extra):.2f} s a run" in gradients
+
+
+def test_the_readme_commands_for_ones_own_files_train_the_task_their_data_needs():
+    """'Your own data' gives no model=: each data config brings its task shape."""
+    import shlex
+
+    from hydra import compose, initialize_config_dir
+
+    from seqnet.cli.config_dir import CONFIG_DIR
+
+    section = TEXT[TEXT.index("## Your own data") : TEXT.index("## When things go wrong")]
+    commands = [shlex.split(c) for c in re.findall(r"`(seqnet-train data=[^`]+)`", section)]
+    tasks = {}
+    for _, *overrides in commands:
+        overrides = [o.replace("...", "x") for o in overrides]
+        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+            tasks[overrides[0]] = compose("train", overrides=overrides).model._target_.rsplit(".", 1)[1]
+    assert tasks == {
+        "data=text_tsv": "ManyToOne", "data=conll": "ManyToMany", "data=parallel_tsv": "Seq2Seq",
+        "data=csv_series": "Forecaster", "data=text_corpus": "LanguageModel",
+        "data=csv_anomaly": "SequenceAutoencoder", "data=ucr": "ManyToOne",
+    }  # fmt: skip
