@@ -139,6 +139,18 @@ def test_a_data_set_brings_the_task_shape_its_targets_need_unless_one_is_picked(
     assert composed(f"data={data}", "model/encoder=gru").model.encoder.cell == "gru"
 
 
+def test_text_and_tagging_files_bring_the_recipes_chosen_for_them():
+    """Chosen on data the zero-config report never shows (benchmarks/zero_config/choose/)."""
+    text = composed("data=text_tsv", "data.source.train_path=x")
+    assert (text.model.pooling, text.model.word_dropout, text.callbacks.early_stopping.patience) == (
+        "max", 0.1, 5,
+    )  # fmt: skip
+    assert composed("data=text_tsv", "data.source.train_path=x", "~recipe").model.pooling == "last"
+    tagger = composed("data=conll", "data.source.train_path=x")
+    assert (tagger.model.char_features, tagger.model.word_dropout) == (True, 0.1)
+    assert composed().model.word_dropout == 0.0  # the default experiment keeps its own settings
+
+
 def test_the_slurm_launcher_and_multi_node_ddp_compose():
     """docs/scale_out.md's SLURM recipe: one srun task per GPU, the nodes Lightning is told."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
