@@ -486,7 +486,7 @@ def table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("paths", nargs="*", help=f"any of {', '.join(PATHS)} (default: every one)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--choose",
@@ -498,8 +498,13 @@ def main() -> None:
         "--table-only", action="store_true", help="run nothing: write README.md from the JSON files in --out"
     )
     args = parser.parse_args()
+    unknown = sorted(set(args.paths) - set(PATHS))
+    if unknown:
+        parser.error(f"unknown path(s) {unknown}; choose from {list(PATHS)}")
     if args.table_only:
         args.paths = []
+    elif not args.paths:
+        args.paths = list(PATHS)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(os.environ.get("SEQNET_CACHE_DIR", Path.home() / ".cache" / "seqnet")) / "zero_config"
