@@ -225,6 +225,7 @@ class Series:
     file: str
     window: int
     horizon: int
+    role: str = "report"
 
 
 SERIES = [
@@ -303,16 +304,10 @@ def csv_series_rows(seed: int, cache: Path, work: Path) -> list[dict]:
         naive = float(
             np.mean([np.abs(e.target - e.values[-1, 0]).mean() for e in test])
         )  # last value repeated
-        rows.append({
-            "path": "csv_series", "set": data.name, "role": "report", "source": f"{data.package} wheel",
-            "command": " ".join(command).replace(str(path), f"{data.name}.csv"),
-            "metric": "test/mae", "result": round(metrics["test/mae"], 4),
-            "baselines": {
-                "naive_mae": round(naive, 4), "seasonal_naive_mae": round(metrics["test/baseline_mae"], 4)
-            },
-            "seconds": round(seconds, 1),
-        })  # fmt: skip
-        print(json.dumps(rows[-1]), flush=True)
+        found = {"naive_mae": naive, "seasonal_naive_mae": metrics["test/baseline_mae"]}
+        command_text = " ".join(command).replace(str(path), f"{data.name}.csv")
+        source = f"{data.package} wheel"
+        rows.append(report_row("csv_series", data, source, command_text, "test/mae", metrics, found, seconds))
     return rows
 
 

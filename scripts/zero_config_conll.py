@@ -132,24 +132,35 @@ CHOOSE = [
 ]
 
 
-def write_split(data: WheelSet, cache: Path) -> tuple[Path, Path, list[Sentence], list[Sentence]]:
-    """train.conll and test.conll of a seeded 80/20 split of the sentences, and the two parts."""
-    sentences = data.load()
-    order = list(range(len(sentences)))
-    random.Random(0).shuffle(order)
-    cut = len(order) * 4 // 5
-    parts = [[sentences[i] for i in sorted(order[:cut])], [sentences[i] for i in sorted(order[cut:])]]
+def seeded_split(items: list) -> tuple[list, list]:
+    """A seeded 80/20 split (train, test), each in shuffled order."""
+    items = list(items)
+    random.Random(0).shuffle(items)
+    cut = len(items) * 4 // 5
+    return items[:cut], items[cut:]
+
+
+def write_parts(data: WheelSet, cache: Path, suffix: str, parts: list[list], render: Callable) -> list[Path]:
+    """<cache>/<set>/train<suffix> and test<suffix>, each part written item by item by `render`."""
     folder = cache / data.name
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, part in zip(("train", "test"), parts, strict=True):
-        path = folder / f"{name}.conll"
-        path.write_text(
-            "\n".join("".join(f"{w}\t{t}\n" for w, t in zip(*sentence, strict=True)) for sentence in part),
-            encoding="utf-8",
-        )
-        paths.append(path)
-    return paths[0], paths[1], parts[0], parts[1]
+    paths = [folder / f"{name}{suffix}" for name in ("train", "test")]
+    for path, part in zip(paths, parts, strict=True):
+        path.write_text("".join(render(item) for item in part), encoding="utf-8")
+    return paths
+
+
+def write_split(data: WheelSet, cache: Path) -> tuple[Path, Path, list[Sentence], list[Sentence]]:
+    """train.conll and test.conll of a seeded 80/20 split of the sentences (in corpus order), and
+    the two parts."""
+    sentences = data.load()
+    parts = [[sentences[i] for i in sorted(part)] for part in seeded_split(range(len(sentences)))]
+
+    def render(sentence: Sentence) -> str:  # a blank line between sentences
+        return "".join(f"{w}\t{t}\n" for w, t in zip(*sentence, strict=True)) + "\n"
+
+    train_path, test_path = write_parts(data, cache, ".conll", parts, render)
+    return train_path, test_path, parts[0], parts[1]
 
 
 def baselines(train: list[Sentence], test: list[Sentence]) -> tuple[str, dict[str, float]]:

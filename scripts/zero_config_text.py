@@ -21,11 +21,10 @@ from __future__ import annotations
 import csv
 import importlib.util
 import math
-import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from zero_config_conll import WheelSet, wheel_file
+from zero_config_conll import WheelSet, seeded_split, wheel_file, write_parts
 
 from seqnet.data import WordTokenizer
 
@@ -84,18 +83,9 @@ REPORT = [
 
 def write_split(data: WheelSet, cache: Path) -> tuple[Path, Path, list[Labelled], list[Labelled]]:
     """train.tsv and test.tsv of a seeded 80/20 split, and the two parts."""
-    rows = [(label, text) for label, text in data.load() if text.strip()]
-    random.Random(0).shuffle(rows)
-    cut = len(rows) * 4 // 5
-    parts = [rows[:cut], rows[cut:]]
-    folder = cache / data.name
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, part in zip(("train", "test"), parts, strict=True):
-        path = folder / f"{name}.tsv"
-        path.write_text("".join(f"{label}\t{text}\n" for label, text in part), encoding="utf-8")
-        paths.append(path)
-    return paths[0], paths[1], parts[0], parts[1]
+    parts = list(seeded_split([(label, text) for label, text in data.load() if text.strip()]))
+    train_path, test_path = write_parts(data, cache, ".tsv", parts, lambda row: f"{row[0]}\t{row[1]}\n")
+    return train_path, test_path, parts[0], parts[1]
 
 
 def baselines(train: list[Labelled], test: list[Labelled]) -> tuple[str, dict[str, float]]:

@@ -50,6 +50,7 @@ class CharTokenizer(Tokenizer):
 # token, as BERT's basic tokenizer does (a run of them would otherwise be one "word" per phrase)
 IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 WORD = rf"(?:(?![{IDEOGRAPHS}])\w)"  # a word character that is not an ideograph
+IDEOGRAPH = re.compile(f"[{IDEOGRAPHS}]")
 
 
 class WordTokenizer(Tokenizer):
@@ -134,9 +135,6 @@ class WordTokenizer(Tokenizer):
 def is_ideograph(token: str) -> bool:
     """One Chinese character (a token of its own, see `IDEOGRAPHS`)."""
     return len(token) == 1 and IDEOGRAPH.fullmatch(token) is not None
-
-
-IDEOGRAPH = re.compile(f"[{IDEOGRAPHS}]")
 
 
 def is_word(token: str) -> bool:
