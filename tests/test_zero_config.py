@@ -87,10 +87,12 @@ def test_the_csv_series_path_passes_its_bar_on_a_series_nobody_tuned_for(tmp_pat
 def test_tagging_corpora_become_conll_files_that_seqnet_reads_beside_their_baselines(tmp_path):
     from seqnet.data.sources import CoNLLSource
 
+    missing = []
     for data in zero_config.zero_config_conll.REPORT + zero_config.zero_config_conll.CHOOSE:
         try:
             train_path, test_path, train, test = zero_config.zero_config_conll.write_split(data, tmp_path)
         except SystemExit:  # its wheel is not installed
+            missing.append(data.name)
             continue
         splits = CoNLLSource(train_path=train_path, test_path=test_path).load()
         assert (len(splits.train), len(splits.test)) == (len(train), len(test))
@@ -102,6 +104,8 @@ def test_tagging_corpora_become_conll_files_that_seqnet_reads_beside_their_basel
     assert not {d.name for d in zero_config.zero_config_conll.CHOOSE} & set(
         d.name for d in zero_config.zero_config_conll.REPORT
     )
+    if missing:  # said, not passed over in silence
+        pytest.skip(f"wheels not installed for {missing}; the other sets were checked")
 
 
 def test_entity_f1_of_the_baseline_follows_the_conll_rule():
@@ -128,16 +132,20 @@ def test_labelled_texts_become_tsv_files_that_seqnet_reads_beside_their_baseline
     from seqnet.data.sources import LabelledTextSource
 
     text = zero_config.zero_config_text
+    missing = []
     for data in text.REPORT:
         try:
             train_path, test_path, train, test = text.write_split(data, tmp_path)
         except SystemExit:  # its wheel is not installed
+            missing.append(data.name)
             continue
         splits = LabelledTextSource(train_path=train_path, test_path=test_path).load()
         assert (len(splits.train), len(splits.test)) == (len(train), len(test))
         metric, found = text.baselines(train, test)
         trivial, classical = found.values()
         assert metric == "test/acc" and trivial + 0.1 < classical  # Naive Bayes reads the words
+    if missing:
+        pytest.skip(f"wheels not installed for {missing}; the other sets were checked")
 
 
 def test_naive_bayes_follows_the_words_of_each_class():
