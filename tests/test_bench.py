@@ -51,14 +51,14 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         for row in json.loads((tmp_path / f"bench_{case}.json").read_text())["rows"]:
             assert set(row["kernel"]) == set(routes)
             assert set(row["kernel"].values()) <= {"onednn", "aten", "seqnet_fused"}
-            if case == "encoder":  # seqnet's kernel for every cell at the tiny size (a small LSTM)
-                assert row["kernel"]["seqnet"] == "seqnet_fused", row
+            if case == "encoder":  # seqnet's kernel for GRU and Elman cells, oneDNN for the LSTM
+                assert row["kernel"]["seqnet"] == ("onednn" if row["cell"] == "lstm" else "seqnet_fused"), row
                 assert row["kernel"]["seqnet_torch_kernels"] == row["kernel"]["raw_padded"], row
                 assert row["kernel"]["seqnet_fused"] == "seqnet_fused", row
     for row in json.loads((tmp_path / "bench_final_state.json").read_text())["rows"]:
         assert row["kernel"]["seqnet"] == "seqnet_fused", row  # every cell's exact state in one pass
     for row in json.loads((tmp_path / "bench_lstm_kernel.json").read_text())["rows"]:
-        assert row["auto"] == "seqnet_fused", row  # the tiny size: a small LSTM, on the kernel
+        assert row["auto"] == "onednn", row  # an LSTM's outputs: oneDNN, even at the tiny size
         for mode in ("", "_inference", "_frozen"):  # training, no_grad, a frozen encoder
             assert row[f"fused_vs_onednn{mode}"]["median"] > 0, row
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]

@@ -157,16 +157,13 @@ PADDED_MAX_WASTE = {"lstm": 1.0, "gru": 0.9, "rnn": 0.9, "rnn_relu": 0.9}
 # 0.06-0.07, where it is not cut) 0.99, 0.99, 0.93.
 PADDED_SEGMENTS = 4
 SEGMENT_MIN_SAVING = 0.15
-# An LSTM's outputs on the CPU: oneDNN's LSTM pays a floor per step that small layers never
-# amortise, so a layer of at most this many cells per step (batch x hidden) takes the fused kernel,
-# by grad mode. `python scripts/bench.py lstm_kernel --reps 41` (forward+backward, or forward alone,
-# B8-128 x H16-128, T50, benchmarks/bench_lstm_kernel.json, 2026-12-06), fused / oneDNN: training
-# 0.49-0.86 up to 1024 cells, 0.72-0.98 at 2048, 0.97-1.18 from 4096; inference (no_grad) 0.41-0.64
-# up to 512 cells, 0.76-1.17 at 1024, 0.94-1.99 above. A frozen encoder (grad mode on, nothing
-# requiring grad) sits between: 0.60-0.72 up to 512 cells, 0.75-1.11 at 1024, 0.84-1.33 above, so
-# it keeps the training limit and grad mode alone picks the limit. A shape's median moved by up to
-# 0.39 from the previous run (training at 2048 was 0.90-1.05), so the limits stay where runs agree.
-FUSED_LSTM_MAX_CELLS = {"train": 1024, "inference": 512}
+# An LSTM's outputs on the CPU run on oneDNN's LSTM, at every size: seqnet's fused kernel took
+# 1.17-1.84x oneDNN's time in training (forward+backward, medians over B8-128 x H16-128, T50) under
+# OpenMP's default wait policy and 0.85-1.29x under PASSIVE, where it was ahead at 4 of 16 shapes
+# (`python scripts/bench.py lstm_kernel --reps 21` on a quiet machine, 2026-12-08:
+# benchmarks/bench_lstm_kernel.json, benchmarks/passive/). An earlier run (2026-12-06, PASSIVE) had
+# it ahead up to 1024 cells per step (0.49-0.86) and does not repeat. An LSTM takes the kernel only
+# for what oneDNN cannot give: its exact final c over variable lengths (`need_state`).
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
 _NO_BIDIRECTIONAL_STEP = "a bidirectional layer cannot run one step: its backward direction needs the end"
 # One time step (`step`) runs ATen's cell of each layer, what `nn.LSTMCell` and its kin run, not
@@ -226,9 +223,8 @@ class TorchRecurrentLayer(nn.Module):
     On the CPU, GRU and Elman layers run on seqnet's fused kernel ("fused", `seqnet.nn.fused`):
     one call per layer and direction, computing only each row's valid steps, at any lengths, with
     each row's exact final state. It is auto's choice wherever it can run (CPU, float32/float64,
-    kernel built, no LSTM projection); an LSTM takes it only where oneDNN's LSTM is slower (small
-    layers: `FUSED_LSTM_MAX_CELLS`) or where the caller needs its final state over variable
-    lengths (`need_state`).
+    kernel built, no LSTM projection); an LSTM takes it only where the caller needs its final state
+    over variable lengths (`need_state`), and otherwise runs on oneDNN's LSTM, which is faster.
     Otherwise equal lengths run as one fused torch call over the padded tensor, and variable
     lengths take one of two exact routes (`route`: "auto" picks by device and padding share, or
     force one):
@@ -326,12 +322,11 @@ class TorchRecurrentLayer(nn.Module):
 
     def uses_fused(self, x: Tensor, exact_lstm_state: bool = False) -> bool:
         """Whether x runs on the fused kernel: forced, or auto wherever the kernel can run, but for
-        an LSTM only where oneDNN's LSTM is slower (a small layer: `FUSED_LSTM_MAX_CELLS`) or
-        cannot give what is asked (`exact_lstm_state`: its final c over variable lengths, which
-        packing gave 2-3x slower)."""
+        an LSTM only where oneDNN's LSTM cannot give what is asked (`exact_lstm_state`: its final
+        c over variable lengths, which packing gave 2-3x slower)."""
         if self.route == "auto":
             return (
-                (not self.is_lstm or exact_lstm_state or self._small_for_onednn(x))
+                (not self.is_lstm or exact_lstm_state)
                 and fused.enabled()
                 and not self.rnn.proj_size
                 and fused.supports(self.kind, x)
@@ -350,12 +345,6 @@ class TorchRecurrentLayer(nn.Module):
                 "above); install a C++ compiler and ninja, or use route=auto"
             )
         return True
-
-    def _small_for_onednn(self, x: Tensor) -> bool:
-        """Whether an LSTM layer over x (B, T, I) is too small per step for oneDNN's to win: the
-        training limit whenever grad mode is on, a frozen encoder's included."""
-        mode = "train" if torch.is_grad_enabled() else "inference"
-        return x.shape[0] * self.rnn.hidden_size <= FUSED_LSTM_MAX_CELLS[mode]
 
     def chooses_padded(self, x: Tensor, lengths: Tensor) -> bool:
         """Whether variable lengths run padded: forced, or auto on the CPU below the waste limit

@@ -161,6 +161,7 @@ class Forecaster(SequenceModule):
         self.register_buffer("target_mean", torch.tensor(spec.target_mean), persistent=False)
         self.register_buffer("target_std", torch.tensor(spec.target_std), persistent=False)
         self.register_buffer("future_index", torch.tensor(future, dtype=torch.int64), persistent=False)
+        self.inputs_are_targets = list(targets) == list(range(spec.input_size))  # a univariate series
         self.dropout = nn.Dropout(dropout)
         size = len(targets)
         if style == "direct":
@@ -220,7 +221,7 @@ class Forecaster(SequenceModule):
         rows = batch.inputs.shape[0]  # not len(batch): an int, which export would fix to the example's
         if self.scaling == "train":
             return self.target_mean.expand(rows, 1, -1), self.target_std.expand(rows, 1, -1)
-        history = self.to_model(batch.inputs.index_select(-1, self.target_index))  # (B, T, K)
+        history = self.to_model(self.history_of(batch.inputs))  # (B, T, K)
         mask = batch.mask.unsqueeze(-1).to(history.dtype)  # (B, T, 1)
         count = mask.sum(1, keepdim=True)  # (B, 1, 1)
         loc = (history * mask).sum(1, keepdim=True) / count  # (B, 1, K)
@@ -236,14 +237,17 @@ class Forecaster(SequenceModule):
         targets, fed back step by step by the autoregressive decoder (teacher forcing). Without a
         teacher, an autoregressive forecaster steps `predict_horizon` times when it is set."""
         steps = self.steps_to_forecast() if teacher is None else self.horizon
-        x = self.standardize(batch.inputs)  # (B, T, F)
-        history = (self.to_model(batch.inputs.index_select(-1, self.target_index)) - loc) / scale  # (B, T, K)
-        x = x.index_copy(-1, self.target_index, history)
+        history = (self.to_model(self.history_of(batch.inputs)) - loc) / scale  # (B, T, K)
+        x = history  # (B, T, F): a univariate series is its scaled history
+        if not self.inputs_are_targets:
+            x = self.standardize(batch.inputs).index_copy(-1, self.target_index, history)
         enc = self.encode(self.input_layer(x), batch.lengths)
         future = self._future(batch, steps)  # (B, H, Cf)
         anchor = self._anchor(history, batch.lengths, steps)  # (B, H, K)
         if self.style == "direct":
-            features = torch.cat([enc.last, future.flatten(1)], dim=-1)  # (B, D + H * Cf)
+            features = enc.last  # (B, D)
+            if future.shape[-1]:  # known-future covariates
+                features = torch.cat([enc.last, future.flatten(1)], dim=-1)  # (B, D + H * Cf)
             params = self.output(self.hidden(self.dropout(features)))  # (B, H, K, P)
             if self.highway_map is not None:
                 recent = self._recent(history, batch.lengths)  # (B, N, K)
@@ -322,8 +326,11 @@ class Forecaster(SequenceModule):
 
     def baseline(self, batch: SeqBatch) -> Tensor:
         """The seasonal-naive forecast (B, H, K) of the batch's windows, in data units."""
-        history = batch.inputs.index_select(-1, self.target_index)
-        return seasonal_naive(history, batch.lengths, self.horizon, self.season)
+        return seasonal_naive(self.history_of(batch.inputs), batch.lengths, self.horizon, self.season)
+
+    def history_of(self, inputs: Tensor) -> Tensor:
+        """The target columns (B, T, K) of inputs (B, T, F), in data units."""
+        return inputs if self.inputs_are_targets else inputs.index_select(-1, self.target_index)
 
     def _step(self, batch: SeqBatch, training: bool) -> StepOutput:
         """Training teacher-forces an autoregressive decoder; evaluation also scores the baseline."""
@@ -332,7 +339,7 @@ class Forecaster(SequenceModule):
         teacher = targets if training and self.style == "autoregressive" else None
         params = self.forecast(batch, loc, scale, teacher)
         loss = self.output.loss(params, targets)
-        weight = torch.tensor(targets.numel(), device=targets.device)
+        weight = torch.full((), targets.numel(), dtype=torch.int64, device=targets.device)
         if training:  # the point forecast alone: what the training metrics read
             point = self.point_forecast(params.detach(), loc, scale)  # (B, H, K)
             return StepOutput(loss, weight, point.flatten(), batch.targets.flatten())
