@@ -25,6 +25,10 @@ Cases:
   it afterwards (an LSTM's outputs on oneDNN, then a second pass for the state), seqnet's packed
   route (what an LSTM's state took before the fused LSTM kernel), against raw torch.nn over packed
   sequences (the hand-written way to exact final states).
+- lstm_kernel: an LSTM layer on the fused kernel against oneDNN's over equal lengths, by batch and
+  hidden size, in training, inference and a frozen encoder.
+- lstm_lengths: a bidirectional LSTM on the fused kernel against the padded route over variable
+  lengths, by size and padding share (sets `FUSED_LSTM_MAX_CELLS`).
 - kernel_isa: the fused CPU kernel built for the baseline instruction set (SSE2 on x86-64) against
   its AVX2/FMA build, which seqnet loads where torch detects AVX2: forward+backward, route fused.
 - step: `RecurrentEncoder.step` over 20 steps (one ATen cell per layer, what `nn.LSTMCell` runs)
@@ -528,6 +532,40 @@ def lstm_kernel_case(reps: int, tiny: bool) -> list[dict]:
     return rows
 
 
+def lstm_lengths_case(reps: int, tiny: bool) -> list[dict]:
+    """A bidirectional LSTM over variable lengths (T40, I64) on seqnet's fused kernel against the
+    padded route on oneDNN, by batch and hidden size and by how much of the batch is padding
+    (lengths drawn from 10-40, 20-40 or 36-40, one row of 40): the kernel skips padded steps, which
+    the padded route computes or cuts around. Training and inference (`no_grad`)."""
+    steps, inputs = (12, 4) if tiny else (40, 64)
+    grid = [(8, 16)] if tiny else [(32, 32), (32, 64), (64, 64), (32, 128), (64, 128), (128, 128)]
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for shortest in (steps // 4, steps // 2, steps - steps // 10):
+        for batch, hidden in grid:
+            lengths = lengths_for(batch, steps, shortest, generator)
+            x = torch.randn(batch, steps, inputs, generator=generator).requires_grad_()
+            encoders = same_weights(
+                partial(RecurrentEncoder, inputs, hidden, cell="lstm", bidirectional=True),
+                ("auto", "padded", "fused"),
+            )
+            times = {
+                mode: interleaved({r: make(encoders[r], x, lengths) for r in ("padded", "fused")}, reps)
+                for mode, make in (("train", forward_backward), ("inference", forward_only))
+            }
+            rows.append(
+                {
+                    "lengths": f"{shortest}-{steps}", "batch": batch, "hidden": hidden,
+                    "padding_share": round(cells.padding_share(lengths, steps), 3),
+                    "fused_vs_padded": ratio(times["train"], "fused", "padded"),
+                    "fused_vs_padded_inference": ratio(times["inference"], "fused", "padded"),
+                    "auto": recurrent_kernel(forward_backward(encoders["auto"], x, lengths)),
+                }
+            )  # fmt: skip
+            print(rows[-1], flush=True)
+    return rows
+
+
 def patched(owner: object, name: str, value: object, run: Callable[[], object]) -> Callable[[], object]:
     """`run` with `owner.name` replaced by `value`; what run returns."""
 
@@ -860,7 +898,9 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
         splits = SequenceSplits("bench", train=examples, val=examples[:batch], test=examples[:batch])
         data = SequenceDataModule(_Splits(splits), batch_size=batch)
         data.setup()
-        encoder = {"cell": cell, "hidden_size": hidden, "num_layers": layers}
+        # the hand-written network: unidirectional (ManyToOne's default encoder reads both ways) and
+        # without dropout (the task's default head has 0.1)
+        encoder = {"cell": cell, "hidden_size": hidden, "num_layers": layers, "bidirectional": False}
         optimizer = {"_target_": "torch.optim.AdamW", "lr": 1e-3}
         rnn_class, extra = TORCH_CELLS[cell]
         rnn = rnn_class(features, hidden, num_layers=layers, batch_first=True, **extra)
@@ -892,7 +932,9 @@ def training_step_case(reps: int, tiny: bool) -> list[dict]:
             data: SequenceDataModule = data, encoder: dict = encoder, optimizer: dict = optimizer
         ) -> list[float]:
             timer = _StepTimer()
-            model = ManyToOne(data.spec, encoder=encoder, optimizer=optimizer, gradient_clip_val=1.0)
+            model = ManyToOne(
+                data.spec, encoder=encoder, optimizer=optimizer, gradient_clip_val=1.0, dropout=0.0
+            )
             trainer = L.Trainer(
                 max_epochs=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
                 enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
@@ -1289,6 +1331,7 @@ CASES = {
     "final_state": final_state_case,
     "kernel_isa": kernel_isa_case,
     "lstm_kernel": lstm_kernel_case,
+    "lstm_lengths": lstm_lengths_case,
     "step": step_case,
     "generation": generation_case,
     "seq2seq_step": seq2seq_step_case,

@@ -28,6 +28,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         "final_state",
         "kernel_isa",
         "lstm_kernel",
+        "lstm_lengths",
         "step",
         "generation",
         "seq2seq_step",
@@ -51,7 +52,7 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         for row in json.loads((tmp_path / f"bench_{case}.json").read_text())["rows"]:
             assert set(row["kernel"]) == set(routes)
             assert set(row["kernel"].values()) <= {"onednn", "aten", "seqnet_fused"}
-            if case == "encoder":  # seqnet's kernel for GRU and Elman cells, oneDNN for the LSTM
+            if case == "encoder":  # seqnet's kernel for GRU and Elman; oneDNN for an LSTM, equal lengths
                 assert row["kernel"]["seqnet"] == ("onednn" if row["cell"] == "lstm" else "seqnet_fused"), row
                 assert row["kernel"]["seqnet_torch_kernels"] == row["kernel"]["raw_padded"], row
                 assert row["kernel"]["seqnet_fused"] == "seqnet_fused", row
@@ -61,6 +62,9 @@ def test_the_benchmark_suite_runs_tiny_and_writes_json_and_a_table(tmp_path):
         assert row["auto"] == "onednn", row  # an LSTM's outputs: oneDNN, even at the tiny size
         for mode in ("", "_inference", "_frozen"):  # training, no_grad, a frozen encoder
             assert row[f"fused_vs_onednn{mode}"]["median"] > 0, row
+    for row in json.loads((tmp_path / "bench_lstm_lengths.json").read_text())["rows"]:
+        on_kernel = row["padding_share"] >= 0.15  # the tiny size is a small layer
+        assert row["auto"] == ("seqnet_fused" if on_kernel else "onednn"), row
     startup = json.loads((tmp_path / "bench_startup.json").read_text())["rows"][0]
     for name in ("help", "config_error", "first_training_step", "fused_kernel_build", "fused_kernel_load"):
         assert 0 < startup[name]["seconds_median"] <= startup[name]["seconds_max"]

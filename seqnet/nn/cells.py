@@ -157,13 +157,21 @@ PADDED_MAX_WASTE = {"lstm": 1.0, "gru": 0.9, "rnn": 0.9, "rnn_relu": 0.9}
 # 0.06-0.07, where it is not cut) 0.99, 0.99, 0.93.
 PADDED_SEGMENTS = 4
 SEGMENT_MIN_SAVING = 0.15
-# An LSTM's outputs on the CPU run on oneDNN's LSTM, at every size: seqnet's fused kernel took
-# 1.17-1.84x oneDNN's time in training (forward+backward, medians over B8-128 x H16-128, T50) under
-# OpenMP's default wait policy and 0.85-1.29x under PASSIVE, where it was ahead at 4 of 16 shapes
-# (`python scripts/bench.py lstm_kernel --reps 21` on a quiet machine, 2026-12-08:
-# benchmarks/bench_lstm_kernel.json, benchmarks/passive/). An earlier run (2026-12-06, PASSIVE) had
-# it ahead up to 1024 cells per step (0.49-0.86) and does not repeat. An LSTM takes the kernel only
-# for what oneDNN cannot give: its exact final c over variable lengths (`need_state`).
+# An LSTM on the CPU: oneDNN's LSTM over equal lengths at every size, where seqnet's fused kernel
+# took 1.17-1.84x its time in training (forward+backward, medians over B8-128 x H16-128, T50)
+# under OpenMP's default wait policy and 0.85-1.29x under PASSIVE (`python scripts/bench.py
+# lstm_kernel --reps 21`, quiet machine, 2026-12-08: benchmarks/bench_lstm_kernel.json and
+# benchmarks/passive/; a 2026-12-06 run that had the kernel ahead up to 1024 cells does not
+# repeat). Over variable lengths the kernel skips the padding that the padded route computes or cuts
+# around, and on small layers that wins: where at least `SEGMENT_MIN_SAVING` of the batch is
+# padding and the layer has at most this many cells per step (batch x hidden), an LSTM takes the
+# kernel. `python scripts/bench.py lstm_lengths --reps 11` (bidirectional, T40; lengths 10-40 /
+# 20-40 / 36-40, padding 35-39 % / 23-29 % / 4-6 %; benchmarks/bench_lstm_lengths.json), kernel /
+# padded route in training: 0.59 / 0.66 / 1.28 at 1024 cells, 0.73 / 0.76 / 1.36 at 2048,
+# 0.88-0.92 / 0.95-0.96 / 1.35-1.39 at 4096, 0.98-1.26 / 1.06-1.15 / 0.97-1.33 above; inference at
+# lengths 10-40: 0.70, 0.78, 0.90-0.98, 1.13-1.37. It also gives an LSTM its exact final c over
+# variable lengths (`need_state`).
+FUSED_LSTM_MAX_CELLS = 4096
 _FUNCTIONS = {"gru": _VF.gru, "rnn": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm}
 _NO_BIDIRECTIONAL_STEP = "a bidirectional layer cannot run one step: its backward direction needs the end"
 # One time step (`step`) runs ATen's cell of each layer, what `nn.LSTMCell` and its kin run, not
@@ -223,8 +231,9 @@ class TorchRecurrentLayer(nn.Module):
     On the CPU, GRU and Elman layers run on seqnet's fused kernel ("fused", `seqnet.nn.fused`):
     one call per layer and direction, computing only each row's valid steps, at any lengths, with
     each row's exact final state. It is auto's choice wherever it can run (CPU, float32/float64,
-    kernel built, no LSTM projection); an LSTM takes it only where the caller needs its final state
-    over variable lengths (`need_state`), and otherwise runs on oneDNN's LSTM, which is faster.
+    kernel built, no LSTM projection); an LSTM takes it over variable lengths where the layer is
+    small and enough of the batch is padding (`FUSED_LSTM_MAX_CELLS`), or where the caller needs
+    its final state (`need_state`), and otherwise runs on oneDNN's LSTM, which is faster.
     Otherwise equal lengths run as one fused torch call over the padded tensor, and variable
     lengths take one of two exact routes (`route`: "auto" picks by device and padding share, or
     force one):
@@ -292,7 +301,9 @@ class TorchRecurrentLayer(nn.Module):
         """
         steps = x.shape[1]
         full = bool((lengths == steps).all())
-        if self.uses_fused(x, exact_lstm_state=self.is_lstm and need_state and not full):
+        if self.uses_fused(
+            x, lstm_needs_kernel=self.is_lstm and not full and self._lstm_gains(x, lengths, need_state)
+        ):
             return self._padded(x, lengths, state, on_fused_kernel=True)
         if full:
             out, hn = self.rnn(x, self._torch_state(state))  # (B, T, D*H)
@@ -320,13 +331,12 @@ class TorchRecurrentLayer(nn.Module):
         """What torch.nn returns -> the protocol's state tuple."""
         return tuple(hn) if self.is_lstm else (hn,)
 
-    def uses_fused(self, x: Tensor, exact_lstm_state: bool = False) -> bool:
+    def uses_fused(self, x: Tensor, lstm_needs_kernel: bool = False) -> bool:
         """Whether x runs on the fused kernel: forced, or auto wherever the kernel can run, but for
-        an LSTM only where oneDNN's LSTM cannot give what is asked (`exact_lstm_state`: its final
-        c over variable lengths, which packing gave 2-3x slower)."""
+        an LSTM only where `lstm_needs_kernel` (`_lstm_gains`)."""
         if self.route == "auto":
             return (
-                (not self.is_lstm or exact_lstm_state)
+                (not self.is_lstm or lstm_needs_kernel)
                 and fused.enabled()
                 and not self.rnn.proj_size
                 and fused.supports(self.kind, x)
@@ -345,6 +355,13 @@ class TorchRecurrentLayer(nn.Module):
                 "above); install a C++ compiler and ninja, or use route=auto"
             )
         return True
+
+    def _lstm_gains(self, x: Tensor, lengths: Tensor, need_state: bool) -> bool:
+        """Whether an LSTM over x (B, T, I) with variable lengths (B,) is better off on the kernel:
+        it needs its exact final c (which packing gave 2-3x slower), or the layer is small and
+        enough of the batch is padding for skipping it to pay (`FUSED_LSTM_MAX_CELLS`)."""
+        small = x.shape[0] * self.rnn.hidden_size <= FUSED_LSTM_MAX_CELLS
+        return need_state or (small and padding_share(lengths, x.shape[1]) >= SEGMENT_MIN_SAVING)
 
     def chooses_padded(self, x: Tensor, lengths: Tensor) -> bool:
         """Whether variable lengths run padded: forced, or auto on the CPU below the waste limit

@@ -6,8 +6,8 @@ layer and direction in one call: per step one matmul and one loop over every gat
 backward, and only the rows still active at each step (rows sorted longest first), so padding is
 skipped as exactly as packing skips it and each row's final state (an LSTM's c too) is exact.
 `python scripts/bench.py encoder`, `final_state` and `lstm_kernel` measure it. An LSTM uses it
-only for its exact final state over variable lengths: oneDNN's fused LSTM computes its outputs
-faster at every size measured.
+over variable lengths, where the layer is small and skipping the padding pays, and for its exact
+final state; over equal lengths oneDNN's fused LSTM is faster at every size measured.
 
 The kernel is compiled with the C++ compiler and ninja the first time a process needs it (about
 half a minute, announced on standard error) and cached by torch in `TORCH_EXTENSIONS_DIR` (default

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from seqnet.errors import InputError
-from seqnet.nn import RecurrentEncoder, fused
+from seqnet.nn import RecurrentEncoder, cells, fused
 from seqnet.nn.cells import TORCH_CELLS
 
 KINDS = sorted(fused.FUSED_KINDS)
@@ -123,10 +123,10 @@ def test_without_autograd_it_keeps_no_activations_and_gives_the_same_outputs(kin
     c0 = start[1] if kind == "lstm" else torch.empty(0, dtype=torch.float64)
     w_hh, b_hh = weights[1].detach(), weights[3].detach()
     arguments = (fused.FUSED_KINDS[kind], gi, start[0], c0, w_hh, b_hh, [7, 5, 2])
-    *_, hidden, gate_values, cells = original(*arguments, False)
+    *_, hidden, gate_values, cell_states = original(*arguments, False)
     assert hidden.shape == gate_values.shape == (1, 3, gates * 4)  # one step's scratch, not 7 steps'
-    assert cells.shape == ((1, 3, 4) if kind == "lstm" else (0, 3, 4))
-    *_, hidden, gate_values, cells = original(*arguments, True)
+    assert cell_states.shape == ((1, 3, 4) if kind == "lstm" else (0, 3, 4))
+    *_, hidden, gate_values, cell_states = original(*arguments, True)
     assert gate_values.shape == (7, 3, gates * 4)
 
 
@@ -165,17 +165,34 @@ def test_auto_takes_the_fused_kernel_for_gru_and_elman_layers_on_the_cpu_only(mo
     assert len(calls) == 8
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
-def test_an_lstm_takes_the_fused_kernel_only_for_its_final_state_over_variable_lengths(monkeypatch):
-    """oneDNN's LSTM is faster at every size measured; only an LSTM's final c over variable lengths
-    needs the kernel (packing did it 2-3x slower)."""
+def test_a_small_lstm_takes_the_fused_kernel_where_enough_of_the_batch_is_padding(monkeypatch):
+    """oneDNN's LSTM over equal lengths; the kernel, which skips padded steps, over lengths with at
+    least `SEGMENT_MIN_SAVING` padding on a layer of at most `FUSED_LSTM_MAX_CELLS` (B3 x H4 = 12)."""
     calls = count_fused(monkeypatch)
+    x = torch.randn(3, 10, 5)
+    encoder = RecurrentEncoder(5, 4, cell="lstm", bidirectional=True)
+    for grad in (True, False):
+        with torch.set_grad_enabled(grad):
+            encoder(x, torch.tensor([10, 10, 10]))
+            assert calls == []  # equal lengths: oneDNN, training or inference
+            encoder(x, torch.tensor([10, 9, 10]))
+            assert calls == []  # 1/30 padding: the padded route on oneDNN
+            encoder(x, torch.tensor([10, 3, 10]))
+            assert calls == ["lstm", "lstm"]  # 7/30 padding: the kernel, each direction
+            calls.clear()
+    monkeypatch.setattr(cells, "FUSED_LSTM_MAX_CELLS", 11)
+    encoder(x, torch.tensor([10, 3, 10]))
+    assert calls == []  # a larger layer: oneDNN over the padded tensor
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_a_larger_lstm_takes_the_fused_kernel_only_for_its_final_state_over_variable_lengths(monkeypatch):
+    """oneDNN's LSTM is faster on larger layers; only their final c over variable lengths needs the
+    kernel (packing did it 2-3x slower)."""
+    calls = count_fused(monkeypatch)
+    monkeypatch.setattr(cells, "FUSED_LSTM_MAX_CELLS", 11)  # B3 x H4 is larger
     x = torch.randn(3, 6, 5)
     encoder = RecurrentEncoder(5, 4, cell="lstm")
-    encoder(x, torch.tensor([6, 6, 6]))
-    with torch.no_grad():
-        encoder(x, torch.tensor([6, 6, 6]))
-    assert calls == []  # a small layer, training or inference: oneDNN
     out = encoder(x, torch.tensor([6, 2, 6]))
     assert calls == []  # outputs alone: oneDNN over the padded tensor
     state = out.final_state
