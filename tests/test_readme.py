@@ -171,10 +171,13 @@ def test_the_docs_per_shape_speed_table_is_the_one_the_benchmark_wrote():
     for r in rows:
         ms, ratio = r["ms_per_step"], r["seqnet_vs_hand_written"]
         spread = f"{ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f})"
-        assert f"| {ms['seqnet']:.2f} | {ms['hand_written']:.2f} | {spread} |" in page, r["shape"]
+        row = f"| {ms['seqnet']:.2f} | {ms['plain_lightning']:.2f} | {ms['hand_written']:.2f} | {spread} |"
+        assert row in page, r["shape"]
     extra = [r["gradient_flow_extra_seconds_per_run"] for r in rows]
     gradients = (README.parent / "docs" / "gradients.md").read_text()
-    assert f"adds {min(extra):.2f}-{max(extra):.2f} s a run" in gradients
+    assert f"adds between {min(extra):.2f} and {max(extra):.2f} s a run" in gradients
+    ratios = [r["gradient_flow_vs_logged"]["median"] for r in rows]
+    assert f"ratios\n{min(ratios):.2f}-{max(ratios):.2f} against" in gradients
 
 
 def test_the_readme_commands_for_ones_own_files_train_the_task_their_data_needs():

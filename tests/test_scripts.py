@@ -35,10 +35,17 @@ def test_the_per_shape_benchmark_runs_every_shape_and_writes_its_table(tmp_path)
     ]
     subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True, timeout=300)
     rows = json.loads(out.read_text())["rows"]
-    assert [row["shape"] for row in rows] == ["forecaster", "tagger", "language_model"]
+    assert [row["shape"] for row in rows] == [
+        "forecaster",
+        "tagger",
+        "language_model",
+        "seq2seq",
+        "autoencoder",
+    ]
     assert all(
         row["ms_per_step"]["seqnet"] > 0 and row["seqnet_vs_hand_written"]["median"] > 0 for row in rows
     )
+    assert all(row["plain_lightning_vs_hand_written"]["median"] > 0 for row in rows)
     assert all(row["gradient_flow_vs_logged"]["median"] > 0 for row in rows)
 
 
