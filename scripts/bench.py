@@ -1138,10 +1138,12 @@ def seconds_to_first_step(program: str) -> float:
 THREADS_WORKLOAD = """
 import os, sys, time
 if os.environ.pop("SEQNET_WAIT_POLICY_AUTO", None):  # what seqnet's commands do before importing torch
-    from seqnet.cli.process import wait_policy_for_this_run
-    policy, _ = wait_policy_for_this_run()
+    from seqnet.cli.process import thread_settings_for_this_run
+    policy, threads, _ = thread_settings_for_this_run()
     if policy:
         os.environ["OMP_WAIT_POLICY"] = policy
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
 import torch
 from seqnet.nn import RecurrentEncoder
 torch.manual_seed(0)
@@ -1185,7 +1187,8 @@ def threads_case(reps: int, tiny: bool) -> list[dict]:
     """Training loops in a fresh process per run (`THREAD_WORKLOADS`) under each OpenMP setting of
     `thread_settings` (seqnet's `auto` among them), quiet, then beside a busy process. Seconds for
     the loop alone, start-up excluded; `auto_vs_best` is auto's median over the faster fixed
-    policy's (default or PASSIVE) in that cell."""
+    policy's (default or PASSIVE) in that cell, `auto_vs_fastest` over the fastest fixed setting's
+    (one thread included)."""
     steps = "5" if tiny else "40"
     cores = str(os.cpu_count())
     variants = {**thread_settings(tiny), "auto": {"OMP_NUM_THREADS": cores, "SEQNET_WAIT_POLICY_AUTO": "1"}}
@@ -1204,12 +1207,14 @@ def threads_case(reps: int, tiny: bool) -> list[dict]:
                         seconds[name].append(run(env, workload, hidden, batch))
                 medians = {k: statistics.median(v) for k, v in seconds.items()}
                 best = min(("default", "passive"), key=medians.get)
+                fastest = min((k for k in variants if k != "auto"), key=medians.get)
                 rows.append(
                     {
                         "load": load, "threads": int(cores), "workload": workload, "hidden": hidden,
                         "batch": batch, "seconds": {k: round(v, 3) for k, v in medians.items()},
                         **{f"{k}_vs_default": ratio(seconds, k, "default") for k in list(variants)[1:]},
                         "auto_vs_best": ratio(seconds, "auto", best), "best_fixed": best,
+                        "auto_vs_fastest": ratio(seconds, "auto", fastest), "fastest_fixed": fastest,
                     }
                 )  # fmt: skip
                 print(rows[-1], flush=True)

@@ -14,6 +14,9 @@ WAIT_POLICIES = ("PASSIVE", "ACTIVE")
 # `auto`: idle OpenMP threads sleep (PASSIVE) when other work keeps at least this many of this
 # process's cores busy as the run starts; on a quiet machine OpenMP's default (spin a while, then
 # sleep) is up to 1.6x faster, beside a busy process PASSIVE is 2.2-2.5x (`bench.py threads`).
+# Then torch also runs one intra-op thread per core the other work leaves free: beside one busy
+# process on 2 cores, one thread took 0.71-0.86x PASSIVE's time with two (`bench.py threads`,
+# 2026-12-07, `one_thread` against `passive` in its busy rows).
 BUSY_CORES = 0.5
 SAMPLE_SECONDS = 0.1
 # What `apply_process_settings` chose and why, for the run's environment.json.
@@ -30,10 +33,11 @@ def apply_process_settings(cfg: DictConfig) -> None:
     them to zero changes no result at float32 precision that matters.
     """
     settings = cfg.get("process") or {}
-    policy = settings.get("omp_wait_policy")
+    policy, threads = settings.get("omp_wait_policy"), settings.get("num_threads")
     reason = "set" if policy else "left to OpenMP"
     if policy and str(policy).lower() == "auto":
-        policy, reason = wait_policy_for_this_run()
+        policy, free, reason = thread_settings_for_this_run()
+        threads = threads or free  # an explicit process.num_threads wins
     if policy:
         if str(policy).upper() not in WAIT_POLICIES:
             raise OverrideError(
@@ -47,18 +51,29 @@ def apply_process_settings(cfg: DictConfig) -> None:
     import torch
 
     torch.set_flush_denormal(bool(settings.get("flush_denormal", True)))
-    if settings.get("num_threads"):
-        torch.set_num_threads(int(settings.num_threads))
+    if threads:
+        torch.set_num_threads(int(threads))
     check_accelerator(str((cfg.get("trainer") or {}).get("accelerator", "cpu")))
 
 
-def wait_policy_for_this_run() -> tuple[str | None, str]:
-    """`process.omp_wait_policy=auto`: PASSIVE when other work already keeps `BUSY_CORES` of the
-    cores this process may use busy, else None (OpenMP's default); and the reason, in words."""
+def thread_settings_for_this_run() -> tuple[str | None, int | None, str]:
+    """`process.omp_wait_policy=auto`: when other work already keeps `BUSY_CORES` of the cores
+    this process may use busy, PASSIVE and one intra-op thread per core it leaves free (None where
+    that is every core); else OpenMP's default and torch's threads (None, None). And the reason,
+    in words."""
     busy, cores = busy_cores()
-    if busy >= BUSY_CORES:
-        return "PASSIVE", f"auto: {busy:.2f} of {cores} cores busy with other work at start"
-    return None, f"auto: {busy:.2f} of {cores} cores busy with other work at start (quiet)"
+    if busy < BUSY_CORES:
+        return None, None, f"auto: {busy:.2f} of {cores} cores busy with other work at start (quiet)"
+    free = max(1, int(cores - busy + 0.5))  # the cores left free, rounded, at least one
+    threads = free if free < cores else None
+    return (
+        "PASSIVE",
+        threads,
+        (
+            f"auto: {busy:.2f} of {cores} cores busy with other work at start"
+            + (f"; {threads} intra-op thread(s)" if threads else "")
+        ),
+    )
 
 
 def busy_cores(seconds: float = SAMPLE_SECONDS) -> tuple[float, int]:

@@ -262,13 +262,43 @@ def test_an_omp_wait_policy_in_the_environment_wins_and_a_bad_one_is_refused():
         apply_process_settings(bad)
 
 
-@pytest.mark.parametrize(("busy", "policy"), [(0.0, None), (0.3, None), (0.5, "PASSIVE"), (1.9, "PASSIVE")])
-def test_auto_lets_idle_threads_sleep_only_when_other_work_holds_the_cores(monkeypatch, busy, policy):
+@pytest.mark.parametrize(
+    ("busy", "policy", "threads"),
+    [(0.0, None, None), (0.3, None, None), (0.5, "PASSIVE", None), (1.0, "PASSIVE", 1), (1.9, "PASSIVE", 1)],
+)
+def test_auto_lets_idle_threads_sleep_and_leaves_busy_cores_alone_only_when_other_work_holds_them(
+    monkeypatch, busy, policy, threads
+):
     from seqnet.cli import process
 
     monkeypatch.setattr(process, "busy_cores", lambda: (busy, 2))
-    chosen, reason = process.wait_policy_for_this_run()
-    assert chosen == policy and reason.startswith(f"auto: {busy:.2f} of 2 cores busy with other work")
+    chosen, free, reason = process.thread_settings_for_this_run()
+    assert chosen == policy and free == threads
+    assert reason.startswith(f"auto: {busy:.2f} of 2 cores busy with other work")
+
+
+def test_auto_sets_torch_threads_to_the_free_cores_unless_num_threads_is_given(monkeypatch):
+    import torch
+    from hydra import compose, initialize_config_dir
+
+    from seqnet.cli import process
+
+    monkeypatch.setattr(process, "busy_cores", lambda: (1.0, 2))
+    saved = torch.get_num_threads()
+    try:
+        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+            monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+            process.apply_process_settings(compose("train", overrides=["process.omp_wait_policy=auto"]))
+            assert (
+                torch.get_num_threads() == 1
+                and "1 intra-op thread" in process.CHOSEN["omp_wait_policy_reason"]
+            )
+            torch.set_num_threads(2)
+            given = compose("train", overrides=["process.omp_wait_policy=auto", "process.num_threads=2"])
+            process.apply_process_settings(given)
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(saved)
 
 
 def test_a_process_spinning_beside_the_run_counts_as_a_busy_core():
