@@ -225,7 +225,7 @@ def test_help_config_printing_and_config_errors_never_import_torch_or_lightning(
     )
 
 
-def test_process_settings_are_applied_before_torch_is_imported():
+def test_process_settings_are_applied_before_torch_is_imported(tmp_path):
     """The OpenMP wait policy only takes effect if it is in the environment when torch loads."""
     code = (
         "import os, sys\n"
@@ -242,7 +242,9 @@ def test_process_settings_are_applied_before_torch_is_imported():
         "            'process.omp_wait_policy=PASSIVE']\n"
         "train.main()\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )  # Hydra makes its run folder there, not in the checkout
     assert "torch imported first: False" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
     assert "settings: PASSIVE 1" in result.stdout
 
