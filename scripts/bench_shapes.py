@@ -220,12 +220,17 @@ SHAPES = {
 def seqnet_run(shape: Shape, epochs: int, gradient_flow: bool | None = None) -> float:
     """Train `epochs` epochs in seqnet; gradient_flow None: no logger, False: a TensorBoard logger,
     True: that logger and the default `GradientFlow` callback (what it costs a logged run)."""
-    model = shape.task()
     logger = False if gradient_flow is None else TensorBoardLogger(tempfile.mkdtemp())
+    callbacks = [instantiate(gradient_flow_config())] if gradient_flow else []
+    return fit_seconds(shape.task(), shape, epochs, logger=logger, callbacks=callbacks)
+
+
+def fit_seconds(model: L.LightningModule, shape: Shape, epochs: int, **options: object) -> float:
+    """Seconds for `epochs` epochs of `model` over the shape's training batches under a Trainer
+    without validation, checkpoints, progress bar or summary; `options` go to the Trainer."""
     trainer = L.Trainer(
-        max_epochs=epochs, limit_val_batches=0, logger=logger, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False,
-        callbacks=[instantiate(gradient_flow_config())] if gradient_flow else [],
+        max_epochs=epochs, limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, **options,
     )  # fmt: skip
     start = time.perf_counter()
     trainer.fit(model, shape.data.train_dataloader())
@@ -247,13 +252,7 @@ class PlainLightning(L.LightningModule):
 
 
 def plain_lightning_run(shape: Shape, epochs: int) -> float:
-    trainer = L.Trainer(
-        max_epochs=epochs, limit_val_batches=0, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, gradient_clip_val=1.0,
-    )  # fmt: skip
-    start = time.perf_counter()
-    trainer.fit(PlainLightning(shape), shape.data.train_dataloader())
-    return time.perf_counter() - start
+    return fit_seconds(PlainLightning(shape), shape, epochs, logger=False, gradient_clip_val=1.0)
 
 
 def hand_written_run(shape: Shape, epochs: int) -> float:

@@ -15,8 +15,9 @@ WAIT_POLICIES = ("PASSIVE", "ACTIVE")
 # process's cores busy as the run starts; on a quiet machine OpenMP's default (spin a while, then
 # sleep) is up to 1.6x faster, beside a busy process PASSIVE is 2.2-2.5x (`bench.py threads`).
 # Then torch also runs one intra-op thread per core the other work leaves free: beside one busy
-# process on 2 cores, one thread took 0.71-0.86x PASSIVE's time with two (`bench.py threads`,
-# 2026-12-07, `one_thread` against `passive` in its busy rows).
+# process on 2 cores, one thread took 0.71-0.84x PASSIVE's time with two on 2026-12-07 and
+# 0.70-0.88x on 2026-12-08 (`bench.py threads`: the medians of `one_thread` over `passive` in the
+# busy rows of benchmarks/bench_threads.json and its git history).
 BUSY_CORES = 0.5
 SAMPLE_SECONDS = 0.1
 # What `apply_process_settings` chose and why, for the run's environment.json.
@@ -65,15 +66,10 @@ def thread_settings_for_this_run() -> tuple[str | None, int | None, str]:
     if busy < BUSY_CORES:
         return None, None, f"auto: {busy:.2f} of {cores} cores busy with other work at start (quiet)"
     free = max(1, int(cores - busy + 0.5))  # the cores left free, rounded, at least one
-    threads = free if free < cores else None
-    return (
-        "PASSIVE",
-        threads,
-        (
-            f"auto: {busy:.2f} of {cores} cores busy with other work at start"
-            + (f"; {threads} intra-op thread(s)" if threads else "")
-        ),
-    )
+    reason = f"auto: {busy:.2f} of {cores} cores busy with other work at start"
+    if free == cores:
+        return "PASSIVE", None, reason
+    return "PASSIVE", free, f"{reason}; {free} intra-op thread(s)"
 
 
 def busy_cores(seconds: float = SAMPLE_SECONDS) -> tuple[float, int]:
